@@ -1,0 +1,146 @@
+// Package store defines the hub's persistence: one narrow interface with an
+// embedded SQLite implementation (sqlite/) and a PostgreSQL one (postgres/),
+// both held to the same conformance suite (storetest/).
+//
+// Business rules (visibility, legal transitions, events) live in the hub
+// service above this interface, never in a backend. A backend turns its driver
+// errors into domain errors: a missing entity is bellhop.ErrNotFound wrapped
+// with what was looked up (never nil, nil); a duplicate is an ECONFLICT error.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/bellhop/bellhop"
+)
+
+// Store is what the hub needs of a database. Every method is safe for
+// concurrent use. Times are stored with at least millisecond precision and
+// returned in UTC.
+type Store interface {
+	// CreateEnterprise inserts e (ID and CreatedUtc set by the caller).
+	CreateEnterprise(ctx context.Context, e *bellhop.Enterprise) error
+	GetEnterprise(ctx context.Context, id string) (*bellhop.Enterprise, error)
+	ListEnterprises(ctx context.Context) ([]bellhop.Enterprise, error)
+
+	// CreateIntegration inserts i with the hash of its ClientToken.
+	CreateIntegration(ctx context.Context, i *bellhop.Integration, clientTokenHash string) error
+	GetIntegration(ctx context.Context, id string) (*bellhop.Integration, error)
+	ListIntegrations(ctx context.Context) ([]bellhop.Integration, error)
+
+	// CreateSubscription inserts s with the hash of its AccessToken. Every
+	// enterprise and the integration must exist (else ErrNotFound wrapped).
+	CreateSubscription(ctx context.Context, s *bellhop.Subscription, accessTokenHash string) error
+	GetSubscription(ctx context.Context, id string) (*bellhop.Subscription, error)
+	// ListSubscriptions lists the subscriptions of an integration, or all when
+	// integrationID is "", revoked ones included, oldest first.
+	ListSubscriptions(ctx context.Context, integrationID string) ([]bellhop.Subscription, error)
+	// RevokeSubscription marks s revoked; its token stops working at once.
+	// Revoking a revoked subscription is not an error.
+	RevokeSubscription(ctx context.Context, id string) error
+	// Authenticate finds the integration and the unrevoked subscription of
+	// that integration with these token hashes, or returns ErrNotFound wrapped.
+	Authenticate(ctx context.Context, clientTokenHash, accessTokenHash string) (*bellhop.Caller, error)
+
+	// CreateAdminToken stores the hash of an admin token under a name.
+	CreateAdminToken(ctx context.Context, name, tokenHash string) error
+	// AdminTokenName returns the name of the admin token with this hash, or
+	// ErrNotFound wrapped.
+	AdminTokenName(ctx context.Context, tokenHash string) (string, error)
+
+	// CreateDevice inserts d; its enterprise must exist.
+	CreateDevice(ctx context.Context, d *bellhop.Device) error
+	GetDevice(ctx context.Context, id string) (*bellhop.Device, error)
+	// ListDevices lists the devices of an enterprise (all when ""), by name.
+	ListDevices(ctx context.Context, enterpriseID string) ([]bellhop.Device, error)
+	// DeleteDevice removes a device and its connections; its commands stay.
+	DeleteDevice(ctx context.Context, id string) error
+
+	// Connect connects a device to a subscription (idempotent). Both must
+	// exist and the device's enterprise must be in the subscription's scope
+	// (else an EINVALID error).
+	Connect(ctx context.Context, subscriptionID, deviceID string) error
+	// Disconnect removes the connection (idempotent).
+	Disconnect(ctx context.Context, subscriptionID, deviceID string) error
+	// ConnectedDevices lists the devices connected to a subscription, by name.
+	ConnectedDevices(ctx context.Context, subscriptionID string) ([]bellhop.Device, error)
+	// DeviceSubscriptions lists the ids of the unrevoked subscriptions a
+	// device is connected to.
+	DeviceSubscriptions(ctx context.Context, deviceID string) ([]string, error)
+
+	CreateReservation(ctx context.Context, r *bellhop.Reservation) error
+	GetReservation(ctx context.Context, id string) (*bellhop.Reservation, error)
+	CreateCustomer(ctx context.Context, c *bellhop.Customer) error
+	GetCustomer(ctx context.Context, id string) (*bellhop.Customer, error)
+
+	// CreateCommand inserts c (ID, times, State set by the caller; Seq set
+	// by the store) and records its first history entry. With idem, a second
+	// create with the same Scope and Key returns the first command in c and
+	// created=false when RequestHash matches, and an ECONFLICT error when it
+	// does not.
+	CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *Idempotency) (created bool, err error)
+	// GetCommand returns one command or ErrNotFound wrapped.
+	GetCommand(ctx context.Context, id string) (*bellhop.Command, error)
+	// GetCommands returns the commands with these ids that exist, in Seq order.
+	GetCommands(ctx context.Context, ids []string) ([]bellhop.Command, error)
+	// ListCommands returns the commands that match f.
+	ListCommands(ctx context.Context, f Filter) ([]bellhop.Command, error)
+	// UpdateCommands runs fn on each of the commands with these ids that exist,
+	// in Seq order, in one transaction. fn changes the command in place and
+	// returns the history entry to record, or nil to write nothing for it. An
+	// error from fn rolls everything back and is returned. The result holds
+	// the commands that changed, as written.
+	UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error)
+	// History returns a command's history, oldest first.
+	History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error)
+	// Stats returns, per device of an enterprise (all when ""), what waits and
+	// when it last processed something.
+	Stats(ctx context.Context, enterpriseID string) (map[string]DeviceStats, error)
+	// Purge deletes final commands last updated before the time, with their
+	// history, and idempotency keys older than it. It returns how many
+	// commands it deleted.
+	Purge(ctx context.Context, before time.Time) (int, error)
+
+	// TryLock takes a named lock shared by every hub node on this database,
+	// if free; release gives it back. On a single-node store it always
+	// succeeds.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+
+	Close() error
+}
+
+// Idempotency identifies a create request that a client may repeat.
+type Idempotency struct {
+	Scope       string // who may repeat it: a subscription id, or "admin"
+	Key         string // the Idempotency-Key header
+	RequestHash string // hash of the operation and body
+}
+
+// Filter selects commands. Zero fields do not filter; a non-nil empty slice
+// matches nothing.
+type Filter struct {
+	IDs                  []string
+	EnterpriseIDs        []string
+	DeviceIDs            []string
+	States               []bellhop.State
+	DeviceType           bellhop.DeviceType
+	CreatorIntegrationID string
+	// Half-open intervals [From, To).
+	CreatedFrom, CreatedTo time.Time
+	UpdatedFrom, UpdatedTo time.Time
+	// Paging by Seq, exclusive: ascending order takes Seq > AfterSeq,
+	// descending order takes Seq < BeforeSeq (when non-zero).
+	AfterSeq   int64
+	BeforeSeq  int64
+	Descending bool
+	Limit      int // 0 = no limit
+}
+
+// DeviceStats is what the console shows per device.
+type DeviceStats struct {
+	Waiting          int // Pending or Received
+	Processing       int
+	OldestWaitingUtc time.Time // zero when nothing waits
+	LastProcessedUtc time.Time // zero when nothing was processed
+}
