@@ -1,0 +1,101 @@
+// Package drivertest holds the peers that the driver tests run against: a
+// TCP sink for raw 9100 printing, an HTTP peer that records requests, an
+// Epson fpMate endpoint, and a helper that starts CUPS' ippeveprinter.
+// It imports no driver, so every driver's tests and the shared conformance
+// suite can use it.
+package drivertest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/agent/driver"
+)
+
+// PDF is a small, valid one-page PDF document with a correct xref table.
+var PDF = makePDF()
+
+func makePDF() []byte {
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		"<< /Length 44 >>\nstream\nBT /F1 18 Tf 20 40 Td (bellhop test) Tj ET\nendstream",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+// PrinterJob is a Printer job for doc with the given copies.
+func PrinterJob(id string, doc []byte, copies int) driver.Job {
+	return driver.Job{
+		CommandID: id, DeviceID: "dev-printer", DeviceName: "Front desk", DeviceType: "Printer",
+		Data: bellhop.MarshalData(bellhop.PrinterData{
+			CopyCount: copies, FileType: "application/pdf", FileData: base64.StdEncoding.EncodeToString(doc),
+			PrinterName: "Front desk",
+		}),
+	}
+}
+
+// KeyCutterJob is a KeyCutter job; apiURL fills Data.ApiUrl when not empty.
+func KeyCutterJob(id, apiURL string) driver.Job {
+	d := bellhop.KeyCutterData{KeyCount: 2, LockIds: []string{"101", "102"},
+		StartUtc: "2025-01-01T14:00:00Z", EndUtc: "2025-01-03T10:00:00Z", LastName: "Novák"}
+	if apiURL != "" {
+		d.ApiUrl = &apiURL
+	}
+	return driver.Job{CommandID: id, DeviceID: "dev-keys", DeviceName: "Encoder", DeviceType: "KeyCutter",
+		Data: bellhop.MarshalData(d)}
+}
+
+// Progress records the fractions a driver reports, safe for the driver's
+// goroutine; read it after Run returned.
+type Progress struct{ Values []float64 }
+
+// Func returns the callback to put in Job.Progress.
+func (p *Progress) Func() func(float64) { return func(f float64) { p.Values = append(p.Values, f) } }
+
+// DecodeRequest parses what the http, exec and folder drivers send.
+func DecodeRequest(b []byte) (driver.Request, error) {
+	var r driver.Request
+	err := json.Unmarshal(b, &r)
+	return r, err
+}
+
+// FiscalJob is a FiscalMachine job for a bill of two items (2 × 45.00 and
+// 1 × 12.50) paid by card; payloadXML, when not empty, is sent instead as
+// an ItalianFiscalMachine payload.
+func FiscalJob(id, payloadXML string) driver.Job {
+	data := map[string]any{
+		"FiscalMachineId": "FM-001",
+		"Bill": map[string]any{
+			"Id": "bill-1", "Number": "1001",
+			"OrderItems": []any{
+				map[string]any{"Name": "Camera doppia", "UnitCount": 2, "UnitAmount": map[string]any{"Currency": "EUR", "GrossValue": 45.0}},
+				map[string]any{"Name": "Colazione & caffè <extra>", "Amount": map[string]any{"Currency": "EUR", "GrossValue": 12.5}},
+			},
+			"PaymentItems": []any{map[string]any{"Name": "Carta", "Type": "CreditCard", "Amount": map[string]any{"Currency": "EUR", "GrossValue": 102.5}}},
+		},
+	}
+	if payloadXML != "" {
+		data["PayloadData"] = map[string]any{"Discriminator": "ItalianFiscalMachine", "Value": base64.StdEncoding.EncodeToString([]byte(payloadXML))}
+	}
+	return driver.Job{CommandID: id, DeviceID: "dev-fiscal", DeviceName: "Fiscal Printer", DeviceType: "FiscalMachine",
+		Data: bellhop.MarshalData(data)}
+}

@@ -1,0 +1,142 @@
+package drivertest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// IPPPrinter is a running ippeveprinter.
+type IPPPrinter struct {
+	URI      string // ipp://127.0.0.1:PORT/ipp/print
+	SpoolDir string // where it keeps job files (-k -d)
+}
+
+// SpooledFiles lists the job files the printer has kept so far.
+func (p *IPPPrinter) SpooledFiles(tb testing.TB) []string {
+	tb.Helper()
+	entries, err := os.ReadDir(p.SpoolDir)
+	if err != nil {
+		tb.Fatalf("reading spool dir: %v", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			names = append(names, filepath.Join(p.SpoolDir, e.Name()))
+		}
+	}
+	return names
+}
+
+// IPPOptions configure StartIPPEverywhere; the zero value is a PDF printer
+// whose jobs complete at once.
+type IPPOptions struct {
+	// Formats are the document formats it accepts; default
+	// application/pdf and image/pwg-raster.
+	Formats []string
+	// Command runs for each job with the spooled file as its argument; the
+	// job completes when it exits 0. Default /bin/true.
+	Command string
+}
+
+// StartIPPEverywhere runs CUPS' IPP Everywhere printer simulator
+// (ippeveprinter, Debian package cups-ipp-utils) on a free port and stops it
+// at cleanup.
+// It starts dbus and avahi-daemon first when they are not running, because
+// ippeveprinter registers itself with DNS-SD. Without ippeveprinter the test
+// is skipped, or fails when the CI environment variable is set.
+func StartIPPEverywhere(tb testing.TB, opts IPPOptions) *IPPPrinter {
+	tb.Helper()
+	bin, err := exec.LookPath("ippeveprinter")
+	if err != nil {
+		msg := "ippeveprinter not installed (apt-get install cups-ipp-utils avahi-daemon dbus)"
+		if os.Getenv("CI") != "" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	daemons.Do(func() { startDaemons(tb) })
+	formats, command := opts.Formats, opts.Command
+	if len(formats) == 0 {
+		formats = []string{"application/pdf", "image/pwg-raster"}
+	}
+	if command == "" {
+		command = "/bin/true"
+	}
+	port := freePort(tb)
+	spool := tb.TempDir()
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "-k", "-d", spool, "-p", strconv.Itoa(port),
+		"-f", strings.Join(formats, ","), "-c", command,
+		fmt.Sprintf("bellhop-test-%d", port))
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 2 * time.Second // a job command left running keeps the output pipe open
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("starting ippeveprinter: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if tb.Failed() {
+			tb.Logf("ippeveprinter output:\n%s", out.String())
+		}
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	WaitListening(tb, addr, 10*time.Second)
+	return &IPPPrinter{URI: "ipp://" + addr + "/ipp/print", SpoolDir: spool}
+}
+
+var daemons sync.Once
+
+// startDaemons starts the system bus and avahi when they are not running;
+// "already running" answers are fine, other failures only logged because
+// ippeveprinter may still serve IPP without DNS-SD.
+func startDaemons(tb testing.TB) {
+	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+		_ = os.MkdirAll("/run/dbus", 0o755)
+		if out, err := exec.Command("dbus-daemon", "--system", "--fork").CombinedOutput(); err != nil {
+			tb.Logf("dbus-daemon: %v: %s", err, out)
+		}
+	}
+	if exec.Command("avahi-daemon", "--check").Run() != nil {
+		if out, err := exec.Command("avahi-daemon", "-D").CombinedOutput(); err != nil {
+			tb.Logf("avahi-daemon: %v: %s", err, out)
+		}
+	}
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitListening polls until addr accepts TCP connections or the deadline
+// passes, which fails the test.
+func WaitListening(tb testing.TB, addr string, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s is not listening after %v: %v", addr, within, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+}

@@ -1,0 +1,377 @@
+// Package ipp prints over the Internet Printing Protocol, the language of
+// CUPS and of every network printer sold for a decade (IPP Everywhere).
+//
+// Targets are ipp://host[:port]/path and ipps://host[:port]/path; the port
+// defaults to 631 and an empty path to /ipp/print. The package carries its own
+// small IPP/1.1 codec (RFC 8010 encoding, the RFC 8011 operations Print-Job,
+// Get-Job-Attributes, Cancel-Job and Get-Printer-Attributes) because no Go IPP
+// library is available from the module proxy here.
+//
+// Run asks the printer what it supports, sends the PDF (or
+// application/octet-stream when the printer lacks the command's FileType),
+// with the copies attribute when the printer supports that many copies and
+// as CopyCount one-copy jobs otherwise, then follows each job with
+// Get-Job-Attributes until it is completed, aborted or canceled. Each request
+// is bounded by Options.Timeout (default 30 s); following a job is bounded by
+// ten times that, after which the job is cancelled. Cancelling the context
+// sends Cancel-Job. Printing is not repeatable: a re-run prints again.
+package ipp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bellhop/bellhop/internal/agent/driver"
+)
+
+// DefaultPath is the printer path used when a target has none: the one IPP
+// Everywhere printers serve.
+const DefaultPath = "/ipp/print"
+
+// maxResponse bounds a decoded response; a full Get-Printer-Attributes of a
+// real printer is tens of kilobytes.
+const maxResponse = 4 << 20
+
+// Driver prints on one IPP printer.
+type Driver struct {
+	printerURI string // as sent in printer-uri: ipp://host:port/path
+	httpURL    string // where requests are POSTed
+	client     *http.Client
+	opts       driver.Options
+	poll       time.Duration
+	lastID     atomic.Uint32
+}
+
+// New is the Factory for ipp:// and ipps:// targets. It fails on a target
+// without a host or with another scheme; it does not contact the printer.
+func New(target string, opts driver.Options) (driver.Driver, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("ipp: bad target: %w", err)
+	}
+	httpScheme := map[string]string{"ipp": "http", "ipps": "https"}[strings.ToLower(u.Scheme)]
+	if httpScheme == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("ipp: target %q must be ipp://host[:port]/path or ipps://...", target)
+	}
+	if u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), "631")
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = DefaultPath
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	printerURI := u.String()
+	u.Scheme = httpScheme
+	opts = opts.WithDefaults()
+	opts.Timeout = driver.Or(opts.Timeout, driver.DefaultTimeout)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = opts.TLSConfig
+	return &Driver{
+		printerURI: printerURI,
+		httpURL:    u.String(),
+		client:     &http.Client{Transport: transport, Timeout: opts.Timeout},
+		opts:       opts,
+		poll:       driver.Or(opts.PollInterval, driver.DefaultPollInterval),
+	}, nil
+}
+
+// Repeatable is false: a re-run prints the document again.
+func (d *Driver) Repeatable() bool { return false }
+
+// Close drops idle connections to the printer.
+func (d *Driver) Close() error {
+	d.client.CloseIdleConnections()
+	return nil
+}
+
+// Check asks the printer for its attributes and fails when it is stopped or
+// not accepting jobs, quoting printer-state-reasons.
+func (d *Driver) Check(ctx context.Context) error {
+	attrs, err := d.printerAttributes(ctx)
+	if err != nil {
+		return err
+	}
+	return attrs.ready()
+}
+
+// Run prints the job's document; see the package documentation.
+func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error) {
+	doc, err := driver.PrinterDocument(job)
+	if err != nil {
+		return driver.Result{}, fmt.Errorf("ipp: %w", err)
+	}
+	attrs, err := d.printerAttributes(ctx)
+	if err != nil {
+		return driver.Result{}, err
+	}
+	if err := attrs.ready(); err != nil {
+		return driver.Result{}, err
+	}
+	format := attrs.format(doc.Format)
+	jobs, perJob := doc.Copies, 1
+	if attrs.supportsCopies(doc.Copies) {
+		jobs, perJob = 1, doc.Copies
+	}
+	ids := make([]string, 0, jobs)
+	for i := range jobs {
+		progress := func(f float64) { job.Report((float64(i) + f) / float64(jobs)) }
+		id, err := d.printOne(ctx, job.CommandID, format, perJob, doc.Bytes, progress)
+		if err != nil {
+			return driver.Result{}, err
+		}
+		ids = append(ids, strconv.Itoa(int(id)))
+	}
+	noun := "job"
+	if jobs > 1 {
+		noun = "jobs"
+	}
+	return driver.Result{Notes: driver.Bound(fmt.Sprintf("printed %d copies (%s), IPP %s %s", doc.Copies, format, noun, strings.Join(ids, ",")))}, nil
+}
+
+// printOne submits one Print-Job and follows it to its end.
+func (d *Driver) printOne(ctx context.Context, name, format string, copies int, doc []byte, progress func(float64)) (int32, error) {
+	progress(0)
+	resp, err := d.do(ctx, printJobRequest(d.nextID(), d.printerURI, d.opts.UserName, name, format, copies, doc))
+	if err != nil {
+		return 0, err
+	}
+	id, ok := resp.Int(TagJob, "job-id")
+	if !ok {
+		return 0, errors.New("ipp: Print-Job: the printer answered without a job-id")
+	}
+	d.opts.Logger.Debug("ipp job submitted", "printer", d.printerURI, "job", id, "copies", copies)
+	return id, d.follow(ctx, id, progress)
+}
+
+// follow polls the job until it ends. On ctx cancellation or when the wait
+// exceeds ten times the timeout it sends Cancel-Job so that the printer does
+// not print what nobody waits for any more.
+func (d *Driver) follow(ctx context.Context, id int32, progress func(float64)) error {
+	wait, cancel := context.WithTimeout(ctx, 10*d.opts.Timeout)
+	defer cancel()
+	tick := time.NewTicker(d.poll)
+	defer tick.Stop()
+	for {
+		st, err := d.jobState(wait, id)
+		if err == nil {
+			if done, err := st.outcome(id); done {
+				if err == nil {
+					progress(1)
+				}
+				return err
+			}
+			progress(st.fraction())
+		} else if wait.Err() == nil {
+			return err
+		}
+		select {
+		case <-wait.Done():
+			return d.cancel(ctx, id, wait.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// cancel sends Cancel-Job on a context of its own, because the one that
+// asked for the cancellation is already done.
+func (d *Driver) cancel(ctx context.Context, id int32, cause error) error {
+	if ctx.Err() == nil {
+		cause = fmt.Errorf("job did not finish within %v: %w", 10*d.opts.Timeout, cause)
+	}
+	cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), d.opts.Timeout)
+	defer stop()
+	if _, err := d.do(cctx, cancelJobRequest(d.nextID(), d.printerURI, d.opts.UserName, id)); err != nil {
+		return fmt.Errorf("ipp: job %d aborted (%w) but Cancel-Job failed: %v", id, cause, err)
+	}
+	return fmt.Errorf("ipp: job %d cancelled: %w", id, cause)
+}
+
+type jobStatus struct {
+	state                 int32
+	reasons               []string
+	message               string
+	impressions, complete int32
+}
+
+func (d *Driver) jobState(ctx context.Context, id int32) (jobStatus, error) {
+	m, err := d.do(ctx, getJobAttributesRequest(d.nextID(), d.printerURI, d.opts.UserName, id))
+	if err != nil {
+		return jobStatus{}, err
+	}
+	st := jobStatus{reasons: m.Strings(TagJob, "job-state-reasons")}
+	st.state, _ = m.Int(TagJob, "job-state")
+	st.impressions, _ = m.Int(TagJob, "job-impressions")
+	st.complete, _ = m.Int(TagJob, "job-impressions-completed")
+	if msg := m.Strings(TagJob, "job-state-message"); len(msg) > 0 {
+		st.message = msg[0]
+	}
+	return st, nil
+}
+
+// outcome reports whether the job reached a final state, and its error.
+func (s jobStatus) outcome(id int32) (bool, error) {
+	switch s.state {
+	case jobCompleted:
+		return true, nil
+	case jobAborted, jobCanceled:
+		return true, fmt.Errorf("ipp: job %d %s by the printer (%s)", id, jobStateNames[s.state], s.why())
+	}
+	return false, nil
+}
+
+func (s jobStatus) why() string {
+	why := "job-state-reasons: " + strings.Join(s.reasons, ",")
+	if s.message != "" {
+		why += "; " + s.message
+	}
+	return why
+}
+
+// fraction estimates progress from impressions when the printer counts them,
+// else from the state: a job being processed is about half done.
+func (s jobStatus) fraction() float64 {
+	switch {
+	case s.state == jobProcessing && s.impressions > 0:
+		return 0.1 + 0.8*min(float64(s.complete)/float64(s.impressions), 1)
+	case s.state == jobProcessing:
+		return 0.5
+	}
+	return 0
+}
+
+// printerAttrs are the answers of Get-Printer-Attributes Run decides on.
+type printerAttrs struct {
+	uri       string
+	state     int32
+	reasons   []string
+	message   string
+	accepting bool
+	formats   []string
+	copiesMax int32
+}
+
+func (d *Driver) printerAttributes(ctx context.Context) (printerAttrs, error) {
+	m, err := d.do(ctx, getPrinterAttributesRequest(d.nextID(), d.printerURI, d.opts.UserName))
+	if err != nil {
+		return printerAttrs{}, err
+	}
+	a := printerAttrs{uri: d.printerURI, reasons: m.Strings(TagPrinter, "printer-state-reasons"), accepting: true}
+	a.state, _ = m.Int(TagPrinter, "printer-state")
+	a.formats = m.Strings(TagPrinter, "document-format-supported")
+	if msg := m.Strings(TagPrinter, "printer-state-message"); len(msg) > 0 {
+		a.message = msg[0]
+	}
+	if acc, ok := m.Lookup(TagPrinter, "printer-is-accepting-jobs"); ok && len(acc.Values) > 0 {
+		a.accepting = !bytes.Equal(acc.Values[0].Bytes, []byte{0})
+	}
+	if c, ok := m.Lookup(TagPrinter, "copies-supported"); ok && len(c.Values) > 0 {
+		_, a.copiesMax, _ = c.Values[0].Range()
+	}
+	return a, nil
+}
+
+func (a printerAttrs) ready() error {
+	detail := strings.Join(a.reasons, ",")
+	if a.message != "" {
+		detail += "; " + a.message
+	}
+	switch {
+	case a.state == printerStopped:
+		return fmt.Errorf("ipp: printer %s is stopped (printer-state-reasons: %s)", a.uri, detail)
+	case !a.accepting:
+		return fmt.Errorf("ipp: printer %s is not accepting jobs (printer-state-reasons: %s)", a.uri, detail)
+	}
+	return nil
+}
+
+// format picks the document-format: the command's own when the printer
+// supports it, else application/octet-stream (the printer sniffs the data),
+// else the command's anyway so that the printer's refusal names the problem.
+func (a printerAttrs) format(want string) string {
+	if len(a.formats) == 0 || slices.Contains(a.formats, want) {
+		return want
+	}
+	if slices.Contains(a.formats, "application/octet-stream") {
+		return "application/octet-stream"
+	}
+	return want
+}
+
+func (a printerAttrs) supportsCopies(n int) bool { return n == 1 || int32(n) <= a.copiesMax }
+
+func (d *Driver) nextID() uint32 { return d.lastID.Add(1) }
+
+// do sends one request and decodes the answer. A transport failure, an HTTP
+// status other than 200, a malformed answer or an unsuccessful IPP status is
+// an error that names the operation.
+func (d *Driver) do(ctx context.Context, req *Message) (*Message, error) {
+	op := Operation(req.Code)
+	body, err := req.Encode()
+	if err != nil {
+		return nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, d.httpURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("ipp: %s: %w", op, err)
+	}
+	hreq.Header.Set("Content-Type", "application/ipp")
+	resp, err := d.client.Do(hreq)
+	if err != nil {
+		return nil, fmt.Errorf("ipp: %s %s: %w", op, d.printerURI, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		text, _ := driver.ReadBounded(resp.Body)
+		return nil, fmt.Errorf("ipp: %s %s: HTTP %s: %s", op, d.printerURI, resp.Status, text)
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("ipp: %s %s: reading the answer: %w", op, d.printerURI, err)
+	}
+	m, err := Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("ipp: %s %s: %w", op, d.printerURI, err)
+	}
+	if st := Status(m.Code); !st.Success() {
+		msg := m.Strings(TagOperation, "status-message")
+		e := &StatusError{Op: op, Status: st, Unsupported: unsupported(m)}
+		if len(msg) > 0 {
+			e.Message = driver.Bound(msg[0])
+		}
+		return nil, e
+	}
+	return m, nil
+}
+
+// unsupported lists the unsupported-attributes group as name=value, at most
+// eight, so that an error names what the printer refused.
+func unsupported(m *Message) []string {
+	var out []string
+	for _, g := range m.Groups {
+		if g.Tag != TagUnsupported {
+			continue
+		}
+		for _, a := range g.Attrs {
+			if len(out) == 8 {
+				return out
+			}
+			vals := make([]string, 0, len(a.Values))
+			for _, v := range a.Values {
+				vals = append(vals, v.display())
+			}
+			out = append(out, a.Name+"="+strings.Join(vals, ","))
+		}
+	}
+	return out
+}
