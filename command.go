@@ -150,19 +150,22 @@ type HistoryEntry struct {
 	Notes    string
 }
 
-// Event says that a command's state changed. It carries what realtime needs to
-// route it without reading the store.
+// Event says that a command changed. It carries what realtime needs to route
+// it without reading the store. Only events with StateChange set are
+// DeviceCommand events on the wire; the others (progress) feed the console.
 type Event struct {
+	StateChange          bool
 	CommandID            string
 	State                State
 	DeviceID             string
 	EnterpriseID         string
 	CreatorIntegrationID string
+	Progress             *float64
 	Utc                  time.Time
 }
 
 // EventOf returns the event for c's current state.
 func EventOf(c *Command) Event {
-	return Event{CommandID: c.ID, State: c.State, DeviceID: c.DeviceID, EnterpriseID: c.EnterpriseID,
+	return Event{StateChange: true, CommandID: c.ID, State: c.State, DeviceID: c.DeviceID, EnterpriseID: c.EnterpriseID,
 		CreatorIntegrationID: c.Creator.IntegrationID, Utc: c.UpdatedUtc}
 }

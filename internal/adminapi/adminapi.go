@@ -1,0 +1,532 @@
+// Package adminapi serves the admin API under /api/admin/v1/: what the Mews
+// Marketplace screens do (enterprises, integrations, subscriptions, devices
+// and their connections, reference data) plus the queue itself (create, list,
+// inspect, cancel commands). JSON with PascalCase fields, authenticated by
+// `Authorization: Bearer <AdminToken>`, errors in the Mews error body.
+package adminapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/httpapi"
+	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/ratelimit"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Prefix is where the admin API lives.
+const Prefix = "/api/admin/v1/"
+
+// Config configures the admin API.
+type Config struct {
+	Logger *slog.Logger
+	// MaxBody is the largest request body; default 32 MiB.
+	MaxBody int64
+	// FailureLimiter throttles failed sign-ins per client address (brute
+	// force); default 20 failures per minute.
+	FailureLimiter ratelimit.Limiter
+}
+
+// Server is the admin API's http.Handler.
+type Server struct {
+	cfg Config
+	hub *hub.Service
+	mux *http.ServeMux
+}
+
+// New returns the admin API over the hub service.
+func New(cfg Config, h *hub.Service) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 32 << 20
+	}
+	if cfg.FailureLimiter == nil {
+		cfg.FailureLimiter = ratelimit.NewMemory(20, time.Minute, nil)
+	}
+	s := &Server{cfg: cfg, hub: h, mux: http.NewServeMux()}
+	routes := []struct {
+		pattern string
+		h       handler
+	}{
+		{"POST enterprises", s.createEnterprise},
+		{"GET enterprises", s.listEnterprises},
+		{"POST integrations", s.createIntegration},
+		{"GET integrations", s.listIntegrations},
+		{"POST subscriptions", s.createSubscription},
+		{"GET subscriptions", s.listSubscriptions},
+		{"DELETE subscriptions/{id}", s.revokeSubscription},
+		{"GET subscriptions/{id}/devices", s.connectedDevices},
+		{"PUT subscriptions/{id}/devices/{deviceId}", s.connect},
+		{"DELETE subscriptions/{id}/devices/{deviceId}", s.disconnect},
+		{"POST devices", s.createDevice},
+		{"GET devices", s.listDevices},
+		{"DELETE devices/{id}", s.deleteDevice},
+		{"POST reservations", s.createReservation},
+		{"POST customers", s.createCustomer},
+		{"POST commands", s.createCommand},
+		{"GET commands", s.listCommands},
+		{"GET commands/{id}", s.getCommand},
+		{"POST commands/{id}/cancel", s.cancelCommand},
+		{"POST commands/{id}/resend", s.resendCommand},
+	}
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		s.mux.Handle(method+" "+Prefix+path, s.wrap(rt.h))
+	}
+	s.mux.Handle(Prefix, httpapi.NotFound(cfg.Logger))
+	return s
+}
+
+// handler serves one admin operation for an authenticated admin.
+type handler func(ctx context.Context, r *http.Request, admin string) (status int, body any, err error)
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) wrap(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log := s.cfg.Logger
+		addr := clientAddr(r)
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		admin, err := "", error(nil)
+		if !ok {
+			err = &bellhop.Error{Code: bellhop.EUNAUTHORIZED, Message: "Missing Authorization: Bearer <AdminToken>."}
+		} else {
+			admin, err = s.hub.AuthenticateAdmin(r.Context(), strings.TrimSpace(token))
+		}
+		if err != nil {
+			if bellhop.ErrorCode(err) == bellhop.EUNAUTHORIZED {
+				if allowed, retry := s.cfg.FailureLimiter.Allow(addr); !allowed {
+					err = &httpapi.RateLimitError{RetryAfter: retry}
+				}
+			}
+			httpapi.WriteError(w, r, log, err)
+			return
+		}
+		status, body, err := h(r.Context(), r, admin)
+		if err != nil {
+			httpapi.WriteError(w, r, log, err)
+			return
+		}
+		if body == nil {
+			w.WriteHeader(status)
+			return
+		}
+		httpapi.WriteJSON(w, status, body)
+	})
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// decode reads a JSON object body into v.
+func (s *Server) decode(r *http.Request, v any) error {
+	body, err := httpapi.ReadBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return err
+	}
+	return httpapi.Decode(body, v)
+}
+
+type enterpriseJSON struct {
+	Id         string
+	Name       string
+	CreatedUtc string
+}
+
+func (s *Server) createEnterprise(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct{ Name string }
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	e, err := s.hub.CreateEnterprise(ctx, req.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, enterpriseJSON{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc)}, nil
+}
+
+func (s *Server) listEnterprises(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	es, err := s.hub.Enterprises(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct{ Enterprises []enterpriseJSON }{Enterprises: []enterpriseJSON{}}
+	for _, e := range es {
+		out.Enterprises = append(out.Enterprises, enterpriseJSON{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc)})
+	}
+	return http.StatusOK, out, nil
+}
+
+type integrationJSON struct {
+	Id          string
+	Name        string
+	CreatedUtc  string
+	ClientToken string `json:",omitempty"`
+}
+
+func (s *Server) createIntegration(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct{ Name string }
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	i, token, err := s.hub.CreateIntegration(ctx, req.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, integrationJSON{Id: i.ID, Name: i.Name, CreatedUtc: bellhop.FormatTime(i.CreatedUtc), ClientToken: token}, nil
+}
+
+func (s *Server) listIntegrations(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	is, err := s.hub.Integrations(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct{ Integrations []integrationJSON }{Integrations: []integrationJSON{}}
+	for _, i := range is {
+		out.Integrations = append(out.Integrations, integrationJSON{Id: i.ID, Name: i.Name, CreatedUtc: bellhop.FormatTime(i.CreatedUtc)})
+	}
+	return http.StatusOK, out, nil
+}
+
+type subscriptionJSON struct {
+	Id            string
+	IntegrationId string
+	EnterpriseIds []string
+	CreatedUtc    string
+	Revoked       bool
+	AccessToken   string `json:",omitempty"`
+}
+
+func subscriptionOf(s *bellhop.Subscription) subscriptionJSON {
+	return subscriptionJSON{Id: s.ID, IntegrationId: s.IntegrationID, EnterpriseIds: s.EnterpriseIDs,
+		CreatedUtc: bellhop.FormatTime(s.CreatedUtc), Revoked: s.Revoked}
+}
+
+func (s *Server) createSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct {
+		IntegrationId string
+		EnterpriseIds []string
+	}
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	sub, token, err := s.hub.CreateSubscription(ctx, req.IntegrationId, req.EnterpriseIds)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := subscriptionOf(sub)
+	out.AccessToken = token
+	return http.StatusCreated, out, nil
+}
+
+func (s *Server) listSubscriptions(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	integ := r.URL.Query().Get("integrationId")
+	if integ != "" && !bellhop.ValidID(integ) {
+		return 0, nil, bellhop.Invalid("integrationId")
+	}
+	subs, err := s.hub.Subscriptions(ctx, integ)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct{ Subscriptions []subscriptionJSON }{Subscriptions: []subscriptionJSON{}}
+	for i := range subs {
+		out.Subscriptions = append(out.Subscriptions, subscriptionOf(&subs[i]))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) revokeSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	return http.StatusNoContent, nil, s.hub.RevokeSubscription(ctx, r.PathValue("id"))
+}
+
+func (s *Server) connectedDevices(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	if _, err := s.hub.Store().GetSubscription(ctx, strings.ToLower(r.PathValue("id"))); err != nil || !bellhop.ValidID(r.PathValue("id")) {
+		return 0, nil, bellhop.Errorf(bellhop.ENOTFOUND, "Subscription not found.")
+	}
+	devs, err := s.hub.ConnectedDevices(ctx, strings.ToLower(r.PathValue("id")))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, devicesJSON(devs), nil
+}
+
+func (s *Server) connect(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	return http.StatusNoContent, nil, s.hub.Connect(ctx, r.PathValue("id"), r.PathValue("deviceId"))
+}
+
+func (s *Server) disconnect(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	return http.StatusNoContent, nil, s.hub.Disconnect(ctx, r.PathValue("id"), r.PathValue("deviceId"))
+}
+
+// DeviceJSON is a device as the admin API shows it.
+type DeviceJSON struct {
+	Id            string
+	EnterpriseId  string
+	Type          bellhop.DeviceType
+	Name          string
+	Identifier    string
+	Configuration bellhop.DeviceConfig
+	CreatedUtc    string
+}
+
+func deviceJSON(d *bellhop.Device) DeviceJSON {
+	return DeviceJSON{Id: d.ID, EnterpriseId: d.EnterpriseID, Type: d.Type, Name: d.Name, Identifier: d.Identifier,
+		Configuration: d.Config, CreatedUtc: bellhop.FormatTime(d.CreatedUtc)}
+}
+
+func devicesJSON(devs []bellhop.Device) any {
+	out := struct{ Devices []DeviceJSON }{Devices: []DeviceJSON{}}
+	for i := range devs {
+		out.Devices = append(out.Devices, deviceJSON(&devs[i]))
+	}
+	return out
+}
+
+func (s *Server) createDevice(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct {
+		EnterpriseId  string
+		Type          bellhop.DeviceType
+		Name          string
+		Identifier    string
+		Configuration bellhop.DeviceConfig
+	}
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	d := &bellhop.Device{EnterpriseID: req.EnterpriseId, Type: req.Type, Name: strings.TrimSpace(req.Name),
+		Identifier: req.Identifier, Config: req.Configuration}
+	if err := s.hub.CreateDevice(ctx, d); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, deviceJSON(d), nil
+}
+
+func (s *Server) listDevices(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	devs, err := s.hub.ListDevices(ctx, r.URL.Query().Get("enterpriseId"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, devicesJSON(devs), nil
+}
+
+func (s *Server) deleteDevice(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	return http.StatusNoContent, nil, s.hub.DeleteDevice(ctx, r.PathValue("id"))
+}
+
+func (s *Server) createReservation(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct {
+		EnterpriseId, Number, StartUtc, EndUtc, FirstName, LastName, Email, Telephone string
+		LockIds                                                                       []string
+	}
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	start, err := bellhop.ParseTime(req.StartUtc)
+	if err != nil {
+		return 0, nil, bellhop.Invalid("StartUtc")
+	}
+	end, err := bellhop.ParseTime(req.EndUtc)
+	if err != nil {
+		return 0, nil, bellhop.Invalid("EndUtc")
+	}
+	res := &bellhop.Reservation{EnterpriseID: req.EnterpriseId, Number: req.Number, StartUtc: start, EndUtc: end,
+		FirstName: req.FirstName, LastName: req.LastName, Email: req.Email, Telephone: req.Telephone, LockIDs: req.LockIds}
+	if err := s.hub.CreateReservation(ctx, res); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"Id": res.ID, "EnterpriseId": res.EnterpriseID, "Number": res.Number,
+		"StartUtc": bellhop.FormatTime(res.StartUtc), "EndUtc": bellhop.FormatTime(res.EndUtc), "FirstName": res.FirstName,
+		"LastName": res.LastName, "Email": res.Email, "Telephone": res.Telephone, "LockIds": res.LockIDs}, nil
+}
+
+func (s *Server) createCustomer(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct{ EnterpriseId, FirstName, LastName, CompanyName, Email string }
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	c := &bellhop.Customer{EnterpriseID: req.EnterpriseId, FirstName: req.FirstName, LastName: req.LastName,
+		CompanyName: req.CompanyName, Email: req.Email}
+	if err := s.hub.CreateCustomer(ctx, c); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"Id": c.ID, "EnterpriseId": c.EnterpriseID, "FirstName": c.FirstName,
+		"LastName": c.LastName, "CompanyName": c.CompanyName, "Email": c.Email}, nil
+}
+
+// CommandJSON is a command as the admin API shows it.
+type CommandJSON struct {
+	Id           string
+	EnterpriseId string
+	DeviceId     string
+	DeviceName   string
+	DeviceType   bellhop.DeviceType
+	State        bellhop.State
+	CreatedUtc   string
+	UpdatedUtc   string
+	Creator      string
+	Progress     *float64
+	Notes        string
+	Data         json.RawMessage
+	History      []HistoryJSON `json:",omitempty"`
+}
+
+// HistoryJSON is one entry of a command's history.
+type HistoryJSON struct {
+	State    bellhop.State
+	Utc      string
+	Actor    string
+	Progress *float64
+	Notes    string
+}
+
+func commandJSON(v *hub.CommandView) CommandJSON {
+	creator := strings.TrimSpace(v.Creator.FirstName + " " + v.Creator.LastName)
+	return CommandJSON{Id: v.ID, EnterpriseId: v.EnterpriseID, DeviceId: v.DeviceID, DeviceName: v.Device.Name,
+		DeviceType: v.DeviceType, State: v.State, CreatedUtc: bellhop.FormatTime(v.CreatedUtc),
+		UpdatedUtc: bellhop.FormatTime(v.UpdatedUtc), Creator: creator, Progress: v.Progress, Notes: v.Notes, Data: v.Data}
+}
+
+func (s *Server) createCommand(ctx context.Context, r *http.Request, admin string) (int, any, error) {
+	var req struct {
+		DeviceId string
+		Data     json.RawMessage
+	}
+	body, err := httpapi.ReadBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := httpapi.Decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	var idem *store.Idempotency
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		idem = &store.Idempotency{Key: key, RequestHash: bellhop.HashToken(string(body))}
+	}
+	cmd, err := s.hub.CreateCommand(ctx, req.DeviceId, req.Data, admin, idem)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, _, err := s.hub.Command(ctx, cmd.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, commandJSON(v), nil
+}
+
+func (s *Server) listCommands(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	q := r.URL.Query()
+	var f store.Filter
+	if st := q.Get("state"); st != "" {
+		for _, v := range strings.Split(st, ",") {
+			if !bellhop.State(v).Valid() {
+				return 0, nil, bellhop.Invalid("state")
+			}
+			f.States = append(f.States, bellhop.State(v))
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  *[]string
+	}{{"deviceId", &f.DeviceIDs}, {"enterpriseId", &f.EnterpriseIDs}} {
+		if v := q.Get(p.name); v != "" {
+			if !bellhop.ValidID(v) {
+				return 0, nil, bellhop.Invalid(p.name)
+			}
+			*p.dst = []string{strings.ToLower(v)}
+		}
+	}
+	if t := q.Get("type"); t != "" {
+		if !bellhop.DeviceType(t).Valid() {
+			return 0, nil, bellhop.Invalid("type")
+		}
+		f.DeviceType = bellhop.DeviceType(t)
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"createdFrom", &f.CreatedFrom}, {"createdTo", &f.CreatedTo}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := bellhop.ParseTime(v)
+			if err != nil {
+				return 0, nil, bellhop.Invalid(p.name)
+			}
+			*p.dst = t
+		}
+	}
+	page := &hub.Page{Count: 100, Cursor: q.Get("cursor")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > hub.MaxPage {
+			return 0, nil, bellhop.Invalid("limit")
+		}
+		page.Count = n
+	}
+	views, cursor, err := s.hub.ListCommands(ctx, f, page)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct {
+		Commands []CommandJSON
+		Cursor   *string
+	}{Commands: []CommandJSON{}}
+	for i := range views {
+		out.Commands = append(out.Commands, commandJSON(&views[i]))
+	}
+	if cursor != "" {
+		out.Cursor = &cursor
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) getCommand(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	v, hist, err := s.hub.Command(ctx, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	out := commandJSON(v)
+	out.History = make([]HistoryJSON, len(hist))
+	for i, h := range hist {
+		out.History[i] = HistoryJSON{State: h.State, Utc: h.Utc.UTC().Format(time.RFC3339Nano), Actor: h.Actor, Progress: h.Progress, Notes: h.Notes}
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) cancelCommand(ctx context.Context, r *http.Request, admin string) (int, any, error) {
+	var req struct{ Notes string }
+	if r.ContentLength != 0 {
+		if err := s.decode(r, &req); err != nil {
+			return 0, nil, err
+		}
+	}
+	if _, err := s.hub.CancelCommand(ctx, r.PathValue("id"), admin, req.Notes); err != nil {
+		return 0, nil, err
+	}
+	return s.getCommand(ctx, r, admin)
+}
+
+func (s *Server) resendCommand(ctx context.Context, r *http.Request, admin string) (int, any, error) {
+	cmd, err := s.hub.Resend(ctx, r.PathValue("id"), admin)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, _, err := s.hub.Command(ctx, cmd.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, commandJSON(v), nil
+}

@@ -1,0 +1,98 @@
+// Package cli is the bellhop command: flags, environment, configuration files
+// and the wiring of every concrete type. It is the only package that sees
+// them all.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// Version is the bellhop version, set at build time.
+var Version = "dev"
+
+// Globals are the flags every command takes.
+type Globals struct {
+	LogFormat string `help:"Log format: text or json." default:"text" enum:"text,json" env:"BELLHOP_LOG_FORMAT"`
+	LogLevel  string `help:"Log level: debug, info, warn or error." default:"info" enum:"debug,info,warn,error" env:"BELLHOP_LOG_LEVEL"`
+
+	stdout, stderr io.Writer
+}
+
+// Logger returns the logger the flags ask for, writing to stderr.
+func (g *Globals) Logger() *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(g.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, opts))
+}
+
+type command struct {
+	Globals
+	Serve   ServeCmd   `cmd:"" help:"Run the hub."`
+	Migrate MigrateCmd `cmd:"" help:"Run the database migrations and exit."`
+	Admin   AdminCmd   `cmd:"" help:"Manage a running hub through its admin API."`
+	Version struct{}   `cmd:"" help:"Print the version."`
+}
+
+// Run runs the bellhop command with args (without the program name) and
+// returns the process exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	var cmd command
+	cmd.stdout, cmd.stderr = stdout, stderr
+	parser, err := kong.New(&cmd, kong.Name("bellhop"),
+		kong.Description("A device command hub for hotels, wire-compatible with the Mews Connector device API."),
+		kong.Writers(stdout, stderr), kong.Exit(func(code int) { panic(exitCode(code)) }), kong.UsageOnError())
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	kctx, code, err := parse(parser, args)
+	if err != nil || kctx == nil {
+		return code
+	}
+	if kctx.Command() == "version" {
+		fmt.Fprintln(stdout, "bellhop", Version)
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(&cmd.Globals); err != nil {
+		fmt.Fprintln(stderr, "bellhop:", err)
+		return 1
+	}
+	return 0
+}
+
+// exitCode carries kong's request to exit (after --help) out of Parse.
+type exitCode int
+
+// parse runs kong's parser, turning its exit requests into a return.
+func parse(parser *kong.Kong, args []string) (kctx *kong.Context, code int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c, ok := v.(exitCode)
+			if !ok {
+				panic(v)
+			}
+			kctx, code, err = nil, int(c), nil
+		}
+	}()
+	kctx, err = parser.Parse(args)
+	if err != nil {
+		parser.Errorf("%s", err)
+		return nil, 2, err
+	}
+	return kctx, 0, nil
+}

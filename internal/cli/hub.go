@@ -1,0 +1,302 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/adminapi"
+	"github.com/bellhop/bellhop/internal/connectorapi"
+	"github.com/bellhop/bellhop/internal/httpapi"
+	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/metrics"
+	"github.com/bellhop/bellhop/internal/ratelimit"
+	"github.com/bellhop/bellhop/internal/realtime"
+	"github.com/bellhop/bellhop/internal/store"
+	"github.com/bellhop/bellhop/internal/store/sqlite"
+)
+
+// HubConfig is everything a hub node needs. Zero fields take the defaults
+// that the serve command documents.
+type HubConfig struct {
+	Addr       string // HTTP listener, default 127.0.0.1:8080; port 0 picks one
+	WSAddr     string // optional separate listener for /ws/connector
+	DataDir    string // SQLite database and dev.json live here; default ./bellhop-data
+	Database   string // postgres://... selects PostgreSQL instead of SQLite
+	Sync       string // SQLite durability: full or normal (default)
+	TLSCert    string
+	TLSKey     string
+	Logger     *slog.Logger
+	Now        func() time.Time
+	MaxBody    int64         // default 32 MiB
+	RateLimit  int           // requests per AccessToken per RateWindow; default 200; negative disables
+	RateWindow time.Duration // default 30 s
+	Hub        hub.Config
+	Realtime   realtime.Config
+	// AdminToken, when set, is registered as an admin token at start.
+	AdminToken string
+	// Console, when set, is mounted at / (the web console).
+	Console func(h *Hub) http.Handler
+}
+
+// Hub is a running hub node: store, service, broker and HTTP listeners.
+type Hub struct {
+	cfg       HubConfig
+	Store     store.Store
+	Service   *hub.Service
+	Broker    *realtime.Broker
+	Metrics   *metrics.Hub
+	Limiter   ratelimit.Limiter
+	ln, wsln  net.Listener
+	srv       *http.Server
+	wssrv     *http.Server
+	log       *slog.Logger
+	closeOnce sync.Once
+}
+
+// OpenStore opens the store that cfg names.
+func OpenStore(ctx context.Context, cfg HubConfig) (store.Store, error) {
+	if cfg.Database != "" {
+		return openPostgres(ctx, cfg.Database)
+	}
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "bellhop-data"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "bellhop.db"), Sync: cfg.Sync})
+}
+
+// NewHub opens the store, wires the service, the broker and the APIs, and
+// binds the listeners (so Addr is known before Run).
+func NewHub(ctx context.Context, cfg HubConfig) (*Hub, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{cfg: cfg, Store: st, log: cfg.Logger}
+	if err := h.wire(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hub) wire(ctx context.Context) error {
+	cfg := h.cfg
+	hcfg := cfg.Hub
+	hcfg.Logger, hcfg.Now = cfg.Logger, cfg.Now
+	rcfg := cfg.Realtime
+	rcfg.Logger, rcfg.Now = cfg.Logger, cfg.Now
+
+	var svc *hub.Service
+	pub := &lazyPublisher{}
+	svc, err := hub.New(hcfg, h.Store, pub)
+	if err != nil {
+		return err
+	}
+	h.Service = svc
+	h.Metrics = metrics.NewHub(func() int { return h.Broker.Count() }, h.Store)
+	rcfg.OnDeliver = h.Metrics.ObserveDelivery
+	h.Broker = realtime.NewBroker(rcfg, svc)
+	pub.next = metrics.Publisher{Next: h.Broker, Hub: h.Metrics}
+
+	if cfg.RateLimit >= 0 {
+		h.Limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateWindow, cfg.Now)
+	}
+	if cfg.AdminToken != "" {
+		if err := EnsureAdminToken(ctx, h.Store, "configured", cfg.AdminToken); err != nil {
+			return err
+		}
+	}
+
+	conn := connectorapi.New(connectorapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody, Limiter: h.Limiter,
+		Observe: h.Metrics.ObserveRequest}, svc)
+	admin := adminapi.New(adminapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody}, svc)
+	var allow func(string) (bool, time.Duration)
+	if h.Limiter != nil {
+		allow = h.Limiter.Allow
+	}
+	ws := h.Broker.Handler(realtime.HandlerOptions{Allow: allow})
+
+	mux := http.NewServeMux()
+	mux.Handle(connectorapi.Prefix, conn)
+	mux.Handle(adminapi.Prefix, admin)
+	mux.Handle("/ws/connector", ws)
+	mux.Handle("GET /metrics", h.Metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"Status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", h.ready)
+	if cfg.Console != nil {
+		mux.Handle("/", cfg.Console(h))
+	} else {
+		mux.Handle("/", httpapi.NotFound(cfg.Logger))
+	}
+	handler := httpapi.WithRequestID(httpapi.Recover(cfg.Logger, mux))
+
+	var err2 error
+	if h.ln, err2 = net.Listen("tcp", cfg.Addr); err2 != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err2)
+	}
+	h.srv = newServer(handler, cfg.Logger)
+	if cfg.WSAddr != "" {
+		if h.wsln, err2 = net.Listen("tcp", cfg.WSAddr); err2 != nil {
+			h.ln.Close()
+			return fmt.Errorf("listen on %s: %w", cfg.WSAddr, err2)
+		}
+		wsmux := http.NewServeMux()
+		wsmux.Handle("/ws/connector", ws)
+		wsmux.Handle("/", httpapi.NotFound(cfg.Logger))
+		h.wssrv = newServer(httpapi.WithRequestID(httpapi.Recover(cfg.Logger, wsmux)), cfg.Logger)
+	}
+	return nil
+}
+
+// newServer returns an http.Server with timeouts that a slow client cannot
+// stretch: headers must arrive within 10 s, a body within 2 minutes.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+}
+
+func (h *Hub) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := h.Store.ListEnterprises(ctx); err != nil {
+		httpapi.WriteError(w, r, h.log, bellhop.Errorf(bellhop.EUNAVAILABLE, "Store unavailable."))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"Status": "ready"})
+}
+
+// lazyPublisher lets the service be built before the broker it publishes to.
+type lazyPublisher struct{ next hub.Publisher }
+
+func (p *lazyPublisher) Publish(e []bellhop.Event) { p.next.Publish(e) }
+func (p *lazyPublisher) DevicesChanged(id string)  { p.next.DevicesChanged(id) }
+func (p *lazyPublisher) Revoked(id string)         { p.next.Revoked(id) }
+
+// Addr returns the HTTP listener's address.
+func (h *Hub) Addr() string { return h.ln.Addr().String() }
+
+// PlatformAddress is the base URL of the Connector API.
+func (h *Hub) PlatformAddress() string { return h.scheme("http") + "://" + h.Addr() }
+
+// WebSocketAddress is the base URL of the WebSocket endpoint.
+func (h *Hub) WebSocketAddress() string {
+	addr := h.Addr()
+	if h.wsln != nil {
+		addr = h.wsln.Addr().String()
+	}
+	return h.scheme("ws") + "://" + addr
+}
+
+func (h *Hub) scheme(plain string) string {
+	if h.cfg.TLSCert != "" {
+		return plain + "s"
+	}
+	return plain
+}
+
+// Run serves until ctx is done, then shuts down gracefully: it stops taking
+// connections, closes sockets with 1001, and lets in-flight requests finish
+// (up to 10 s).
+func (h *Hub) Run(ctx context.Context) error {
+	errc := make(chan error, 3)
+	serve := func(srv *http.Server, ln net.Listener) {
+		var err error
+		if h.cfg.TLSCert != "" {
+			err = srv.ServeTLS(ln, h.cfg.TLSCert, h.cfg.TLSKey)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}
+	go serve(h.srv, h.ln)
+	if h.wssrv != nil {
+		go serve(h.wssrv, h.wsln)
+	}
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		h.Service.Run(sweepCtx)
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stopSweep()
+	<-swept
+	h.shutdown()
+	return err
+}
+
+func (h *Hub) shutdown() {
+	h.Broker.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h.srv.Shutdown(ctx)
+	if h.wssrv != nil {
+		h.wssrv.Shutdown(ctx)
+	}
+}
+
+// Close stops the listeners and closes the store. Safe to call after Run.
+func (h *Hub) Close() error {
+	var err error
+	h.closeOnce.Do(func() {
+		h.shutdown()
+		h.srv.Close()
+		h.ln.Close()
+		if h.wssrv != nil {
+			h.wssrv.Close()
+			h.wsln.Close()
+		}
+		err = h.Store.Close()
+	})
+	return err
+}
+
+// EnsureAdminToken registers token as an admin token unless it already is.
+func EnsureAdminToken(ctx context.Context, st store.Store, name, token string) error {
+	hash := bellhop.HashToken(token)
+	if _, err := st.AdminTokenName(ctx, hash); err == nil {
+		return nil
+	} else if !errors.Is(err, bellhop.ErrNotFound) {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	if err := st.CreateAdminToken(ctx, name+"-"+hash[:8], hash); err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	return nil
+}

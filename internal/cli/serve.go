@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bellhop/bellhop/internal/realtime"
+)
+
+// ServeCmd runs a hub node.
+type ServeCmd struct {
+	Addr       string        `help:"Listen address of the APIs, the console and (by default) the WebSocket." default:"127.0.0.1:8080" env:"BELLHOP_ADDR"`
+	WSAddr     string        `name:"ws-addr" help:"Separate listen address for /ws/connector (Mews serves it from its own host)." env:"BELLHOP_WS_ADDR"`
+	Data       string        `help:"Data directory of the embedded SQLite database." default:"bellhop-data" env:"BELLHOP_DATA"`
+	Database   string        `help:"PostgreSQL URL (postgres://...); SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
+	Sync       string        `help:"SQLite durability: full (every commit survives power loss) or normal (survives a process crash)." default:"normal" enum:"full,normal" env:"BELLHOP_SYNC"`
+	Dev        bool          `help:"Seed demo data once (an enterprise, an integration, one device of each type) and print its tokens."`
+	AdminToken string        `help:"Register this admin token (for scripts and deployments)." env:"BELLHOP_ADMIN_TOKEN"`
+	TLSCert    string        `name:"tls-cert" help:"TLS certificate file (PEM)." env:"BELLHOP_TLS_CERT"`
+	TLSKey     string        `name:"tls-key" help:"TLS key file (PEM)." env:"BELLHOP_TLS_KEY"`
+	MaxBody    int64         `help:"Largest request body in bytes." default:"33554432" env:"BELLHOP_MAX_BODY"`
+	RateLimit  int           `help:"Requests per AccessToken per rate window (REST and WebSocket upgrades); -1 disables." default:"200" env:"BELLHOP_RATE_LIMIT"`
+	RateWindow time.Duration `help:"Rate limit window." default:"30s" env:"BELLHOP_RATE_WINDOW"`
+	Retention  time.Duration `help:"How long final commands are kept." default:"720h" env:"BELLHOP_RETENTION"`
+	MaxSockets int           `help:"Open WebSockets allowed per AccessToken." default:"100" env:"BELLHOP_MAX_SOCKETS"`
+}
+
+// Run serves until interrupted.
+func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+	log := g.Logger()
+	cfg := HubConfig{Addr: c.Addr, WSAddr: c.WSAddr, DataDir: c.Data, Database: c.Database, Sync: c.Sync,
+		TLSCert: c.TLSCert, TLSKey: c.TLSKey, Logger: log, MaxBody: c.MaxBody, RateLimit: c.RateLimit,
+		RateWindow: c.RateWindow, AdminToken: c.AdminToken,
+		Realtime: realtime.Config{MaxSocketsPerSubscription: c.MaxSockets}}
+	cfg.Hub.Retention = c.Retention
+	cfg.Console = consoleHandler
+	h, err := NewHub(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if c.Dev {
+		dev, err := SeedDev(ctx, h, c.Data)
+		if err != nil {
+			return err
+		}
+		dev.Print(g.stdout)
+	}
+	log.Info("bellhop hub listening", "platform_address", h.PlatformAddress(), "websocket_address", h.WebSocketAddress(),
+		"store", storeName(c.Database))
+	if err := h.Run(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("bellhop hub stopped")
+	return nil
+}
+
+func storeName(database string) string {
+	if database != "" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// MigrateCmd runs the migrations alone.
+type MigrateCmd struct {
+	Data     string `help:"Data directory of the embedded SQLite database." default:"bellhop-data" env:"BELLHOP_DATA"`
+	Database string `help:"PostgreSQL URL; SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
+}
+
+// Run opens the store, which migrates it, and closes it.
+func (c *MigrateCmd) Run(ctx context.Context, g *Globals) error {
+	st, err := OpenStore(ctx, HubConfig{DataDir: c.Data, Database: c.Database})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout, "migrations applied")
+	return st.Close()
+}

@@ -1,0 +1,384 @@
+// Package connectorapi serves the device part of the Mews Connector API:
+// POST /api/connector/v1/<resource>/<action> with the tokens in the JSON body,
+// the Mews error body, cursor paging and Prefer: return=minimal.
+package connectorapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/httpapi"
+	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/ratelimit"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Prefix is where the operations live.
+const Prefix = "/api/connector/v1/"
+
+// Config configures the Connector API handler.
+type Config struct {
+	Logger *slog.Logger
+	// MaxBody is the largest request body; default 32 MiB.
+	MaxBody int64
+	// Limiter bounds requests per AccessToken; nil means no limit.
+	Limiter ratelimit.Limiter
+	// Observe, when set, is called after each request with the operation
+	// ("" for a URL that is not one), the status and the duration.
+	Observe func(op string, status int, d time.Duration)
+}
+
+// Server is the Connector API's http.Handler.
+type Server struct {
+	cfg Config
+	hub *hub.Service
+	ops map[string]operation
+}
+
+type operation func(ctx context.Context, r *request) (any, error)
+
+// request is one call after its body was read and its caller authenticated.
+type request struct {
+	body    []byte
+	caller  *bellhop.Caller
+	minimal bool   // Prefer: return=minimal
+	idemKey string // Idempotency-Key
+	path    string
+}
+
+// New returns the Connector API over the hub service.
+func New(cfg Config, h *hub.Service) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 32 << 20
+	}
+	s := &Server{cfg: cfg, hub: h}
+	s.ops = map[string]operation{
+		"devices/getAll":               s.devicesGetAll,
+		"commands/getAllActive":        s.getAllActive,
+		"commands/getAllByIds":         s.getAllByIds,
+		"commands/update":              s.update,
+		"commands/addPrinter":          s.addPrinter,
+		"commands/addKeyCutter":        s.addKeyCutter,
+		"commands/addPaymentTerminal":  s.addPaymentTerminal,
+		"fiscalMachineCommands/getAll": s.fiscalGetAll,
+	}
+	return s
+}
+
+// statusWriter remembers the status for Observe.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP routes an exact URL (case matters, no trailing slash) to its
+// operation; anything else, or a method other than POST, is 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name := strings.TrimPrefix(r.URL.Path, Prefix)
+	op, ok := s.ops[name]
+	if !ok || r.Method != http.MethodPost || r.URL.RawQuery != "" || !strings.HasPrefix(r.URL.Path, Prefix) {
+		name, op = "", nil
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	s.serve(sw, r, op)
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(name, sw.status, time.Since(start))
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation) {
+	log := s.cfg.Logger
+	if op == nil {
+		httpapi.NotFound(log).ServeHTTP(w, r)
+		return
+	}
+	body, err := httpapi.ReadBody(r, s.cfg.MaxBody)
+	if err != nil {
+		httpapi.WriteError(w, r, log, err)
+		return
+	}
+	var b base
+	if err := httpapi.Decode(body, &b); err != nil {
+		httpapi.WriteError(w, r, log, err)
+		return
+	}
+	if s.cfg.Limiter != nil && b.AccessToken != nil {
+		if ok, retry := s.cfg.Limiter.Allow(bellhop.HashToken(*b.AccessToken)); !ok {
+			httpapi.WriteError(w, r, log, &httpapi.RateLimitError{RetryAfter: retry})
+			return
+		}
+	}
+	caller, err := s.hub.Authenticate(r.Context(), str(b.ClientToken), str(b.AccessToken))
+	if err != nil {
+		httpapi.WriteError(w, r, log, err)
+		return
+	}
+	req := &request{body: body, caller: caller, path: r.URL.Path,
+		minimal: preferMinimal(r.Header.Values("Prefer")), idemKey: r.Header.Get("Idempotency-Key")}
+	if len(req.idemKey) > 255 {
+		httpapi.WriteError(w, r, log, bellhop.Invalid("Idempotency-Key"))
+		return
+	}
+	resp, err := op(r.Context(), req)
+	if err != nil {
+		httpapi.WriteError(w, r, log, err)
+		return
+	}
+	if resp == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, resp)
+}
+
+func preferMinimal(values []string) bool {
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "return=minimal") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// idempotency returns the key of an add-operation, or nil without the header.
+func (r *request) idempotency() *store.Idempotency {
+	if r.idemKey == "" {
+		return nil
+	}
+	sum := sha256.Sum256(append([]byte(r.path+"\n"), r.body...))
+	return &store.Idempotency{Key: r.idemKey, RequestHash: hex.EncodeToString(sum[:])}
+}
+
+func (s *Server) devicesGetAll(ctx context.Context, r *request) (any, error) {
+	devs, err := s.hub.Devices(ctx, r.caller)
+	if err != nil {
+		return nil, err
+	}
+	out := struct{ Devices []device }{Devices: make([]device, len(devs))}
+	for i := range devs {
+		out.Devices[i] = deviceOf(&devs[i])
+	}
+	return out, nil
+}
+
+// commandsPage renders a page of commands; with Prefer: return=minimal an
+// empty page of a paged request is 204.
+func commandsPage(views []hub.CommandView, cursor string, paged, minimal bool) any {
+	if paged && minimal && len(views) == 0 {
+		return nil
+	}
+	out := commandsResponse{Commands: make([]command, len(views))}
+	for i := range views {
+		out.Commands[i] = commandOf(&views[i])
+	}
+	if paged {
+		out.Cursor = &cursor
+		if cursor == "" {
+			out.Cursor = nil
+		}
+	}
+	return out
+}
+
+func (s *Server) getAllActive(ctx context.Context, r *request) (any, error) {
+	var req struct {
+		base
+		Limitation *limitation
+	}
+	if err := httpapi.Decode(r.body, &req); err != nil {
+		return nil, err
+	}
+	p, err := req.Limitation.page()
+	if err != nil {
+		return nil, err
+	}
+	views, cursor, err := s.hub.ActiveCommands(ctx, r.caller, p)
+	if err != nil {
+		return nil, err
+	}
+	out := commandsPage(views, cursor, p != nil, r.minimal)
+	if c, ok := out.(commandsResponse); ok && p == nil && cursor != "" {
+		c.Cursor = &cursor // the response lists Cursor; give it when there are items
+		return c, nil
+	}
+	return out, nil
+}
+
+func (s *Server) getAllByIds(ctx context.Context, r *request) (any, error) {
+	var req getAllByIdsRequest
+	if err := httpapi.Decode(r.body, &req); err != nil {
+		return nil, err
+	}
+	if req.CommandIds == nil {
+		return nil, bellhop.Invalid("CommandIds")
+	}
+	p, err := req.Limitation.page()
+	if err != nil {
+		return nil, err
+	}
+	views, cursor, err := s.hub.CommandsByIDs(ctx, r.caller, req.CommandIds, p)
+	if err != nil {
+		return nil, err
+	}
+	return commandsPage(views, cursor, p != nil, r.minimal), nil
+}
+
+func (s *Server) update(ctx context.Context, r *request) (any, error) {
+	var req updateRequest
+	if err := httpapi.Decode(r.body, &req); err != nil {
+		return nil, err
+	}
+	if req.CommandId == nil {
+		return nil, bellhop.Invalid("CommandId")
+	}
+	if req.State == nil {
+		return nil, bellhop.Invalid("State")
+	}
+	u := bellhop.Update{State: *req.State, Progress: req.Progress, Notes: str(req.Notes)}
+	if err := s.hub.UpdateCommand(ctx, r.caller, *req.CommandId, u); err != nil {
+		return nil, err
+	}
+	if r.minimal {
+		return nil, nil
+	}
+	return struct{}{}, nil
+}
+
+func (s *Server) addPrinter(ctx context.Context, r *request) (any, error) {
+	var req addPrinterRequest
+	if err := httpapi.Decode(r.body, &req); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		ok   bool
+		name string
+	}{{req.PrinterId != nil, "PrinterId"}, {req.Data != nil, "Data"}, {req.CopyCount != nil, "CopyCount"}} {
+		if err := httpapi.Required(f.ok, f.name); err != nil {
+			return nil, err
+		}
+	}
+	id, err := s.hub.AddPrinterCommand(ctx, r.caller, hub.AddPrinter{EnterpriseID: str(req.EnterpriseId),
+		PrinterID: *req.PrinterId, Data: *req.Data, CopyCount: *req.CopyCount}, r.idempotency())
+	if err != nil {
+		return nil, err
+	}
+	return commandIDResponse{CommandId: id}, nil
+}
+
+func (s *Server) addKeyCutter(ctx context.Context, r *request) (any, error) {
+	var req addKeyCutterRequest
+	if err := httpapi.Decode(r.body, &req); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		ok   bool
+		name string
+	}{{req.KeyCutterId != nil, "KeyCutterId"}, {req.ReservationId != nil, "ReservationId"}, {req.KeyCount != nil, "KeyCount"}} {
+		if err := httpapi.Required(f.ok, f.name); err != nil {
+			return nil, err
+		}
+	}
+	id, err := s.hub.AddKeyCutterCommand(ctx, r.caller, hub.AddKeyCutter{EnterpriseID: str(req.EnterpriseId),
+		KeyCutterID: *req.KeyCutterId, ReservationID: *req.ReservationId, KeyCount: *req.KeyCount}, r.idempotency())
+	if err != nil {
+		return nil, err
+	}
+	return commandIDResponse{CommandId: id}, nil
+}
+
+func (s *Server) addPaymentTerminal(ctx context.Context, r *request) (any, error) {
+	var req addPaymentTerminalRequest
+	if err := httpapi.Decode(r.body, &req); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		ok   bool
+		name string
+	}{{req.TerminalId != nil, "TerminalId"}, {req.CustomerId != nil, "CustomerId"}, {req.Type != nil, "Type"},
+		{req.Amount != nil, "Amount"}} {
+		if err := httpapi.Required(f.ok, f.name); err != nil {
+			return nil, err
+		}
+	}
+	if req.Amount.Currency == nil {
+		return nil, bellhop.Invalid("Amount Currency")
+	}
+	if req.Amount.Value == nil {
+		return nil, bellhop.Invalid("Amount Value")
+	}
+	id, err := s.hub.AddPaymentTerminalCommand(ctx, r.caller, hub.AddPaymentTerminal{TerminalID: *req.TerminalId,
+		CustomerID: *req.CustomerId, PaymentRequest: bellhop.PaymentRequest{Type: *req.Type, Currency: *req.Amount.Currency,
+			Value: *req.Amount.Value, BillID: str(req.BillId), PaymentRequestID: str(req.PaymentRequestId),
+			ReservationID: str(req.ReservationId)}}, r.idempotency())
+	if err != nil {
+		return nil, err
+	}
+	return commandIDResponse{CommandId: id}, nil
+}
+
+func (s *Server) fiscalGetAll(ctx context.Context, r *request) (any, error) {
+	var req fiscalRequest
+	if err := httpapi.Decode(r.body, &req); err != nil {
+		return nil, err
+	}
+	p, err := req.Limitation.page()
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, bellhop.Invalid("Limitation")
+	}
+	q := hub.FiscalQuery{CommandIDs: req.CommandIds, DeviceIDs: req.DeviceIds, States: req.States,
+		EnterpriseIDs: req.EnterpriseIds, Page: p}
+	if req.UpdatedUtc != nil {
+		if q.UpdatedFrom, err = parseTime(req.UpdatedUtc.StartUtc, "UpdatedUtc StartUtc"); err != nil {
+			return nil, err
+		}
+		if q.UpdatedTo, err = parseTime(req.UpdatedUtc.EndUtc, "UpdatedUtc EndUtc"); err != nil {
+			return nil, err
+		}
+	}
+	views, cursor, err := s.hub.FiscalCommands(ctx, r.caller, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(views) == 0 && r.minimal {
+		return nil, nil
+	}
+	out := fiscalResponse{Commands: make([]fiscalCommand, len(views))}
+	for i := range views {
+		out.Commands[i] = fiscalOf(&views[i])
+	}
+	if cursor != "" {
+		out.Cursor = &cursor
+	}
+	return out, nil
+}
+
+func parseTime(s *string, field string) (time.Time, error) {
+	if s == nil {
+		return time.Time{}, bellhop.Invalid(field)
+	}
+	t, err := bellhop.ParseTime(*s)
+	if err != nil {
+		return time.Time{}, bellhop.Invalid(field)
+	}
+	return t, nil
+}

@@ -1,0 +1,295 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+var pdf = base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n%%EOF\n"))
+
+// addPrinter queues a print command for the tenant through the SDK.
+func (e *env) addPrinter(tn *tenant) string {
+	e.t.Helper()
+	id, err := e.sdk(tn).AddPrinterCommand(context.Background(), client.AddPrinterRequest{
+		PrinterId: tn.Devices[bellhop.Printer].ID, Data: pdf, CopyCount: 1})
+	if err != nil {
+		e.t.Fatalf("addPrinter: %v", err)
+	}
+	return id
+}
+
+// addFiscal queues a fiscal command the way a PMS does, through the admin side.
+func (e *env) addFiscal(tn *tenant) string {
+	e.t.Helper()
+	// The documented bill, in the legacy Data shape a PMS sends.
+	var example struct {
+		Commands []struct{ Bill, CommandData json.RawMessage }
+	}
+	b, err := os.ReadFile("testdata/spec/fiscalMachineCommands-getAll.response.json")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &example); err != nil {
+		e.t.Fatal(err)
+	}
+	data := `{"FiscalMachineId":"FM-1","ApiUrl":"http://127.0.0.1:1/api","FiscalMachineData":"{}","TaxIdentifier":"123","Bill":` +
+		string(example.Commands[0].Bill) + `,"BillFiscalMachineData":{"Discriminator":"ItalianFiscalMachineData","Value":{"IsRefund":false}}}`
+	cmd, err := e.svc.CreateCommand(context.Background(), tn.Devices[bellhop.FiscalMachine].ID, json.RawMessage(data), "pms", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cmd.ID
+}
+
+func TestCommandData(t *testing.T) {
+	e := start(t)
+	tn := e.tenant("Data")
+	c := e.sdk(tn)
+	ctx := context.Background()
+
+	printID := e.addPrinter(tn)
+	keyID, err := c.AddKeyCutterCommand(ctx, client.AddKeyCutterRequest{KeyCutterId: tn.Devices[bellhop.KeyCutter].ID,
+		ReservationId: tn.Reservation.ID, KeyCount: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payID, err := c.AddPaymentTerminalCommand(ctx, client.AddPaymentTerminalRequest{TerminalId: tn.Devices[bellhop.PaymentTerminal].ID,
+		CustomerId: tn.Customer.ID, Type: client.PaymentTypePayment, Amount: client.CurrencyValue{Currency: "EUR", Value: 230}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := c.CommandsByIds(ctx, []string{printID, keyID, payID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmds) != 3 {
+		t.Fatalf("%d commands", len(cmds))
+	}
+	byID := map[string]client.Command{}
+	for _, cmd := range cmds {
+		byID[cmd.Id] = cmd
+		if cmd.State != client.StateReceived {
+			t.Errorf("%s: state %s after a connected read, want Received", cmd.Id, cmd.State)
+		}
+		if cmd.Creator == nil || cmd.Creator.LastName != tn.Integration.Name {
+			t.Errorf("creator %+v", cmd.Creator)
+		}
+	}
+	var p client.PrinterData
+	if err := byID[printID].DecodeData(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.FileData != pdf || p.CopyCount != 1 || p.FileType != "application/pdf" || p.PrinterName != "P1" {
+		t.Errorf("printer data %+v", p)
+	}
+	var k client.KeyCutterData
+	if err := byID[keyID].DecodeData(&k); err != nil {
+		t.Fatal(err)
+	}
+	if k.KeyCount != 2 || k.LastName != "Dvořák" || k.NormalizedLastName == nil || *k.NormalizedLastName != "Dvorak" ||
+		len(k.LockIds) != 2 || k.ReservationNumber == nil || *k.ReservationNumber != "1001" ||
+		k.ApiUrl == nil || *k.ApiUrl != "http://127.0.0.1:1/api" || !k.StartUtc.Equal(tn.Reservation.StartUtc.Truncate(time.Second)) {
+		t.Errorf("key cutter data %+v", k)
+	}
+	var pay client.PaymentTerminalData
+	if err := byID[payID].DecodeData(&pay); err != nil {
+		t.Fatal(err)
+	}
+	if pay.AccountId != tn.Customer.ID || pay.Amount.Currency != "EUR" || pay.Amount.GrossValue == nil || *pay.Amount.GrossValue != 230 ||
+		pay.AccountData.Discriminator != "Customer" || pay.AccountData.Customer == nil || pay.AccountData.Customer.FullName != "Ann Lee" {
+		t.Errorf("payment data %+v", pay)
+	}
+}
+
+func TestStateTransitions(t *testing.T) {
+	e := start(t)
+	tn := e.tenant("States")
+	c := e.sdk(tn)
+	ctx := context.Background()
+	half := 0.5
+	tests := []struct {
+		path []bellhop.State // states applied in order; the last one is checked
+		ok   bool
+	}{
+		{[]bellhop.State{bellhop.Received}, true},
+		{[]bellhop.State{bellhop.Processing}, true},
+		{[]bellhop.State{bellhop.Processed}, true}, // skip forward
+		{[]bellhop.State{bellhop.Cancelled}, true},
+		{[]bellhop.State{bellhop.Failed}, true},
+		{[]bellhop.State{bellhop.Processing, bellhop.Received}, false},
+		{[]bellhop.State{bellhop.Processing, bellhop.Pending}, false},
+		{[]bellhop.State{bellhop.Processed, bellhop.Processing}, false},
+		{[]bellhop.State{bellhop.Processed, bellhop.Failed}, false},
+		{[]bellhop.State{bellhop.Cancelled, bellhop.Processed}, false},
+		{[]bellhop.State{bellhop.Failed, bellhop.Pending}, false},
+		{[]bellhop.State{bellhop.Processed, bellhop.Processed}, true}, // a retried update
+		{[]bellhop.State{bellhop.Processing, bellhop.Processing}, true},
+		{[]bellhop.State{bellhop.Received, bellhop.Received}, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.path), func(t *testing.T) {
+			id := e.addPrinter(tn)
+			var err error
+			for _, st := range tt.path {
+				err = c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.State(st)})
+			}
+			if tt.ok && err != nil {
+				t.Fatalf("want accepted: %v", err)
+			}
+			if !tt.ok {
+				var ce *client.Error
+				if !errors.As(err, &ce) || ce.StatusCode != 400 || ce.Message != "Invalid State" {
+					t.Fatalf("want 400 Invalid State, got %v", err)
+				}
+				// Nothing changed: the state is still the one before.
+				v, _, err := e.svc.Command(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v.State != tt.path[len(tt.path)-2] {
+					t.Fatalf("state %s after a refused update", v.State)
+				}
+			}
+		})
+	}
+
+	t.Run("progress and notes", func(t *testing.T) {
+		id := e.addPrinter(tn)
+		if err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessing, Progress: &half}); err != nil {
+			t.Fatal(err)
+		}
+		bad := 1.5
+		err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessing, Progress: &bad})
+		if !client.IsInvalid(err) || !strings.Contains(err.Error(), "Invalid Progress") {
+			t.Fatalf("progress 1.5: %v", err)
+		}
+		notes := "printed 2 pages"
+		if err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessed, Notes: &notes}); err != nil {
+			t.Fatal(err)
+		}
+		v, hist, err := e.svc.Command(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Notes != notes || v.State != bellhop.Processed || v.Progress == nil || *v.Progress != 1 {
+			t.Fatalf("command %+v", v.Command)
+		}
+		var states []string
+		for _, h := range hist {
+			states = append(states, string(h.State))
+		}
+		if got := strings.Join(states, ","); got != "Pending,Processing,Processed" {
+			t.Fatalf("history %s", got)
+		}
+		// The same final update again is fine; other notes are not.
+		if err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessed, Notes: &notes}); err != nil {
+			t.Fatalf("repeat: %v", err)
+		}
+		other := "other"
+		if err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessed, Notes: &other}); !client.IsInvalid(err) {
+			t.Fatalf("changing final notes: %v", err)
+		}
+	})
+}
+
+func TestErrors(t *testing.T) {
+	e := start(t, func(c *cli.HubConfig) { c.MaxBody = 1 << 20 })
+	tn := e.tenant("Errors")
+	other := e.tenant("Other")
+	id := e.addPrinter(tn)
+	foreign := e.addPrinter(other)
+	printer := tn.Devices[bellhop.Printer].ID
+	tests := []struct {
+		name, op string
+		body     any
+		status   int
+		message  string
+	}{
+		{"invalid JSON", "devices/getAll", `{"ClientToken":`, 400, "Invalid JSON"},
+		{"trailing comma", "devices/getAll", `{"ClientToken":"a","AccessToken":"b",}`, 400, "Invalid JSON"},
+		{"not an object", "devices/getAll", `[1,2]`, 400, "Invalid JSON"},
+		{"deep JSON", "devices/getAll", strings.Repeat("[", 100) + strings.Repeat("]", 100), 400, "Invalid JSON"},
+		{"no tokens", "devices/getAll", `{}`, 401, "Invalid ClientToken"},
+		{"wrong client token", "devices/getAll", map[string]any{"ClientToken": other.ClientToken, "AccessToken": tn.AccessToken, "Client": "x"}, 401, "Invalid ClientToken"},
+		{"ill-typed token", "devices/getAll", map[string]any{"ClientToken": 5, "AccessToken": tn.AccessToken}, 400, "Invalid ClientToken"},
+		{"missing CommandId", "commands/update", tn.body("State", "Processed"), 400, "Invalid CommandId"},
+		{"missing State", "commands/update", tn.body("CommandId", id), 400, "Invalid State"},
+		{"unknown state", "commands/update", tn.body("CommandId", id, "State", "Done"), 400, "Invalid State"},
+		{"ill-typed progress", "commands/update", tn.body("CommandId", id, "State", "Processing", "Progress", "half"), 400, "Invalid Progress"},
+		{"unknown command", "commands/update", tn.body("CommandId", bellhop.NewID(), "State", "Processed"), 400, "Invalid CommandId"},
+		{"foreign command", "commands/update", tn.body("CommandId", foreign, "State", "Processed"), 400, "Invalid CommandId"},
+		{"malformed id", "commands/update", tn.body("CommandId", "nope", "State", "Processed"), 400, "Invalid CommandId"},
+		{"too many ids", "commands/getAllByIds", tn.body("CommandIds", make([]string, 1001)), 400, "Invalid CommandIds"},
+		{"missing ids", "commands/getAllByIds", tn.body(), 400, "Invalid CommandIds"},
+		{"foreign printer", "commands/addPrinter", tn.body("PrinterId", other.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1), 400, "Invalid PrinterId"},
+		{"printer of other type", "commands/addPrinter", tn.body("PrinterId", tn.Devices[bellhop.KeyCutter].ID, "Data", pdf, "CopyCount", 1), 400, "Invalid PrinterId"},
+		{"bad base64", "commands/addPrinter", tn.body("PrinterId", printer, "Data", "%%%", "CopyCount", 1), 400, "Invalid Data"},
+		{"zero copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf, "CopyCount", 0), 400, "Invalid CopyCount"},
+		{"too many copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf, "CopyCount", 101), 400, "Invalid CopyCount"},
+		{"fractional copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf, "CopyCount", 1.5), 400, "Invalid CopyCount"},
+		{"missing copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf), 400, "Invalid CopyCount"},
+		{"foreign reservation", "commands/addKeyCutter", tn.body("KeyCutterId", tn.Devices[bellhop.KeyCutter].ID, "ReservationId", other.Reservation.ID, "KeyCount", 1), 400, "Invalid ReservationId"},
+		{"too many keys", "commands/addKeyCutter", tn.body("KeyCutterId", tn.Devices[bellhop.KeyCutter].ID, "ReservationId", tn.Reservation.ID, "KeyCount", 21), 400, "Invalid KeyCount"},
+		{"bad payment type", "commands/addPaymentTerminal", tn.body("TerminalId", tn.Devices[bellhop.PaymentTerminal].ID, "CustomerId", tn.Customer.ID, "Type", "Gift", "Amount", map[string]any{"Currency": "EUR", "Value": 1}), 400, "Invalid Type"},
+		{"bad currency", "commands/addPaymentTerminal", tn.body("TerminalId", tn.Devices[bellhop.PaymentTerminal].ID, "CustomerId", tn.Customer.ID, "Type", "Payment", "Amount", map[string]any{"Currency": "euro", "Value": 1}), 400, "Invalid Amount Currency"},
+		{"foreign customer", "commands/addPaymentTerminal", tn.body("TerminalId", tn.Devices[bellhop.PaymentTerminal].ID, "CustomerId", other.Customer.ID, "Type", "Payment", "Amount", map[string]any{"Currency": "EUR", "Value": 1}), 400, "Invalid CustomerId"},
+		{"fiscal without limitation", "fiscalMachineCommands/getAll", tn.body("CommandIds", []string{id}), 400, "Invalid Limitation"},
+		{"fiscal both sets", "fiscalMachineCommands/getAll", tn.body("CommandIds", []string{id}, "DeviceIds", []string{printer}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid parameters"},
+		{"fiscal long interval", "fiscalMachineCommands/getAll", tn.body("DeviceIds", []string{printer}, "States", []string{"Pending"}, "UpdatedUtc", map[string]any{"StartUtc": "2025-01-01T00:00:00Z", "EndUtc": "2025-04-02T00:00:00Z"}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid UpdatedUtc"},
+		{"fiscal foreign enterprise", "fiscalMachineCommands/getAll", tn.body("DeviceIds", []string{printer}, "States", []string{"Pending"}, "EnterpriseIds", []string{other.Enterprise.ID}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid EnterpriseIds"},
+		{"count too large", "commands/getAllActive", tn.body("Limitation", map[string]any{"Count": 1001}), 400, "Invalid Limitation Count"},
+		{"unknown cursor", "commands/getAllActive", tn.body("Limitation", map[string]any{"Count": 10, "Cursor": bellhop.NewID()}), 400, "Invalid Cursor"},
+		{"wrong case", "commands/getallactive", tn.body(), 404, "Not found"},
+		{"trailing slash", "commands/getAllActive/", tn.body(), 404, "Not found"},
+		{"unknown operation", "commands/delete", tn.body(), 404, "Not found"},
+		{"too large", "commands/addPrinter", tn.body("PrinterId", printer, "Data", strings.Repeat("A", 2<<20), "CopyCount", 1), 413, "Request body too large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.snapshot(tn, other)
+			expectError(t, e.post(tt.op, tt.body), tt.status, tt.message)
+			if after := e.snapshot(tn, other); after != before {
+				t.Fatalf("a refused request changed the queue:\n%s\n%s", before, after)
+			}
+		})
+	}
+	t.Run("GET is not an operation", func(t *testing.T) {
+		expectError(t, e.do(http.MethodGet, "/api/connector/v1/devices/getAll", nil), 404, "Not found")
+	})
+	t.Run("request id on success", func(t *testing.T) {
+		r := e.post("devices/getAll", tn.body())
+		if r.Status != 200 || len(r.Header.Get("Request-Id")) != 36 {
+			t.Fatalf("status %d, Request-Id %q", r.Status, r.Header.Get("Request-Id"))
+		}
+	})
+}
+
+// snapshot renders every command of the tenants with state and notes, to
+// prove that a refused request changed nothing.
+func (e *env) snapshot(tenants ...*tenant) string {
+	e.t.Helper()
+	var b strings.Builder
+	for _, tn := range tenants {
+		cmds, err := e.svc.Store().ListCommands(context.Background(), store.Filter{EnterpriseIDs: []string{tn.Enterprise.ID}})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, c := range cmds {
+			fmt.Fprintf(&b, "%s %s %q %v\n", c.ID, c.State, c.Notes, c.Progress)
+		}
+	}
+	return b.String()
+}

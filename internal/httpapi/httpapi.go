@@ -1,0 +1,218 @@
+// Package httpapi holds what the hub's HTTP adapters share: the one table from
+// domain error codes to HTTP statuses, the Mews error body, request ids,
+// strict JSON decoding and body limits.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+)
+
+// statuses maps domain error codes to HTTP statuses, for every adapter.
+var statuses = map[string]int{
+	bellhop.EINVALID:      http.StatusBadRequest,
+	bellhop.EUNAUTHORIZED: http.StatusUnauthorized,
+	bellhop.EFORBIDDEN:    http.StatusForbidden,
+	bellhop.ENOTFOUND:     http.StatusNotFound,
+	bellhop.ECONFLICT:     http.StatusConflict,
+	bellhop.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	bellhop.ERATELIMIT:    http.StatusTooManyRequests,
+	bellhop.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	bellhop.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status of a domain error code (500 when unknown).
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the Mews error body.
+type ErrorBody struct {
+	Message   string
+	RequestId string
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+// RequestID returns the id of the request in ctx ("" outside a request).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// WithRequestID gives every request an id, sent back in the Request-Id header
+// of every response, success or error.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := bellhop.NewID()
+		w.Header().Set("Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// RateLimitError is returned when a caller is over its rate limit.
+type RateLimitError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitError) Error() string { return "rate limited" }
+
+// WriteError writes err as the Mews error body with its status. Errors that
+// are not domain errors are logged with the request id and answered with a
+// generic 500 message: internal details never leave the process.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		secs := int((rl.RetryAfter + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		err = bellhop.Errorf(bellhop.ERATELIMIT, "Too many requests; retry after %d seconds.", secs)
+	}
+	code := bellhop.ErrorCode(err)
+	if code == bellhop.EINTERNAL {
+		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	WriteJSON(w, Status(code), ErrorBody{Message: bellhop.ErrorMessage(err), RequestId: RequestID(r.Context())})
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"Message":"Internal error."}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// ErrInvalidJSON is the answer to a body that is not one strict JSON value.
+var ErrInvalidJSON = &bellhop.Error{Code: bellhop.EINVALID, Message: "Invalid JSON"}
+
+// ErrTooLarge is the answer to a body over the limit.
+var ErrTooLarge = &bellhop.Error{Code: bellhop.ETOOLARGE, Message: "Request body too large."}
+
+// ReadBody reads at most limit bytes of the request body; a larger body is
+// ErrTooLarge.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, ErrTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, bellhop.Errorf(bellhop.EINVALID, "Could not read the request body.")
+	}
+	if int64(len(body)) > limit {
+		return nil, ErrTooLarge
+	}
+	return body, nil
+}
+
+// MaxDepth is the deepest nesting of JSON arrays and objects a request may
+// have; deeper bodies are Invalid JSON.
+const MaxDepth = 64
+
+// Decode parses body as exactly one JSON object into v. Malformed JSON,
+// trailing data or nesting deeper than MaxDepth is ErrInvalidJSON; a value of
+// the wrong type is `Invalid <Field>`.
+func Decode(body []byte, v any) error {
+	if !json.Valid(body) || tooDeep(body) {
+		return ErrInvalidJSON
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return ErrInvalidJSON
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return bellhop.Invalid(fieldName(te.Field))
+		}
+		return ErrInvalidJSON
+	}
+	return nil
+}
+
+// fieldName turns encoding/json's dotted path ("Amount.Value") into the
+// Mews-style name of the field ("Amount Value").
+func fieldName(path string) string { return strings.ReplaceAll(path, ".", " ") }
+
+func tooDeep(b []byte) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > MaxDepth {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
+}
+
+// NotFound answers every URL that is not an operation.
+func NotFound(log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, log, bellhop.Errorf(bellhop.ENOTFOUND, "Not found: %s %s is not an operation.", r.Method, r.URL.Path))
+	})
+}
+
+// Required reports a missing required field as `Invalid <Field>`.
+func Required(present bool, field string) error {
+	if !present {
+		return bellhop.Invalid(field)
+	}
+	return nil
+}
+
+// Recover turns a panic in a handler into a logged 500, so no input can take
+// the process down.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				WriteError(w, r, log, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

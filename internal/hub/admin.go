@@ -1,0 +1,351 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// The operations of the admin API and the console: what the Mews
+// Marketplace screens do. Callers are authenticated by an admin token.
+
+// CreateEnterprise adds a property.
+func (s *Service) CreateEnterprise(ctx context.Context, name string) (*bellhop.Enterprise, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 255 {
+		return nil, bellhop.Invalid("Name")
+	}
+	e := &bellhop.Enterprise{ID: bellhop.NewID(), Name: name, CreatedUtc: s.Now()}
+	if err := s.store.CreateEnterprise(ctx, e); err != nil {
+		return nil, fmt.Errorf("create enterprise: %w", err)
+	}
+	return e, nil
+}
+
+// CreateIntegration adds an integration and returns it with its ClientToken,
+// which is shown this once and stored only as a hash.
+func (s *Service) CreateIntegration(ctx context.Context, name string) (*bellhop.Integration, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 255 {
+		return nil, "", bellhop.Invalid("Name")
+	}
+	i := &bellhop.Integration{ID: bellhop.NewID(), Name: name, CreatedUtc: s.Now()}
+	token := bellhop.NewToken()
+	if err := s.store.CreateIntegration(ctx, i, bellhop.HashToken(token)); err != nil {
+		return nil, "", fmt.Errorf("create integration: %w", err)
+	}
+	return i, token, nil
+}
+
+// CreateSubscription gives an integration access to enterprises and returns
+// the subscription with its AccessToken (shown once, stored as a hash).
+func (s *Service) CreateSubscription(ctx context.Context, integrationID string, enterpriseIDs []string) (*bellhop.Subscription, string, error) {
+	if !bellhop.ValidID(integrationID) {
+		return nil, "", bellhop.Invalid("IntegrationId")
+	}
+	ents, err := lowerIDs(enterpriseIDs, "EnterpriseIds")
+	if err != nil {
+		return nil, "", err
+	}
+	if len(ents) == 0 || len(ents) > MaxPage {
+		return nil, "", bellhop.Invalid("EnterpriseIds")
+	}
+	sub := &bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: strings.ToLower(integrationID), EnterpriseIDs: dedupe(ents), CreatedUtc: s.Now()}
+	token := bellhop.NewToken()
+	if err := s.store.CreateSubscription(ctx, sub, bellhop.HashToken(token)); err != nil {
+		if errors.Is(err, bellhop.ErrNotFound) {
+			return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid IntegrationId or EnterpriseIds: not found")
+		}
+		return nil, "", fmt.Errorf("create subscription: %w", err)
+	}
+	return sub, token, nil
+}
+
+// RevokeSubscription stops a subscription's AccessToken at once and closes its
+// open sockets.
+func (s *Service) RevokeSubscription(ctx context.Context, id string) error {
+	if _, err := get(ctx, id, "subscription", s.store.GetSubscription); err != nil {
+		return err
+	}
+	if err := s.store.RevokeSubscription(ctx, strings.ToLower(id)); err != nil {
+		return fmt.Errorf("revoke subscription: %w", err)
+	}
+	s.pub.Revoked(strings.ToLower(id))
+	return nil
+}
+
+// CreateDevice adds a device to an enterprise.
+func (s *Service) CreateDevice(ctx context.Context, d *bellhop.Device) error {
+	if !bellhop.ValidID(d.EnterpriseID) {
+		return bellhop.Invalid("EnterpriseId")
+	}
+	d.EnterpriseID = strings.ToLower(d.EnterpriseID)
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	d.ID, d.CreatedUtc = bellhop.NewID(), s.Now()
+	if err := s.store.CreateDevice(ctx, d); err != nil {
+		if errors.Is(err, bellhop.ErrNotFound) {
+			return bellhop.Invalid("EnterpriseId")
+		}
+		return fmt.Errorf("create device: %w", err)
+	}
+	return nil
+}
+
+// DeleteDevice removes a device and disconnects it everywhere; its commands
+// stay for their history.
+func (s *Service) DeleteDevice(ctx context.Context, id string) error {
+	if _, err := get(ctx, id, "device", s.store.GetDevice); err != nil {
+		return err
+	}
+	subs, err := s.store.DeviceSubscriptions(ctx, strings.ToLower(id))
+	if err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	if err := s.store.DeleteDevice(ctx, strings.ToLower(id)); err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	for _, sub := range subs {
+		s.pub.DevicesChanged(sub)
+	}
+	return nil
+}
+
+// Connect connects a device to a subscription; open sockets of the
+// subscription get its events at once.
+func (s *Service) Connect(ctx context.Context, subscriptionID, deviceID string) error {
+	return s.connection(ctx, subscriptionID, deviceID, s.store.Connect)
+}
+
+// Disconnect disconnects a device from a subscription, effective at once.
+func (s *Service) Disconnect(ctx context.Context, subscriptionID, deviceID string) error {
+	return s.connection(ctx, subscriptionID, deviceID, s.store.Disconnect)
+}
+
+func (s *Service) connection(ctx context.Context, subscriptionID, deviceID string, op func(context.Context, string, string) error) error {
+	sub, err := get(ctx, subscriptionID, "subscription", s.store.GetSubscription)
+	if err != nil {
+		return err
+	}
+	if _, err := get(ctx, deviceID, "device", s.store.GetDevice); err != nil {
+		return err
+	}
+	if err := op(ctx, sub.ID, strings.ToLower(deviceID)); err != nil {
+		return err
+	}
+	s.pub.DevicesChanged(sub.ID)
+	return nil
+}
+
+// CreateReservation adds reference data for key cutter commands.
+func (s *Service) CreateReservation(ctx context.Context, r *bellhop.Reservation) error {
+	if err := s.checkEnterprise(ctx, &r.EnterpriseID); err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	r.ID = bellhop.NewID()
+	return s.store.CreateReservation(ctx, r)
+}
+
+// CreateCustomer adds reference data for payment terminal commands.
+func (s *Service) CreateCustomer(ctx context.Context, c *bellhop.Customer) error {
+	if err := s.checkEnterprise(ctx, &c.EnterpriseID); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	c.ID = bellhop.NewID()
+	return s.store.CreateCustomer(ctx, c)
+}
+
+func (s *Service) checkEnterprise(ctx context.Context, id *string) error {
+	e, err := get(ctx, *id, "enterprise", s.store.GetEnterprise)
+	if bellhop.ErrorCode(err) == bellhop.ENOTFOUND {
+		return bellhop.Invalid("EnterpriseId")
+	}
+	if err != nil {
+		return err
+	}
+	*id = e.ID
+	return nil
+}
+
+// CreateCommand queues a command of any type with explicit Data: how a PMS
+// action ("bill closed, fiscalize") enters the queue. Data must be a JSON
+// object; who is the creator's name in the history.
+func (s *Service) CreateCommand(ctx context.Context, deviceID string, data json.RawMessage, who string, idem *store.Idempotency) (*bellhop.Command, error) {
+	d, err := get(ctx, deviceID, "device", s.store.GetDevice)
+	if bellhop.ErrorCode(err) == bellhop.ENOTFOUND {
+		return nil, bellhop.Invalid("DeviceId")
+	} else if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if len(data) == 0 || json.Unmarshal(data, &obj) != nil || obj == nil {
+		return nil, bellhop.Errorf(bellhop.EINVALID, "Invalid Data: a JSON object")
+	}
+	if idem != nil {
+		idem.Scope = "admin"
+	}
+	return s.newCommand(ctx, d, bellhop.Creator{LastName: who}, data, "admin:"+who, idem)
+}
+
+// CancelCommand cancels a command that is not final; connected agents get
+// the event. Cancelling a cancelled command is a no-op.
+func (s *Service) CancelCommand(ctx context.Context, id, who, notes string) (*bellhop.Command, error) {
+	cmd, err := get(ctx, id, "command", s.store.GetCommand)
+	if err != nil {
+		return nil, err
+	}
+	if notes == "" {
+		notes = "Cancelled by " + who
+	}
+	if cmd.State == bellhop.Cancelled {
+		return cmd, nil
+	}
+	changed, err := s.update(ctx, []string{cmd.ID}, s.applyFunc(bellhop.Update{State: bellhop.Cancelled, Notes: notes, Actor: "admin:" + who}))
+	if err != nil {
+		return nil, err
+	}
+	if len(changed) == 1 {
+		return &changed[0], nil
+	}
+	return cmd, nil
+}
+
+// Resend queues a copy of a command (same device, same Data) as a new one.
+func (s *Service) Resend(ctx context.Context, id, who string) (*bellhop.Command, error) {
+	cmd, err := get(ctx, id, "command", s.store.GetCommand)
+	if err != nil {
+		return nil, err
+	}
+	return s.CreateCommand(ctx, cmd.DeviceID, cmd.Data, who, nil)
+}
+
+// Command returns a command with its device and history.
+func (s *Service) Command(ctx context.Context, id string) (*CommandView, []bellhop.HistoryEntry, error) {
+	cmd, err := get(ctx, id, "command", s.store.GetCommand)
+	if err != nil {
+		return nil, nil, err
+	}
+	vs, err := s.withDevices(ctx, []bellhop.Command{*cmd}, map[string]bellhop.Device{})
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := s.store.History(ctx, cmd.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("history: %w", err)
+	}
+	return &vs[0], h, nil
+}
+
+// ListCommands returns commands newest first, one page at a time.
+func (s *Service) ListCommands(ctx context.Context, f store.Filter, p *Page) ([]CommandView, string, error) {
+	n, err := p.count()
+	if err != nil {
+		return nil, "", err
+	}
+	if f.BeforeSeq, err = s.cursorSeq(ctx, p); err != nil {
+		return nil, "", err
+	}
+	f.Descending, f.Limit, f.AfterSeq = true, n, 0
+	cmds, err := s.store.ListCommands(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list commands: %w", err)
+	}
+	vs, err := s.withDevices(ctx, cmds, map[string]bellhop.Device{})
+	cursor := ""
+	if len(cmds) == n {
+		cursor = lastID(cmds)
+	}
+	return vs, cursor, err
+}
+
+// get reads one entity by id, answering ENOTFOUND "<what> not found" for
+// malformed and unknown ids alike.
+func get[T any](ctx context.Context, id, what string, read func(context.Context, string) (*T, error)) (*T, error) {
+	notFound := bellhop.Errorf(bellhop.ENOTFOUND, "%s%s not found.", strings.ToUpper(what[:1]), what[1:])
+	if !bellhop.ValidID(id) {
+		return nil, notFound
+	}
+	v, err := read(ctx, strings.ToLower(id))
+	if errors.Is(err, bellhop.ErrNotFound) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return v, nil
+}
+
+func dedupe(ids []string) []string {
+	seen := map[string]bool{}
+	out := ids[:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Enterprises lists every enterprise.
+func (s *Service) Enterprises(ctx context.Context) ([]bellhop.Enterprise, error) {
+	return s.store.ListEnterprises(ctx)
+}
+
+// Integrations lists every integration.
+func (s *Service) Integrations(ctx context.Context) ([]bellhop.Integration, error) {
+	return s.store.ListIntegrations(ctx)
+}
+
+// Subscriptions lists the subscriptions of an integration (all when "").
+func (s *Service) Subscriptions(ctx context.Context, integrationID string) ([]bellhop.Subscription, error) {
+	return s.store.ListSubscriptions(ctx, strings.ToLower(integrationID))
+}
+
+// ListDevices lists the devices of an enterprise (all when "").
+func (s *Service) ListDevices(ctx context.Context, enterpriseID string) ([]bellhop.Device, error) {
+	if enterpriseID != "" && !bellhop.ValidID(enterpriseID) {
+		return nil, bellhop.Invalid("EnterpriseId")
+	}
+	return s.store.ListDevices(ctx, strings.ToLower(enterpriseID))
+}
+
+// ConnectedDevices lists the devices connected to a subscription.
+func (s *Service) ConnectedDevices(ctx context.Context, subscriptionID string) ([]bellhop.Device, error) {
+	return s.store.ConnectedDevices(ctx, subscriptionID)
+}
+
+// ConnectedDeviceIDs lists the ids of the devices connected to a
+// subscription; realtime routes events by them.
+func (s *Service) ConnectedDeviceIDs(ctx context.Context, subscriptionID string) ([]string, error) {
+	devs, err := s.store.ConnectedDevices(ctx, subscriptionID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(devs))
+	for i, d := range devs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+// DeviceSubscriptions lists the subscriptions a device is connected to.
+func (s *Service) DeviceSubscriptions(ctx context.Context, deviceID string) ([]string, error) {
+	return s.store.DeviceSubscriptions(ctx, strings.ToLower(deviceID))
+}
+
+// Stats returns per device what waits and when it last processed something.
+func (s *Service) Stats(ctx context.Context, enterpriseID string) (map[string]store.DeviceStats, error) {
+	return s.store.Stats(ctx, enterpriseID)
+}

@@ -1,0 +1,97 @@
+package hub
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bellhop/bellhop"
+)
+
+// Config configures the hub service. The zero value of each field means its
+// documented default.
+type Config struct {
+	// Now is the clock; default time.Now. Tests inject their own.
+	Now func() time.Time
+	// Logger receives the service's logs; default slog.Default().
+	Logger *slog.Logger
+	// Expiry per device type; a type missing from the map uses DefaultExpiry.
+	Expiry map[bellhop.DeviceType]Expiry
+	// Retention is how long final commands are kept; default 30 days.
+	Retention time.Duration
+	// SweepInterval is how often expiry and retention run; default 1 minute.
+	SweepInterval time.Duration
+	// MaxCopyCount and MaxKeyCount bound the add-operations; defaults
+	// bellhop.MaxCopyCount (100) and bellhop.MaxKeyCount (20).
+	MaxCopyCount int
+	MaxKeyCount  int
+}
+
+// Expiry says when a command nobody finishes is closed by the hub.
+type Expiry struct {
+	// Waiting: a Pending or Received command with no update for this long
+	// becomes Cancelled. Default 24 h.
+	Waiting time.Duration
+	// Processing: a Processing command with no update for this long becomes
+	// Error. Default 15 min.
+	Processing time.Duration
+}
+
+// DefaultExpiry is the expiry of device types that Config.Expiry omits.
+var DefaultExpiry = Expiry{Waiting: 24 * time.Hour, Processing: 15 * time.Minute}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Retention == 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = time.Minute
+	}
+	if c.MaxCopyCount == 0 {
+		c.MaxCopyCount = bellhop.MaxCopyCount
+	}
+	if c.MaxKeyCount == 0 {
+		c.MaxKeyCount = bellhop.MaxKeyCount
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	for t, e := range c.Expiry {
+		if !t.Valid() {
+			return fmt.Errorf("hub: expiry for unknown device type %q", t)
+		}
+		if e.Waiting < 0 || e.Processing < 0 {
+			return fmt.Errorf("hub: negative expiry for %s", t)
+		}
+	}
+	switch {
+	case c.Retention < 0:
+		return fmt.Errorf("hub: negative retention")
+	case c.SweepInterval < 0:
+		return fmt.Errorf("hub: negative sweep interval")
+	case c.MaxCopyCount < 0 || c.MaxKeyCount < 0:
+		return fmt.Errorf("hub: negative limits")
+	}
+	return nil
+}
+
+func (c *Config) expiry(t bellhop.DeviceType) Expiry {
+	e, ok := c.Expiry[t]
+	if !ok {
+		return DefaultExpiry
+	}
+	if e.Waiting == 0 {
+		e.Waiting = DefaultExpiry.Waiting
+	}
+	if e.Processing == 0 {
+		e.Processing = DefaultExpiry.Processing
+	}
+	return e
+}

@@ -1,0 +1,600 @@
+package hub
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// MaxPage is the default and largest page of the paged operations.
+const MaxPage = 1000
+
+// CommandView is a command with the device it is for, as reads return it.
+type CommandView struct {
+	bellhop.Command
+	Device bellhop.Device
+}
+
+// Page asks for one page: at most Count items after the item with id Cursor.
+// A nil *Page means the default page (MaxPage items from the start).
+type Page struct {
+	Count  int
+	Cursor string
+}
+
+func (p *Page) count() (int, error) {
+	if p == nil || p.Count == 0 && p.Cursor == "" {
+		return MaxPage, nil
+	}
+	if p.Count < 1 || p.Count > MaxPage {
+		return 0, bellhop.Invalid("Limitation Count")
+	}
+	return p.Count, nil
+}
+
+// connected returns the caller's connected devices by id.
+func (s *Service) connected(ctx context.Context, c *bellhop.Caller) (map[string]bellhop.Device, error) {
+	devs, err := s.store.ConnectedDevices(ctx, c.Subscription.ID)
+	if err != nil {
+		return nil, fmt.Errorf("connected devices: %w", err)
+	}
+	m := make(map[string]bellhop.Device, len(devs))
+	for _, d := range devs {
+		m[d.ID] = d
+	}
+	return m, nil
+}
+
+// Devices returns the devices connected to the caller's subscription.
+func (s *Service) Devices(ctx context.Context, c *bellhop.Caller) ([]bellhop.Device, error) {
+	return s.store.ConnectedDevices(ctx, c.Subscription.ID)
+}
+
+// cursorSeq turns a Cursor (a command id) into its position.
+func (s *Service) cursorSeq(ctx context.Context, p *Page) (int64, error) {
+	if p == nil || p.Cursor == "" {
+		return 0, nil
+	}
+	if !bellhop.ValidID(p.Cursor) {
+		return 0, bellhop.Invalid("Cursor")
+	}
+	cmd, err := s.store.GetCommand(ctx, strings.ToLower(p.Cursor))
+	if errors.Is(err, bellhop.ErrNotFound) {
+		return 0, bellhop.Invalid("Cursor")
+	} else if err != nil {
+		return 0, err
+	}
+	return cmd.Seq, nil
+}
+
+// ActiveCommands returns the Pending and Received commands of the caller's
+// connected devices, oldest first, marking the Pending ones Received. The
+// cursor is the id of the last command returned ("" when none).
+func (s *Service) ActiveCommands(ctx context.Context, c *bellhop.Caller, p *Page) ([]CommandView, string, error) {
+	n, err := p.count()
+	if err != nil {
+		return nil, "", err
+	}
+	after, err := s.cursorSeq(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
+	devs, err := s.connected(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, 0, len(devs))
+	for id := range devs {
+		ids = append(ids, id)
+	}
+	cmds, err := s.store.ListCommands(ctx, store.Filter{DeviceIDs: ids, States: []bellhop.State{bellhop.Pending, bellhop.Received},
+		AfterSeq: after, Limit: n})
+	if err != nil {
+		return nil, "", fmt.Errorf("active commands: %w", err)
+	}
+	if cmds, err = s.markReceived(ctx, c, cmds, devs); err != nil {
+		return nil, "", err
+	}
+	return views(cmds, devs), lastID(cmds), nil
+}
+
+// markReceived moves the Pending commands among cmds whose device is
+// connected to the reader to Received, and returns cmds as they are now.
+func (s *Service) markReceived(ctx context.Context, c *bellhop.Caller, cmds []bellhop.Command, devs map[string]bellhop.Device) ([]bellhop.Command, error) {
+	var pending []string
+	for _, cmd := range cmds {
+		if _, ok := devs[cmd.DeviceID]; ok && cmd.State == bellhop.Pending {
+			pending = append(pending, cmd.ID)
+		}
+	}
+	if len(pending) == 0 {
+		return cmds, nil
+	}
+	changed, err := s.update(ctx, pending, s.applyFunc(bellhop.Update{State: bellhop.Received, Actor: actor(c)}))
+	if err != nil {
+		return nil, fmt.Errorf("mark received: %w", err)
+	}
+	now := make(map[string]bellhop.Command, len(changed))
+	for _, cmd := range changed {
+		now[cmd.ID] = cmd
+	}
+	for i := range cmds {
+		if cmd, ok := now[cmds[i].ID]; ok {
+			cmds[i] = cmd
+		}
+	}
+	return cmds, nil
+}
+
+// CommandsByIDs returns the commands among ids that the caller may see (its
+// connected devices' and those its integration created), in any state.
+// Unknown and foreign ids are left out. Without a page the result is in
+// creation order; with one it is newest first and paged.
+func (s *Service) CommandsByIDs(ctx context.Context, c *bellhop.Caller, ids []string, p *Page) ([]CommandView, string, error) {
+	if len(ids) == 0 {
+		return nil, "", bellhop.Invalid("CommandIds")
+	}
+	if len(ids) > MaxPage {
+		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid CommandIds: at most %d items", MaxPage)
+	}
+	for i, id := range ids {
+		if !bellhop.ValidID(id) {
+			return nil, "", bellhop.Invalid("CommandIds")
+		}
+		ids[i] = strings.ToLower(id)
+	}
+	devs, err := s.connected(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	// At most MaxPage ids: read them all, keep the visible ones, then page,
+	// so that invisible ids never shorten a page.
+	all, err := s.store.GetCommands(ctx, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("commands by ids: %w", err)
+	}
+	cmds := all[:0]
+	for _, cmd := range all {
+		if visible(c, &cmd, devs) {
+			cmds = append(cmds, cmd)
+		}
+	}
+	if p != nil {
+		n, err := p.count()
+		if err != nil {
+			return nil, "", err
+		}
+		before, err := s.cursorSeq(ctx, p)
+		if err != nil {
+			return nil, "", err
+		}
+		sortBySeqDesc(cmds)
+		page := cmds[:0]
+		for _, cmd := range cmds {
+			if (before == 0 || cmd.Seq < before) && len(page) < n {
+				page = append(page, cmd)
+			}
+		}
+		cmds = page
+	}
+	if cmds, err = s.markReceived(ctx, c, cmds, devs); err != nil {
+		return nil, "", err
+	}
+	vs, err := s.withDevices(ctx, cmds, devs)
+	return vs, lastID(cmds), err
+}
+
+// visible reports whether the caller may read cmd.
+func visible(c *bellhop.Caller, cmd *bellhop.Command, devs map[string]bellhop.Device) bool {
+	if _, ok := devs[cmd.DeviceID]; ok {
+		return true
+	}
+	return cmd.Creator.IntegrationID == c.Integration.ID && c.Subscription.Covers(cmd.EnterpriseID)
+}
+
+// UpdateCommand changes a command's state for a caller whose subscription is
+// connected to the command's device; the integration that created the command
+// may also cancel it. Unknown or invisible commands are `Invalid CommandId`.
+func (s *Service) UpdateCommand(ctx context.Context, c *bellhop.Caller, id string, u bellhop.Update) error {
+	if !bellhop.ValidID(id) {
+		return bellhop.Invalid("CommandId")
+	}
+	id = strings.ToLower(id)
+	if err := u.Normalize(); err != nil {
+		return err
+	}
+	cmd, err := s.store.GetCommand(ctx, id)
+	if errors.Is(err, bellhop.ErrNotFound) {
+		return bellhop.Invalid("CommandId")
+	} else if err != nil {
+		return fmt.Errorf("update command: %w", err)
+	}
+	devs, err := s.connected(ctx, c)
+	if err != nil {
+		return err
+	}
+	if _, ok := devs[cmd.DeviceID]; !ok {
+		if !visible(c, cmd, devs) {
+			return bellhop.Invalid("CommandId")
+		}
+		if u.State != bellhop.Cancelled {
+			return bellhop.Errorf(bellhop.EFORBIDDEN, "Only an integration connected to the device may report progress; the creator may only cancel.")
+		}
+	}
+	u.Actor = actor(c)
+	_, err = s.update(ctx, []string{id}, s.applyFunc(u))
+	return err
+}
+
+func actor(c *bellhop.Caller) string { return "integration:" + c.Integration.Name }
+
+// AddPrinter asks for Data (a base64 PDF) to be printed CopyCount times.
+type AddPrinter struct {
+	EnterpriseID string
+	PrinterID    string
+	Data         string
+	CopyCount    int
+}
+
+// AddKeyCutter asks for KeyCount keys for a reservation.
+type AddKeyCutter struct {
+	EnterpriseID  string
+	KeyCutterID   string
+	ReservationID string
+	KeyCount      int
+}
+
+// AddPaymentTerminal asks a terminal to take a payment from a customer.
+type AddPaymentTerminal struct {
+	TerminalID string
+	CustomerID string
+	bellhop.PaymentRequest
+}
+
+// AddPrinterCommand queues a print job. The printer must be a Printer
+// connected to the caller; with a portfolio token EnterpriseID is required.
+func (s *Service) AddPrinterCommand(ctx context.Context, c *bellhop.Caller, r AddPrinter, idem *store.Idempotency) (string, error) {
+	d, err := s.addTarget(ctx, c, r.EnterpriseID, r.PrinterID, bellhop.Printer, "PrinterId")
+	if err != nil {
+		return "", err
+	}
+	if r.Data == "" || len(r.Data)%4 != 0 {
+		return "", bellhop.Invalid("Data")
+	}
+	if _, err := base64.StdEncoding.DecodeString(r.Data); err != nil {
+		return "", bellhop.Invalid("Data")
+	}
+	if r.CopyCount < 1 || r.CopyCount > s.cfg.MaxCopyCount {
+		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid CopyCount: from 1 to %d", s.cfg.MaxCopyCount)
+	}
+	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPrinterData(d, r.Data, r.CopyCount)), idem)
+}
+
+// AddKeyCutterCommand queues key encoding for a reservation of the device's
+// enterprise.
+func (s *Service) AddKeyCutterCommand(ctx context.Context, c *bellhop.Caller, r AddKeyCutter, idem *store.Idempotency) (string, error) {
+	d, err := s.addTarget(ctx, c, r.EnterpriseID, r.KeyCutterID, bellhop.KeyCutter, "KeyCutterId")
+	if err != nil {
+		return "", err
+	}
+	if !bellhop.ValidID(r.ReservationID) {
+		return "", bellhop.Invalid("ReservationId")
+	}
+	res, err := s.store.GetReservation(ctx, strings.ToLower(r.ReservationID))
+	if errors.Is(err, bellhop.ErrNotFound) || err == nil && res.EnterpriseID != d.EnterpriseID {
+		return "", bellhop.Invalid("ReservationId")
+	} else if err != nil {
+		return "", fmt.Errorf("reservation: %w", err)
+	}
+	if r.KeyCount < 1 || r.KeyCount > s.cfg.MaxKeyCount {
+		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid KeyCount: from 1 to %d", s.cfg.MaxKeyCount)
+	}
+	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewKeyCutterData(d, res, r.KeyCount)), idem)
+}
+
+// AddPaymentTerminalCommand queues a payment on a terminal for a customer of
+// the device's enterprise.
+func (s *Service) AddPaymentTerminalCommand(ctx context.Context, c *bellhop.Caller, r AddPaymentTerminal, idem *store.Idempotency) (string, error) {
+	d, err := s.addTarget(ctx, c, "", r.TerminalID, bellhop.PaymentTerminal, "TerminalId")
+	if err != nil {
+		return "", err
+	}
+	if !bellhop.ValidID(r.CustomerID) {
+		return "", bellhop.Invalid("CustomerId")
+	}
+	cust, err := s.store.GetCustomer(ctx, strings.ToLower(r.CustomerID))
+	if errors.Is(err, bellhop.ErrNotFound) || err == nil && cust.EnterpriseID != d.EnterpriseID {
+		return "", bellhop.Invalid("CustomerId")
+	} else if err != nil {
+		return "", fmt.Errorf("customer: %w", err)
+	}
+	if r.Type != "Payment" && r.Type != "Preauthorization" {
+		return "", bellhop.Invalid("Type")
+	}
+	if !validCurrency(r.Currency) {
+		return "", bellhop.Invalid("Amount Currency")
+	}
+	if !(r.Value > 0 && r.Value < 1e12) {
+		return "", bellhop.Invalid("Amount Value")
+	}
+	for _, f := range []struct{ v, name string }{{r.BillID, "BillId"}, {r.PaymentRequestID, "PaymentRequestId"}, {r.ReservationID, "ReservationId"}} {
+		if f.v != "" && !bellhop.ValidID(f.v) {
+			return "", bellhop.Invalid(f.name)
+		}
+	}
+	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPaymentTerminalData(d, cust, r.PaymentRequest)), idem)
+}
+
+func validCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// addTarget resolves the device an add-operation names: it must be connected
+// to the caller and of the right type; a portfolio caller must name its
+// enterprise. Anything else is `Invalid <field>`, revealing nothing.
+func (s *Service) addTarget(ctx context.Context, c *bellhop.Caller, enterpriseID, deviceID string, t bellhop.DeviceType, field string) (*bellhop.Device, error) {
+	if c.Subscription.Portfolio() && t != bellhop.PaymentTerminal {
+		if !bellhop.ValidID(enterpriseID) || !c.Subscription.Covers(strings.ToLower(enterpriseID)) {
+			return nil, bellhop.Invalid("EnterpriseId")
+		}
+	}
+	if !bellhop.ValidID(deviceID) {
+		return nil, bellhop.Invalid(field)
+	}
+	devs, err := s.connected(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := devs[strings.ToLower(deviceID)]
+	if !ok || d.Type != t {
+		return nil, bellhop.Invalid(field)
+	}
+	if c.Subscription.Portfolio() && t != bellhop.PaymentTerminal && d.EnterpriseID != strings.ToLower(enterpriseID) {
+		return nil, bellhop.Invalid(field)
+	}
+	return &d, nil
+}
+
+// create stores a new Pending command and publishes its event.
+func (s *Service) create(ctx context.Context, c *bellhop.Caller, d *bellhop.Device, data []byte, idem *store.Idempotency) (string, error) {
+	cr := bellhop.Creator{IntegrationID: c.Integration.ID, LastName: c.Integration.Name}
+	if idem != nil {
+		idem.Scope = c.Subscription.ID
+	}
+	cmd, err := s.newCommand(ctx, d, cr, data, actor(c), idem)
+	if err != nil {
+		return "", err
+	}
+	return cmd.ID, nil
+}
+
+func (s *Service) newCommand(ctx context.Context, d *bellhop.Device, cr bellhop.Creator, data []byte, actor string, idem *store.Idempotency) (*bellhop.Command, error) {
+	now := s.Now()
+	cmd := &bellhop.Command{ID: bellhop.NewID(), EnterpriseID: d.EnterpriseID, DeviceID: d.ID, DeviceType: d.Type,
+		State: bellhop.Pending, CreatedUtc: now, UpdatedUtc: now, Creator: cr, Data: data}
+	unlock := s.lock([]string{cmd.ID})
+	defer unlock()
+	created, err := s.store.CreateCommand(ctx, cmd, bellhop.HistoryEntry{State: bellhop.Pending, Utc: now, Actor: actor}, idem)
+	if err != nil {
+		if bellhop.ErrorCode(err) == bellhop.ECONFLICT {
+			return nil, bellhop.Errorf(bellhop.ECONFLICT, "Idempotency-Key was used with another request.")
+		}
+		return nil, fmt.Errorf("create command: %w", err)
+	}
+	if created {
+		s.publish([]bellhop.Command{*cmd}, nil)
+	}
+	return cmd, nil
+}
+
+// FiscalQuery is fiscalMachineCommands/getAll: exactly one of CommandIDs or
+// DeviceIDs (with States, and optionally an UpdatedUtc interval).
+type FiscalQuery struct {
+	CommandIDs    []string
+	DeviceIDs     []string
+	States        []bellhop.State
+	UpdatedFrom   time.Time
+	UpdatedTo     time.Time
+	EnterpriseIDs []string
+	Page          *Page
+}
+
+// MaxInterval is the longest time filter: three calendar months.
+func MaxInterval(start time.Time) time.Time { return start.AddDate(0, 3, 0) }
+
+// FiscalCommands returns the caller's visible FiscalMachine commands that
+// match q, newest first, with the cursor of the page.
+func (s *Service) FiscalCommands(ctx context.Context, c *bellhop.Caller, q FiscalQuery) ([]CommandView, string, error) {
+	if q.Page == nil {
+		return nil, "", bellhop.Invalid("Limitation")
+	}
+	n, err := q.Page.count()
+	if err != nil {
+		return nil, "", err
+	}
+	f := store.Filter{DeviceType: bellhop.FiscalMachine, Descending: true, Limit: n}
+	switch {
+	case len(q.CommandIDs) > 0 && len(q.DeviceIDs) > 0, len(q.CommandIDs) == 0 && len(q.DeviceIDs) == 0:
+		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid parameters: give either CommandIds or DeviceIds with States")
+	case len(q.CommandIDs) > MaxPage:
+		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid CommandIds: at most %d items", MaxPage)
+	case len(q.DeviceIDs) > 100:
+		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid DeviceIds: at most 100 items")
+	case len(q.DeviceIDs) > 0 && len(q.States) == 0:
+		return nil, "", bellhop.Invalid("States")
+	case len(q.EnterpriseIDs) > MaxPage:
+		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid EnterpriseIds: at most %d items", MaxPage)
+	}
+	if f.IDs, err = lowerIDs(q.CommandIDs, "CommandIds"); err != nil {
+		return nil, "", err
+	}
+	if f.DeviceIDs, err = lowerIDs(q.DeviceIDs, "DeviceIds"); err != nil {
+		return nil, "", err
+	}
+	for _, st := range q.States {
+		if !st.Valid() {
+			return nil, "", bellhop.Invalid("States")
+		}
+	}
+	f.States = q.States
+	if !q.UpdatedFrom.IsZero() || !q.UpdatedTo.IsZero() {
+		if err := CheckInterval(q.UpdatedFrom, q.UpdatedTo, "UpdatedUtc"); err != nil {
+			return nil, "", err
+		}
+		f.UpdatedFrom, f.UpdatedTo = q.UpdatedFrom, q.UpdatedTo
+	}
+	f.EnterpriseIDs = c.Subscription.EnterpriseIDs
+	if len(q.EnterpriseIDs) > 0 {
+		ents, err := lowerIDs(q.EnterpriseIDs, "EnterpriseIds")
+		if err != nil {
+			return nil, "", err
+		}
+		for _, e := range ents {
+			if !c.Subscription.Covers(e) {
+				return nil, "", bellhop.Invalid("EnterpriseIds")
+			}
+		}
+		f.EnterpriseIDs = ents
+	}
+	if f.BeforeSeq, err = s.cursorSeq(ctx, q.Page); err != nil {
+		return nil, "", err
+	}
+	devs, err := s.connected(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	// Only what the caller may see: its connected devices, or what it created.
+	if f.DeviceIDs == nil {
+		f.DeviceIDs = make([]string, 0, len(devs))
+		for id, d := range devs {
+			if d.Type == bellhop.FiscalMachine {
+				f.DeviceIDs = append(f.DeviceIDs, id)
+			}
+		}
+		own := f
+		own.DeviceIDs, own.CreatorIntegrationID = nil, c.Integration.ID
+		return s.mergeFiscal(ctx, c, devs, f, own)
+	}
+	visibleDevs := f.DeviceIDs[:0]
+	for _, id := range f.DeviceIDs {
+		if _, ok := devs[id]; ok {
+			visibleDevs = append(visibleDevs, id)
+		}
+	}
+	f.DeviceIDs = visibleDevs
+	cmds, err := s.store.ListCommands(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("fiscal commands: %w", err)
+	}
+	vs, err := s.withDevices(ctx, cmds, devs)
+	return vs, lastID(cmds), err
+}
+
+// mergeFiscal runs the by-id query twice (connected devices, own commands)
+// and merges the pages newest first.
+func (s *Service) mergeFiscal(ctx context.Context, c *bellhop.Caller, devs map[string]bellhop.Device, a, b store.Filter) ([]CommandView, string, error) {
+	ca, err := s.store.ListCommands(ctx, a)
+	if err != nil {
+		return nil, "", fmt.Errorf("fiscal commands: %w", err)
+	}
+	cb, err := s.store.ListCommands(ctx, b)
+	if err != nil {
+		return nil, "", fmt.Errorf("fiscal commands: %w", err)
+	}
+	seen := map[string]bool{}
+	var all []bellhop.Command
+	for _, cmd := range append(ca, cb...) {
+		if !seen[cmd.ID] && visible(c, &cmd, devs) {
+			seen[cmd.ID] = true
+			all = append(all, cmd)
+		}
+	}
+	sortBySeqDesc(all)
+	if len(all) > a.Limit {
+		all = all[:a.Limit]
+	}
+	vs, err := s.withDevices(ctx, all, devs)
+	return vs, lastID(all), err
+}
+
+// CheckInterval validates a half-open time filter [start, end): both set,
+// start not after end, at most three calendar months long.
+func CheckInterval(start, end time.Time, field string) error {
+	switch {
+	case start.IsZero() || end.IsZero() || end.Before(start):
+		return bellhop.Invalid(field)
+	case end.After(MaxInterval(start)):
+		return bellhop.Errorf(bellhop.EINVALID, "Invalid %s: at most 3 months", field)
+	}
+	return nil
+}
+
+func lowerIDs(ids []string, field string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if !bellhop.ValidID(id) {
+			return nil, bellhop.Invalid(field)
+		}
+		out[i] = strings.ToLower(id)
+	}
+	return out, nil
+}
+
+// withDevices pairs commands with their devices, reading the ones that are
+// not among the caller's connected devices (commands the caller created).
+func (s *Service) withDevices(ctx context.Context, cmds []bellhop.Command, devs map[string]bellhop.Device) ([]CommandView, error) {
+	out := make([]CommandView, len(cmds))
+	for i, cmd := range cmds {
+		d, ok := devs[cmd.DeviceID]
+		if !ok {
+			got, err := s.store.GetDevice(ctx, cmd.DeviceID)
+			switch {
+			case errors.Is(err, bellhop.ErrNotFound):
+				got = &bellhop.Device{ID: cmd.DeviceID, Type: cmd.DeviceType, EnterpriseID: cmd.EnterpriseID, Name: "(deleted device)"}
+			case err != nil:
+				return nil, fmt.Errorf("device of command: %w", err)
+			}
+			d = *got
+			devs[d.ID] = d
+		}
+		out[i] = CommandView{Command: cmd, Device: d}
+	}
+	return out, nil
+}
+
+func views(cmds []bellhop.Command, devs map[string]bellhop.Device) []CommandView {
+	out := make([]CommandView, len(cmds))
+	for i, cmd := range cmds {
+		out[i] = CommandView{Command: cmd, Device: devs[cmd.DeviceID]}
+	}
+	return out
+}
+
+func lastID(cmds []bellhop.Command) string {
+	if len(cmds) == 0 {
+		return ""
+	}
+	return cmds[len(cmds)-1].ID
+}
+
+func sortBySeqDesc(cmds []bellhop.Command) {
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Seq > cmds[j].Seq })
+}

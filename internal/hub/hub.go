@@ -1,0 +1,177 @@
+// Package hub is the service layer of the hub: authentication, who may see
+// and change what, the state rules, the Data of new commands, and the events
+// every change emits. It sits above the store.Store interface and below the
+// HTTP and WebSocket adapters, so each business rule lives here once.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Publisher receives what changed, after it is committed. realtime.Broker is
+// the usual one. Calls must not block.
+type Publisher interface {
+	// Publish delivers command events, in commit order per command.
+	Publish(events []bellhop.Event)
+	// DevicesChanged says the connected devices of a subscription changed.
+	DevicesChanged(subscriptionID string)
+	// Revoked says a subscription's token no longer works.
+	Revoked(subscriptionID string)
+}
+
+// Service is the hub's business logic. It is safe for concurrent use.
+type Service struct {
+	cfg   Config
+	store store.Store
+	pub   Publisher
+	log   *slog.Logger
+
+	stripes [256]sync.Mutex // per-command order of commit and publish
+	seed    maphash.Seed
+}
+
+// New returns a service over s that publishes to pub (nil: nowhere).
+func New(cfg Config, s store.Store, pub Publisher) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if pub == nil {
+		pub = nopPublisher{}
+	}
+	return &Service{cfg: cfg, store: s, pub: pub, log: cfg.Logger, seed: maphash.MakeSeed()}, nil
+}
+
+// Store returns the store the service works on.
+func (s *Service) Store() store.Store { return s.store }
+
+// Now returns the service's clock reading.
+func (s *Service) Now() time.Time { return s.cfg.Now().UTC() }
+
+type nopPublisher struct{}
+
+func (nopPublisher) Publish([]bellhop.Event) {}
+func (nopPublisher) DevicesChanged(string)   {}
+func (nopPublisher) Revoked(string)          {}
+
+var errUnauthorized = &bellhop.Error{Code: bellhop.EUNAUTHORIZED, Message: "Invalid ClientToken or AccessToken."}
+
+// Authenticate returns the caller that the token pair identifies, or an
+// EUNAUTHORIZED error. Tokens are stored and looked up only as SHA-256
+// hashes: the comparison runs on hashes whose bytes a caller cannot steer, so
+// its timing reveals nothing about a stored token.
+func (s *Service) Authenticate(ctx context.Context, clientToken, accessToken string) (*bellhop.Caller, error) {
+	if clientToken == "" || accessToken == "" || len(clientToken) > 512 || len(accessToken) > 512 {
+		return nil, errUnauthorized
+	}
+	ch, ah := bellhop.HashToken(clientToken), bellhop.HashToken(accessToken)
+	c, err := s.store.Authenticate(ctx, ch, ah)
+	if errors.Is(err, bellhop.ErrNotFound) {
+		return nil, errUnauthorized
+	} else if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	return c, nil
+}
+
+// AuthenticateAdmin returns the name of the admin token, or EUNAUTHORIZED.
+func (s *Service) AuthenticateAdmin(ctx context.Context, token string) (string, error) {
+	if token == "" || len(token) > 512 {
+		return "", errUnauthorizedAdmin
+	}
+	h := bellhop.HashToken(token)
+	name, err := s.store.AdminTokenName(ctx, h)
+	if errors.Is(err, bellhop.ErrNotFound) {
+		return "", errUnauthorizedAdmin
+	} else if err != nil {
+		return "", fmt.Errorf("authenticate admin: %w", err)
+	}
+	return name, nil
+}
+
+var errUnauthorizedAdmin = &bellhop.Error{Code: bellhop.EUNAUTHORIZED, Message: "Invalid admin token."}
+
+// lock takes the stripes of the given commands in a fixed order, so that a
+// command's changes are committed and published in the same order.
+func (s *Service) lock(ids []string) (unlock func()) {
+	idx := make([]int, 0, len(ids))
+	seen := map[int]bool{}
+	for _, id := range ids {
+		i := int(maphash.String(s.seed, id) % uint64(len(s.stripes)))
+		if !seen[i] {
+			seen[i] = true
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		s.stripes[i].Lock()
+	}
+	return func() {
+		for j := len(idx) - 1; j >= 0; j-- {
+			s.stripes[idx[j]].Unlock()
+		}
+	}
+}
+
+// changeFunc changes a command in place and returns the history entry to
+// record (nil: nothing changed) and whether the state moved.
+type changeFunc func(c *bellhop.Command) (entry *bellhop.HistoryEntry, stateChange bool, err error)
+
+// update applies fn to the commands in one transaction and publishes the
+// events of what changed.
+func (s *Service) update(ctx context.Context, ids []string, fn changeFunc) ([]bellhop.Command, error) {
+	unlock := s.lock(ids)
+	defer unlock()
+	moved := map[string]bool{}
+	changed, err := s.store.UpdateCommands(ctx, ids, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		e, sc, err := fn(c)
+		moved[c.ID] = sc
+		return e, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.publish(changed, moved)
+	return changed, nil
+}
+
+// applyFunc returns the changeFunc that applies u by the state rules.
+func (s *Service) applyFunc(u bellhop.Update) changeFunc {
+	return func(c *bellhop.Command) (*bellhop.HistoryEntry, bool, error) {
+		now := s.Now()
+		sc, changed, err := c.Apply(u, now)
+		if err != nil || !changed {
+			return nil, false, err
+		}
+		return &bellhop.HistoryEntry{State: c.State, Utc: now, Actor: u.Actor, Progress: c.Progress, Notes: c.Notes}, sc, nil
+	}
+}
+
+// publish emits the events of changed commands. stateChanged, when not nil,
+// says per command id whether its state (rather than only its progress) moved;
+// nil means every command changed state.
+func (s *Service) publish(changed []bellhop.Command, stateChanged map[string]bool) {
+	if len(changed) == 0 {
+		return
+	}
+	events := make([]bellhop.Event, len(changed))
+	for i := range changed {
+		events[i] = bellhop.EventOf(&changed[i])
+		if stateChanged != nil {
+			events[i].StateChange = stateChanged[changed[i].ID]
+		}
+		events[i].Progress = changed[i].Progress
+	}
+	s.pub.Publish(events)
+}

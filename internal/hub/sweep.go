@@ -1,0 +1,109 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Run sweeps every SweepInterval until ctx is done: it expires stale commands
+// and purges old final ones. On several nodes one node sweeps at a time.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// SweepResult counts what one sweep did.
+type SweepResult struct {
+	Cancelled, Failed, Purged int
+}
+
+// Sweep runs expiry and retention once: a Pending or Received command with
+// no update for its type's Waiting time becomes Cancelled, a Processing one
+// with no update for its Processing time becomes Error, each with a note; final
+// commands older than Retention are deleted. It does nothing when another
+// node holds the sweep lock.
+func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
+	var r SweepResult
+	release, ok, err := s.store.TryLock(ctx, "sweep")
+	if err != nil || !ok {
+		return r, err
+	}
+	defer release()
+	now := s.Now()
+	for _, t := range bellhop.DeviceTypes {
+		e := s.cfg.expiry(t)
+		n, err := s.expire(ctx, t, []bellhop.State{bellhop.Pending, bellhop.Received}, now.Add(-e.Waiting),
+			bellhop.Update{State: bellhop.Cancelled, Notes: fmt.Sprintf("Expired: nobody processed it within %s.", e.Waiting), Actor: "hub:expiry"})
+		r.Cancelled += n
+		if err != nil {
+			return r, err
+		}
+		n, err = s.expire(ctx, t, []bellhop.State{bellhop.Processing}, now.Add(-e.Processing),
+			bellhop.Update{State: bellhop.Failed, Notes: fmt.Sprintf("Expired: no progress reported for %s; check the device.", e.Processing), Actor: "hub:expiry"})
+		r.Failed += n
+		if err != nil {
+			return r, err
+		}
+	}
+	if r.Purged, err = s.store.Purge(ctx, now.Add(-s.cfg.Retention)); err != nil {
+		return r, fmt.Errorf("purge: %w", err)
+	}
+	return r, nil
+}
+
+// expire applies u to the commands of type t in states that were last updated
+// before the cutoff, in batches.
+func (s *Service) expire(ctx context.Context, t bellhop.DeviceType, states []bellhop.State, before time.Time, u bellhop.Update) (int, error) {
+	total := 0
+	for {
+		cmds, err := s.store.ListCommands(ctx, store.Filter{DeviceType: t, States: states, UpdatedTo: before, Limit: 500})
+		if err != nil {
+			return total, fmt.Errorf("expire %s: %w", t, err)
+		}
+		if len(cmds) == 0 {
+			return total, nil
+		}
+		ids := make([]string, len(cmds))
+		for i := range cmds {
+			ids[i] = cmds[i].ID
+		}
+		apply := s.applyFunc(u)
+		changed, err := s.update(ctx, ids, func(c *bellhop.Command) (*bellhop.HistoryEntry, bool, error) {
+			// Re-check inside the transaction: an agent may have just moved it.
+			if !c.UpdatedUtc.Before(before) || !contains(states, c.State) {
+				return nil, false, nil
+			}
+			return apply(c)
+		})
+		if err != nil {
+			return total, fmt.Errorf("expire %s: %w", t, err)
+		}
+		total += len(changed)
+		if len(cmds) < 500 || len(changed) == 0 {
+			return total, nil
+		}
+	}
+}
+
+func contains(states []bellhop.State, s bellhop.State) bool {
+	for _, x := range states {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

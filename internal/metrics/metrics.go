@@ -1,0 +1,133 @@
+// Package metrics exposes the hub's Prometheus metrics: requests by operation
+// and status, command state changes, commands waiting and processing, open
+// sockets and event delivery latency.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Hub holds the hub's collectors on a registry of its own.
+type Hub struct {
+	Registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	transitions *prometheus.CounterVec
+	delivery    prometheus.Histogram
+}
+
+// NewHub registers the hub's metrics. sockets reports open sockets; st is
+// read at scrape time for the commands that wait.
+func NewHub(sockets func() int, st store.Store) *Hub {
+	h := &Hub{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bellhop_requests_total",
+			Help: "Connector API requests by operation and status."}, []string{"operation", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bellhop_request_duration_seconds",
+			Help: "Connector API request duration by operation.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"operation"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bellhop_command_state_changes_total",
+			Help: "Command state changes by the state entered."}, []string{"state"}),
+		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bellhop_event_delivery_seconds",
+			Help: "Time from a command's change to its event written on a socket.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+	}
+	h.Registry.MustRegister(h.requests, h.duration, h.transitions, h.delivery,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bellhop_open_sockets", Help: "Open WebSockets."},
+			func() float64 { return float64(sockets()) }),
+		&waiting{store: st})
+	return h
+}
+
+// Handler serves the metrics.
+func (h *Hub) Handler() http.Handler {
+	return promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{})
+}
+
+// ObserveRequest counts a Connector API request.
+func (h *Hub) ObserveRequest(op string, status int, d time.Duration) {
+	if op == "" {
+		op = "unknown"
+	}
+	h.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
+	h.duration.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// ObserveDelivery records one event's delivery latency.
+func (h *Hub) ObserveDelivery(d time.Duration) { h.delivery.Observe(d.Seconds()) }
+
+// Publisher counts state changes and passes events on to next.
+type Publisher struct {
+	Next interface {
+		Publish([]bellhop.Event)
+		DevicesChanged(string)
+		Revoked(string)
+	}
+	Hub *Hub
+}
+
+// Publish counts the state changes among events, then passes them on.
+func (p Publisher) Publish(events []bellhop.Event) {
+	for _, e := range events {
+		if e.StateChange {
+			p.Hub.transitions.WithLabelValues(string(e.State)).Inc()
+		}
+	}
+	p.Next.Publish(events)
+}
+
+// DevicesChanged passes the change on.
+func (p Publisher) DevicesChanged(id string) { p.Next.DevicesChanged(id) }
+
+// Revoked passes the revocation on.
+func (p Publisher) Revoked(id string) { p.Next.Revoked(id) }
+
+// waiting reports the commands that wait and those in processing, read from
+// the store at scrape time.
+type waiting struct{ store store.Store }
+
+var (
+	waitingDesc    = prometheus.NewDesc("bellhop_commands_waiting", "Pending or Received commands.", nil, nil)
+	processingDesc = prometheus.NewDesc("bellhop_commands_processing", "Commands in Processing.", nil, nil)
+	oldestDesc     = prometheus.NewDesc("bellhop_oldest_waiting_seconds", "Age of the oldest waiting command.", nil, nil)
+)
+
+func (w *waiting) Describe(ch chan<- *prometheus.Desc) {
+	ch <- waitingDesc
+	ch <- processingDesc
+	ch <- oldestDesc
+}
+
+func (w *waiting) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stats, err := w.store.Stats(ctx, "")
+	if err != nil {
+		return
+	}
+	var wait, proc int
+	var oldest time.Time
+	for _, s := range stats {
+		wait += s.Waiting
+		proc += s.Processing
+		if !s.OldestWaitingUtc.IsZero() && (oldest.IsZero() || s.OldestWaitingUtc.Before(oldest)) {
+			oldest = s.OldestWaitingUtc
+		}
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = time.Since(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(wait))
+	ch <- prometheus.MustNewConstMetric(processingDesc, prometheus.GaugeValue, float64(proc))
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
+}

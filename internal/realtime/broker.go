@@ -1,0 +1,327 @@
+// Package realtime delivers DeviceCommand events to WebSocket clients: an
+// in-process broker that routes each event to the sockets of every
+// subscription connected to the command's device and of the integration that
+// created it, and the /ws/connector endpoint.
+//
+// A slow or dead socket never slows the others: publishing only appends to a
+// socket's bounded queue, and a socket whose queue overflows is closed (its
+// client reconnects and catches up with getAllActive).
+package realtime
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop"
+)
+
+// Backend is what the broker and endpoint need of the hub.
+type Backend interface {
+	Authenticate(ctx context.Context, clientToken, accessToken string) (*bellhop.Caller, error)
+	ConnectedDeviceIDs(ctx context.Context, subscriptionID string) ([]string, error)
+}
+
+// Config configures a Broker. Zero fields take their defaults.
+type Config struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// PingInterval is how often the server pings; default 25 s.
+	PingInterval time.Duration
+	// IdleTimeout drops a peer silent for this long; default 60 s.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one write to a socket; default 10 s.
+	WriteTimeout time.Duration
+	// MaxQueue is how many undelivered events a socket may hold before it is
+	// closed as too slow; default 10,000.
+	MaxQueue int
+	// MaxSocketsPerSubscription bounds the open sockets of one AccessToken;
+	// default 100.
+	MaxSocketsPerSubscription int
+	// OnDeliver, when set, is called with each event's latency from its
+	// commit to its write on a socket.
+	OnDeliver func(time.Duration)
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = 10000
+	}
+	if c.MaxSocketsPerSubscription == 0 {
+		c.MaxSocketsPerSubscription = 100
+	}
+}
+
+// Broker routes events to sockets. It implements hub.Publisher.
+type Broker struct {
+	cfg     Config
+	backend Backend
+
+	mu        sync.RWMutex
+	byDevice  map[string]map[*socket]struct{}
+	byIntegr  map[string]map[*socket]struct{}
+	bySub     map[string]map[*socket]struct{}
+	listeners map[*Listener]struct{}
+	closed    bool
+}
+
+// NewBroker returns a broker that loads connected devices from backend.
+func NewBroker(cfg Config, backend Backend) *Broker {
+	cfg.setDefaults()
+	return &Broker{cfg: cfg, backend: backend,
+		byDevice: map[string]map[*socket]struct{}{}, byIntegr: map[string]map[*socket]struct{}{},
+		bySub: map[string]map[*socket]struct{}{}, listeners: map[*Listener]struct{}{}}
+}
+
+// event is one DeviceCommand event, encoded once for every socket.
+type event struct {
+	json []byte
+	at   time.Time
+}
+
+// encode renders the wire form of a DeviceCommand event. Ids and states are
+// plain ASCII without characters that JSON must escape.
+func encode(e bellhop.Event) []byte {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"Type":"DeviceCommand","Id":`...)
+	b = strconv.AppendQuote(b, e.CommandID)
+	b = append(b, `,"State":`...)
+	b = strconv.AppendQuote(b, string(e.State))
+	return append(b, '}')
+}
+
+// Publish routes events to the sockets that may see them and to listeners.
+// It never blocks on a socket.
+func (b *Broker) Publish(events []bellhop.Event) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for l := range b.listeners {
+		l.offer(events)
+	}
+	for _, e := range events {
+		if !e.StateChange {
+			continue
+		}
+		ev := event{json: encode(e), at: e.Utc}
+		for s := range b.byDevice[e.DeviceID] {
+			s.enqueue(ev)
+		}
+		for s := range b.byIntegr[e.CreatorIntegrationID] {
+			if _, dup := b.byDevice[e.DeviceID][s]; !dup {
+				s.enqueue(ev)
+			}
+		}
+	}
+}
+
+// DevicesChanged reloads the connected devices of a subscription's open
+// sockets, so that connecting or disconnecting applies at once.
+func (b *Broker) DevicesChanged(subscriptionID string) {
+	b.mu.RLock()
+	n := len(b.bySub[subscriptionID])
+	b.mu.RUnlock()
+	if n == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ids, err := b.backend.ConnectedDeviceIDs(ctx, subscriptionID)
+	if err != nil {
+		b.cfg.Logger.Error("reload connected devices", "subscription", subscriptionID, "err", err)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.bySub[subscriptionID] {
+		b.unindexDevices(s)
+		s.devices = ids
+		b.indexDevices(s)
+	}
+}
+
+// Revoked closes the sockets of a revoked subscription with code 1008.
+func (b *Broker) Revoked(subscriptionID string) {
+	b.mu.RLock()
+	var socks []*socket
+	for s := range b.bySub[subscriptionID] {
+		socks = append(socks, s)
+	}
+	b.mu.RUnlock()
+	for _, s := range socks {
+		s.close(statusPolicyViolation, "token revoked")
+	}
+}
+
+// Count returns the number of open sockets.
+func (b *Broker) Count() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	n := 0
+	for _, m := range b.bySub {
+		n += len(m)
+	}
+	return n
+}
+
+// CountBySubscription returns the open sockets per subscription id.
+func (b *Broker) CountBySubscription() map[string]int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make(map[string]int, len(b.bySub))
+	for id, m := range b.bySub {
+		out[id] = len(m)
+	}
+	return out
+}
+
+// Close closes every socket with 1001 (going away) and refuses new ones.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	b.closed = true
+	var socks []*socket
+	for _, m := range b.bySub {
+		for s := range m {
+			socks = append(socks, s)
+		}
+	}
+	for l := range b.listeners {
+		l.closeLocked()
+	}
+	b.mu.Unlock()
+	for _, s := range socks {
+		s.close(statusGoingAway, "server shutting down")
+	}
+}
+
+// add registers a socket; it fails when the broker is closed or the
+// subscription has too many sockets.
+func (b *Broker) add(s *socket) (ok bool, reason string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false, "server shutting down"
+	}
+	if len(b.bySub[s.subscription]) >= b.cfg.MaxSocketsPerSubscription {
+		return false, "too many sockets for this AccessToken"
+	}
+	addTo(b.bySub, s.subscription, s)
+	addTo(b.byIntegr, s.integration, s)
+	b.indexDevices(s)
+	return true, ""
+}
+
+func (b *Broker) remove(s *socket) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	removeFrom(b.bySub, s.subscription, s)
+	removeFrom(b.byIntegr, s.integration, s)
+	b.unindexDevices(s)
+}
+
+func (b *Broker) indexDevices(s *socket) {
+	for _, id := range s.devices {
+		addTo(b.byDevice, id, s)
+	}
+}
+
+func (b *Broker) unindexDevices(s *socket) {
+	for _, id := range s.devices {
+		removeFrom(b.byDevice, id, s)
+	}
+}
+
+func addTo(m map[string]map[*socket]struct{}, key string, s *socket) {
+	set := m[key]
+	if set == nil {
+		set = map[*socket]struct{}{}
+		m[key] = set
+	}
+	set[s] = struct{}{}
+}
+
+func removeFrom(m map[string]map[*socket]struct{}, key string, s *socket) {
+	if set := m[key]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, key)
+		}
+	}
+}
+
+// Listener receives every event (progress included) in process, for the
+// console's live view. A listener that falls behind loses events and is told
+// so by Lagged, so it can reload.
+type Listener struct {
+	C      chan []bellhop.Event
+	mu     sync.Mutex
+	lagged bool
+	closed bool
+}
+
+// Listen returns a listener with a buffer of n batches; stop removes it.
+func (b *Broker) Listen(n int) (l *Listener, stop func()) {
+	l = &Listener{C: make(chan []bellhop.Event, n)}
+	b.mu.Lock()
+	if b.closed {
+		l.closeLocked()
+	} else {
+		b.listeners[l] = struct{}{}
+	}
+	b.mu.Unlock()
+	return l, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.listeners[l]; ok {
+			delete(b.listeners, l)
+			l.closeLocked()
+		}
+	}
+}
+
+// Lagged reports, and clears, whether events were dropped since the last call.
+func (l *Listener) Lagged() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lagged := l.lagged
+	l.lagged = false
+	return lagged
+}
+
+func (l *Listener) offer(events []bellhop.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	select {
+	case l.C <- events:
+	default:
+		l.lagged = true
+	}
+}
+
+func (l *Listener) closeLocked() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		close(l.C)
+	}
+}

@@ -1,0 +1,348 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
+	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes`
+
+func scanCommand(row scanner) (c bellhop.Command, err error) {
+	var created, updated int64
+	var progress sql.NullFloat64
+	var data []byte
+	err = row.Scan(&c.Seq, &c.ID, &c.EnterpriseID, &c.DeviceID, &c.DeviceType, &c.State, &created, &updated,
+		&c.Creator.IntegrationID, &c.Creator.FirstName, &c.Creator.LastName, &data, &progress, &c.Notes)
+	if data != nil {
+		c.Data = json.RawMessage(data)
+	}
+	c.CreatedUtc, c.UpdatedUtc, c.Progress = fromMS(created), fromMS(updated), floatPtr(progress)
+	return c, err
+}
+
+// CreateCommand inserts c, sets c.Seq and records h as its first history
+// entry. With idem, a second create with the same Scope and Key fills c with
+// the first command and returns created=false when RequestHash matches, and an
+// ECONFLICT error when it does not. A duplicate command id is an ECONFLICT
+// error. The idempotency key is dated c.CreatedUtc (see Purge).
+func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
+	err = s.write(ctx, func(tx *tx) error {
+		if idem != nil {
+			res, err := tx.exec(`INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, c.ID, ms(c.CreatedUtc))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				if err != nil {
+					return err
+				}
+				return tx.repeated(c, idem)
+			}
+		}
+		created = true
+		err := tx.row(`INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
+				creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), ms(c.CreatedUtc), ms(c.UpdatedUtc),
+			c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), nullFloat(c.Progress), c.Notes,
+		).Scan(&c.Seq)
+		if err != nil {
+			return err
+		}
+		return tx.addHistory(c.Seq, h)
+	})
+	if err != nil {
+		return false, wrapErr(err, "create command %s", c.ID)
+	}
+	return created, nil
+}
+
+// repeated answers a create whose idempotency key is taken: the first command
+// when the request is the same, an ECONFLICT error when it is not.
+func (tx *tx) repeated(c *bellhop.Command, idem *store.Idempotency) error {
+	var hash, id string
+	err := tx.row(`SELECT request_hash, command_id FROM idempotency_keys WHERE scope = ? AND key = ?`,
+		idem.Scope, idem.Key).Scan(&hash, &id)
+	if err != nil {
+		return wrapErr(err, "idempotency key %q", idem.Key)
+	}
+	if hash != idem.RequestHash {
+		return bellhop.Errorf(bellhop.ECONFLICT, "Idempotency-Key %q was used with a different request.", idem.Key)
+	}
+	first, err := scanCommand(tx.row(`SELECT `+commandCols+` FROM commands WHERE id = ?`, id))
+	if err != nil {
+		return wrapErr(err, "command %s of idempotency key %q", id, idem.Key)
+	}
+	*c = first
+	return nil
+}
+
+func (tx *tx) addHistory(seq int64, h bellhop.HistoryEntry) error {
+	_, err := tx.exec(`INSERT INTO command_history (command_seq, state, utc, actor, progress, notes) VALUES (?, ?, ?, ?, ?, ?)`,
+		seq, string(h.State), ms(h.Utc), h.Actor, nullFloat(h.Progress), h.Notes)
+	return err
+}
+
+// GetCommand returns the command with this id, or ErrNotFound wrapped.
+func (s *Store) GetCommand(ctx context.Context, id string) (*bellhop.Command, error) {
+	c, err := scanCommand(s.read(ctx).row(`SELECT `+commandCols+` FROM commands WHERE id = ?`, id))
+	if err != nil {
+		return nil, wrapErr(err, "get command %s", id)
+	}
+	return &c, nil
+}
+
+// GetCommands returns the commands with these ids that exist, in Seq order,
+// each once; unknown ids are left out. Never nil.
+func (s *Store) GetCommands(ctx context.Context, ids []string) ([]bellhop.Command, error) {
+	if len(ids) == 0 {
+		return []bellhop.Command{}, nil
+	}
+	cs, err := s.read(ctx).commandsByID(ids)
+	return cs, wrapErr(err, "get %d commands", len(ids))
+}
+
+func (tx *tx) commandsByID(ids []string) ([]bellhop.Command, error) {
+	rows, err := tx.query(`SELECT `+commandCols+` FROM commands
+		WHERE id IN (SELECT value FROM json_each(?)) ORDER BY seq`, jsonArray(ids))
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, scanCommand)
+}
+
+// ListCommands returns the commands that match f, in Seq order (descending
+// with f.Descending). Both paging bounds apply in either order when non-zero.
+// Never nil.
+func (s *Store) ListCommands(ctx context.Context, f store.Filter) ([]bellhop.Command, error) {
+	query, args, ok := commandQuery(f)
+	if !ok {
+		return []bellhop.Command{}, nil
+	}
+	rows, err := s.read(ctx).query(query, args...)
+	if err != nil {
+		return nil, wrapErr(err, "list commands")
+	}
+	list, err := scanAll(rows, scanCommand)
+	return list, wrapErr(err, "list commands")
+}
+
+// commandQuery builds the query for f; ok is false when f matches nothing.
+// Lists are bound as one JSON array each, so the text of the query depends
+// only on which fields are set and its prepared statement is reused.
+func commandQuery(f store.Filter) (query string, args []any, ok bool) {
+	var where []string
+	cond := func(c string, arg any) {
+		where = append(where, c)
+		args = append(args, arg)
+	}
+	in := func(col string, vals []string) bool {
+		if vals == nil {
+			return true
+		}
+		if len(vals) == 0 {
+			return false
+		}
+		cond(col+` IN (SELECT value FROM json_each(?))`, jsonArray(vals))
+		return true
+	}
+	states := make([]string, len(f.States))
+	for i, st := range f.States {
+		states[i] = string(st)
+	}
+	if f.States == nil {
+		states = nil
+	}
+	if !in("id", f.IDs) || !in("enterprise_id", f.EnterpriseIDs) || !in("device_id", f.DeviceIDs) || !in("state", states) {
+		return "", nil, false
+	}
+	if f.DeviceType != "" {
+		cond("device_type = ?", string(f.DeviceType))
+	}
+	if f.CreatorIntegrationID != "" {
+		cond("creator_integration_id = ?", f.CreatorIntegrationID)
+	}
+	for _, t := range []struct {
+		op string
+		at time.Time
+	}{{"created >= ?", f.CreatedFrom}, {"created < ?", f.CreatedTo}, {"updated >= ?", f.UpdatedFrom}, {"updated < ?", f.UpdatedTo}} {
+		if !t.at.IsZero() {
+			cond(t.op, ms(t.at))
+		}
+	}
+	if f.AfterSeq != 0 {
+		cond("seq > ?", f.AfterSeq)
+	}
+	if f.BeforeSeq != 0 {
+		cond("seq < ?", f.BeforeSeq)
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT ` + commandCols + ` FROM commands`)
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY seq")
+	if f.Descending {
+		b.WriteString(" DESC")
+	}
+	if f.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, f.Limit)
+	}
+	return b.String(), args, true
+}
+
+// UpdateCommands runs fn on each of the commands with these ids that exist, in
+// Seq order, in one write transaction. fn changes the command in place and
+// returns the history entry to record, or nil to write nothing for it. The
+// store writes State, UpdatedUtc, Progress, Notes and Data; the other fields
+// are fixed at creation. An error from fn rolls everything back and is
+// returned unchanged. The result holds the commands that changed, as written
+// (UpdatedUtc in milliseconds); never nil.
+func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
+	changed := []bellhop.Command{}
+	if len(ids) == 0 {
+		return changed, nil
+	}
+	var fnErr error
+	err := s.write(ctx, func(tx *tx) error {
+		cs, err := tx.commandsByID(ids)
+		if err != nil {
+			return err
+		}
+		for i := range cs {
+			c := &cs[i]
+			seq := c.Seq
+			h, err := fn(c)
+			if err != nil {
+				fnErr = err
+				return err
+			}
+			if h == nil {
+				continue
+			}
+			_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, data = ? WHERE seq = ?`,
+				string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, []byte(c.Data), seq)
+			if err != nil {
+				return err
+			}
+			if err := tx.addHistory(seq, *h); err != nil {
+				return err
+			}
+			changed = append(changed, *c)
+		}
+		return nil
+	})
+	switch {
+	case fnErr != nil:
+		return nil, fnErr
+	case err != nil:
+		return nil, wrapErr(err, "update %d commands", len(ids))
+	}
+	for i := range changed {
+		changed[i].UpdatedUtc = fromMS(ms(changed[i].UpdatedUtc)) // as written
+	}
+	return changed, nil
+}
+
+// History returns a command's history, oldest first, or ErrNotFound wrapped
+// when there is no such command.
+func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error) {
+	r := s.read(ctx)
+	var seq int64
+	if err := r.row(`SELECT seq FROM commands WHERE id = ?`, id).Scan(&seq); err != nil {
+		return nil, wrapErr(err, "history of command %s", id)
+	}
+	rows, err := r.query(`SELECT state, utc, actor, progress, notes FROM command_history WHERE command_seq = ? ORDER BY id`, seq)
+	if err != nil {
+		return nil, wrapErr(err, "history of command %s", id)
+	}
+	list, err := scanAll(rows, func(rows scanner) (h bellhop.HistoryEntry, err error) {
+		var utc int64
+		var progress sql.NullFloat64
+		err = rows.Scan(&h.State, &utc, &h.Actor, &progress, &h.Notes)
+		h.Utc, h.Progress = fromMS(utc), floatPtr(progress)
+		return h, err
+	})
+	return list, wrapErr(err, "history of command %s", id)
+}
+
+// Stats returns, for every device of an enterprise (all when ""), how many of
+// its commands wait (Pending or Received) and process, when the oldest
+// waiting one was created, and when one last became Processed. Devices with no
+// commands are present with zero stats; commands of deleted devices are not
+// counted.
+func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]store.DeviceStats, error) {
+	rows, err := s.read(ctx).query(`SELECT d.id,
+			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
+			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processing'),
+			(SELECT min(c.created) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
+			(SELECT max(c.updated) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processed')
+		FROM devices d WHERE ?1 = '' OR d.enterprise_id = ?1`, enterpriseID)
+	if err != nil {
+		return nil, wrapErr(err, "stats of %q", enterpriseID)
+	}
+	defer rows.Close()
+	stats := make(map[string]store.DeviceStats)
+	for rows.Next() {
+		var id string
+		var st store.DeviceStats
+		var oldest, last sql.NullInt64
+		if err := rows.Scan(&id, &st.Waiting, &st.Processing, &oldest, &last); err != nil {
+			return nil, wrapErr(err, "stats of %q", enterpriseID)
+		}
+		st.OldestWaitingUtc, st.LastProcessedUtc = fromNullMS(oldest), fromNullMS(last)
+		stats[id] = st
+	}
+	return stats, wrapErr(rows.Err(), "stats of %q", enterpriseID)
+}
+
+// purgeBatch is how many commands Purge deletes per write transaction, so
+// that a large purge never holds the writer for long.
+const purgeBatch = 1000
+
+// Purge deletes the final commands (Processed, Cancelled, Error) last updated
+// before the time, with their history, and the idempotency keys created
+// before it. It works in batches of 1000 commands, each its own transaction,
+// and returns how many commands it deleted, also when it fails partway.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		var n int64
+		err := s.write(ctx, func(tx *tx) error {
+			res, err := tx.exec(`DELETE FROM commands WHERE seq IN (
+				SELECT seq FROM commands WHERE state IN ('Processed', 'Cancelled', 'Error') AND updated < ?1 LIMIT ?2)`,
+				ms(before), purgeBatch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, wrapErr(err, "purge commands")
+		}
+		total += int(n)
+		if n < purgeBatch {
+			break
+		}
+	}
+	err := s.write(ctx, func(tx *tx) error {
+		_, err := tx.exec(`DELETE FROM idempotency_keys WHERE created < ?`, ms(before))
+		return err
+	})
+	return total, wrapErr(err, "purge idempotency keys")
+}
+
+func jsonArray(vals []string) string {
+	b, _ := json.Marshal(vals) // strings always encode
+	return string(b)
+}

@@ -1,0 +1,375 @@
+// Package sqlite implements store.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go), the default for a single hub node.
+//
+// The database runs in WAL mode with foreign keys on. Every write transaction
+// goes through one connection and begins IMMEDIATE, so writers queue in Go
+// instead of failing with SQLITE_BUSY; reads go to a separate pool of
+// query-only connections and never wait behind a write. Times are stored as
+// unix milliseconds and returned in UTC.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultSync        = "normal"
+	DefaultBusyTimeout = 5 * time.Second
+	// readers is the size of the read pool.
+	readers = 4
+)
+
+// Config configures a SQLite store.
+type Config struct {
+	// Path is the database file; it is created when missing. Required. An
+	// in-memory database (":memory:") is refused: the writer and the readers
+	// are separate connections and would each see their own database.
+	Path string
+	// Sync is the durability of a commit: "normal" (default; in WAL mode a
+	// power loss may lose the last commits but never corrupts) or "full"
+	// (every commit is synced to disk, several times slower).
+	Sync string
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process before it fails; default 5s.
+	BusyTimeout time.Duration
+}
+
+// Validate checks c and fills in its defaults. It returns an error naming the
+// first field that is wrong.
+func (c *Config) Validate() error {
+	if c.Sync == "" {
+		c.Sync = DefaultSync
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = DefaultBusyTimeout
+	}
+	switch {
+	case c.Path == "":
+		return errors.New("sqlite: Path is required")
+	case c.Path == ":memory:" || strings.HasPrefix(c.Path, "file:") || strings.Contains(c.Path, "?"):
+		return fmt.Errorf("sqlite: Path %q must be a plain file name", c.Path)
+	case c.Sync != "normal" && c.Sync != "full":
+		return fmt.Errorf(`sqlite: Sync %q must be "normal" or "full"`, c.Sync)
+	case c.BusyTimeout < 0:
+		return fmt.Errorf("sqlite: BusyTimeout %v must not be negative", c.BusyTimeout)
+	}
+	return nil
+}
+
+// Store is a store.Store on SQLite. Create it with Open.
+type Store struct {
+	w *sql.DB // one connection: every write transaction
+	r *sql.DB // query-only pool: every read outside a write transaction
+
+	mu    sync.Mutex
+	stmts map[stmtKey]*sql.Stmt // prepared statements, by database and text
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// Open opens (creating if needed) the database at cfg.Path and brings its
+// schema up to date with the embedded migrations. It returns an error when cfg
+// is invalid, the file cannot be opened, or a migration fails.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	params := func(extra ...string) string {
+		v := url.Values{}
+		v.Set("_busy_timeout", strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10))
+		v.Set("_foreign_keys", "1")
+		v.Set("_synchronous", cfg.Sync)
+		for i := 0; i < len(extra); i += 2 {
+			v.Set(extra[i], extra[i+1])
+		}
+		return cfg.Path + "?" + v.Encode()
+	}
+
+	w, err := sql.Open("sqlite", params("_journal_mode", "WAL", "_txlock", "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
+	}
+	// Both limits: with only MaxOpenConns(1), database/sql would still close
+	// and reopen the connection, rerunning the pragmas each time.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &Store{w: w, stmts: make(map[stmtKey]*sql.Stmt)}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", cfg.Path, err)
+	}
+
+	// Readers open after the migrations, when the file is already in WAL mode.
+	r, err := sql.Open("sqlite", params("_query_only", "1"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	r.SetConnMaxLifetime(0)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
+	}
+	s.r = r
+	return s, nil
+}
+
+// Close closes the database. Calls after the first return nil; any other
+// method called after Close returns an error.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		for k, st := range s.stmts {
+			st.Close()
+			delete(s.stmts, k)
+		}
+		s.mu.Unlock()
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return s.closeErr
+}
+
+// TryLock always succeeds: a SQLite database serves a single hub node.
+func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	return func() {}, true, nil
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrate applies the embedded migrations that schema_migrations does not
+// list yet, each in its own write transaction, in the order of their number.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		applied INTEGER NOT NULL
+	)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number: %w", name, err)
+		}
+		text, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = s.write(ctx, func(tx *tx) error {
+			var n int
+			// Checked inside the transaction: another process may have
+			// applied it since.
+			if err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.tx.ExecContext(ctx, string(text)); err != nil {
+				return err
+			}
+			_, err := tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// prepare returns the statement for query on db, prepared once and kept.
+func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{db, query}
+	s.mu.Lock()
+	st, ok := s.stmts[k]
+	s.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.stmts[k]; ok {
+		st.Close()
+		return old, nil
+	}
+	s.stmts[k] = st
+	return st, nil
+}
+
+// tx runs statements either on the read pool (tx == nil) or inside a write
+// transaction, through the store's prepared statements.
+type tx struct {
+	ctx context.Context
+	s   *Store
+	tx  *sql.Tx
+	// unprepared lists the queries this write ran without a prepared
+	// statement; write prepares them once the writer connection is free.
+	unprepared []string
+}
+
+func (s *Store) read(ctx context.Context) *tx { return &tx{ctx: ctx, s: s} }
+
+// write runs fn in a write transaction and commits when fn returns nil. fn's
+// error is returned unchanged after the rollback.
+func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	wtx := &tx{ctx: ctx, s: s, tx: t}
+	err = fn(wtx)
+	if err == nil {
+		if err = t.Commit(); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+	} else {
+		t.Rollback()
+	}
+	// The writer's only connection was busy during the transaction, so its
+	// new statements are prepared now, for the next writes.
+	for _, q := range wtx.unprepared {
+		if _, err := s.prepare(ctx, s.w, q); err != nil {
+			break // not fatal: the query runs unprepared next time again
+		}
+	}
+	return err
+}
+
+// stmt returns the prepared statement for query, or nil inside a write
+// transaction that must run it unprepared (see write).
+func (t *tx) stmt(query string) (*sql.Stmt, error) {
+	if t.tx == nil {
+		return t.s.prepare(t.ctx, t.s.r, query)
+	}
+	t.s.mu.Lock()
+	st, ok := t.s.stmts[stmtKey{t.s.w, query}]
+	t.s.mu.Unlock()
+	if !ok {
+		t.unprepared = append(t.unprepared, query)
+		return nil, nil
+	}
+	return t.tx.StmtContext(t.ctx, st), nil
+}
+
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return t.tx.ExecContext(t.ctx, query, args...)
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return t.tx.QueryContext(t.ctx, query, args...)
+	}
+	return st.QueryContext(t.ctx, args...)
+}
+
+// row runs a query that returns one row; no row is sql.ErrNoRows from Scan.
+func (t *tx) row(query string, args ...any) scanner {
+	st, err := t.stmt(query)
+	switch {
+	case err != nil:
+		return errRow{err}
+	case st == nil:
+		return t.tx.QueryRowContext(t.ctx, query, args...)
+	}
+	return st.QueryRowContext(t.ctx, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// wrapErr turns a driver error into a domain error and says what failed: no
+// row is bellhop.ErrNotFound, a unique or primary key violation an ECONFLICT
+// error, a foreign key violation bellhop.ErrNotFound (something referred to is
+// missing). Domain errors pass through.
+func wrapErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf(format, args...)
+	var se *sqlite.Error
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, bellhop.ErrNotFound)
+	case errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
+		return fmt.Errorf("%s: %w (%v)", what, bellhop.Errorf(bellhop.ECONFLICT, "Already exists."), se)
+	case errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%s: a referenced entity: %w", what, bellhop.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Times are unix milliseconds.
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+func nullFloat(p *float64) sql.NullFloat64 {
+	if p == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: *p, Valid: true}
+}
+
+func floatPtr(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Float64
+}

@@ -1,0 +1,925 @@
+// Package storetest is the conformance suite every store.Store runs: the
+// SQLite and PostgreSQL backends call Run from their own tests, on real
+// databases, so that both behave the same where the interface speaks and where
+// it is silent.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Option changes what the suite expects of a backend.
+type Option func(*options)
+
+type options struct {
+	exclusiveLocks bool
+}
+
+// ExclusiveLocks says that the backend is shared by several hub nodes, so
+// TryLock must refuse a name that is held until it is released. Without it the
+// suite expects TryLock to always succeed, as a single-node store does.
+func ExclusiveLocks() Option { return func(o *options) { o.exclusiveLocks = true } }
+
+// Run runs the suite. open must return a fresh, empty store for each call and
+// close it when the test ends (closing twice must be harmless). The subtests
+// run in parallel.
+func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Enterprises", testEnterprises},
+		{"Integrations", testIntegrations},
+		{"Subscriptions", testSubscriptions},
+		{"RevokeSubscription", testRevokeSubscription},
+		{"Authenticate", testAuthenticate},
+		{"AdminTokens", testAdminTokens},
+		{"Devices", testDevices},
+		{"DeleteDevice", testDeleteDevice},
+		{"Connections", testConnections},
+		{"Reservations", testReservations},
+		{"Customers", testCustomers},
+		{"CreateCommand", testCreateCommand},
+		{"Idempotency", testIdempotency},
+		{"GetCommands", testGetCommands},
+		{"ListCommands", testListCommands},
+		{"Paging", testPaging},
+		{"UpdateCommands", testUpdateCommands},
+		{"UpdateCommandsRollback", testUpdateCommandsRollback},
+		{"UpdateCommandsConcurrent", testUpdateCommandsConcurrent},
+		{"ReadDuringWrite", testReadDuringWrite},
+		{"Stats", testStats},
+		{"Purge", testPurge},
+		{"TryLock", func(t *testing.T, s store.Store) { testTryLock(t, s, o.exclusiveLocks) }},
+		{"Close", testClose},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+// t0 is the suite's clock: a fixed UTC time with millisecond precision, the
+// precision every store keeps.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// at returns t0 plus n milliseconds.
+func at(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+
+func testEnterprises(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := bellhop.Enterprise{ID: bellhop.NewID(), Name: "B hotel", CreatedUtc: at(1).In(time.FixedZone("CET", 3600))}
+	a := bellhop.Enterprise{ID: bellhop.NewID(), Name: "A hotel", CreatedUtc: at(2)}
+	must(t, s.CreateEnterprise(ctx, &b))
+	must(t, s.CreateEnterprise(ctx, &a))
+	b.CreatedUtc = b.CreatedUtc.UTC()
+
+	got, err := s.GetEnterprise(ctx, b.ID)
+	must(t, err)
+	equal(t, "enterprise (times come back in UTC)", *got, b)
+	list, err := s.ListEnterprises(ctx)
+	must(t, err)
+	equal(t, "enterprises by name", list, []bellhop.Enterprise{a, b})
+
+	_, err = s.GetEnterprise(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+	wantCode(t, s.CreateEnterprise(ctx, &bellhop.Enterprise{ID: a.ID, Name: "again", CreatedUtc: t0}), bellhop.ECONFLICT)
+}
+
+func testIntegrations(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	list, err := s.ListIntegrations(ctx)
+	must(t, err)
+	equal(t, "integrations of an empty store", list, []bellhop.Integration{})
+
+	b := bellhop.Integration{ID: bellhop.NewID(), Name: "B locks", CreatedUtc: at(1)}
+	a := bellhop.Integration{ID: bellhop.NewID(), Name: "A printers", CreatedUtc: at(2)}
+	must(t, s.CreateIntegration(ctx, &b, "hash-b"))
+	must(t, s.CreateIntegration(ctx, &a, "hash-a"))
+
+	got, err := s.GetIntegration(ctx, a.ID)
+	must(t, err)
+	equal(t, "integration", *got, a)
+	list, err = s.ListIntegrations(ctx)
+	must(t, err)
+	equal(t, "integrations by name", list, []bellhop.Integration{a, b})
+
+	_, err = s.GetIntegration(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+	wantCode(t, s.CreateIntegration(ctx, &bellhop.Integration{ID: a.ID, Name: "x", CreatedUtc: t0}, "hash-x"), bellhop.ECONFLICT)
+	c := bellhop.Integration{ID: bellhop.NewID(), Name: "same token", CreatedUtc: t0}
+	wantCode(t, s.CreateIntegration(ctx, &c, "hash-a"), bellhop.ECONFLICT)
+	_, err = s.GetIntegration(ctx, c.ID)
+	wantCode(t, err, bellhop.ENOTFOUND)
+}
+
+func testSubscriptions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e1, e2 := createEnterprise(t, s), createEnterprise(t, s)
+	i1, _ := createIntegration(t, s)
+	i2, _ := createIntegration(t, s)
+
+	portfolio := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e2.ID, e1.ID}, CreatedUtc: at(20)}
+	must(t, s.CreateSubscription(ctx, &portfolio, "access-portfolio"))
+	older := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e1.ID}, CreatedUtc: at(10)}
+	must(t, s.CreateSubscription(ctx, &older, "access-older"))
+	other := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i2.ID, EnterpriseIDs: []string{e2.ID}, CreatedUtc: at(15)}
+	must(t, s.CreateSubscription(ctx, &other, "access-other"))
+
+	got, err := s.GetSubscription(ctx, portfolio.ID)
+	must(t, err)
+	equal(t, "portfolio subscription (enterprise order kept)", *got, portfolio)
+	if !got.Portfolio() {
+		t.Errorf("subscription over two enterprises is not a portfolio")
+	}
+	list, err := s.ListSubscriptions(ctx, i1.ID)
+	must(t, err)
+	equal(t, "subscriptions of integration 1, oldest first", list, []bellhop.Subscription{older, portfolio})
+	list, err = s.ListSubscriptions(ctx, "")
+	must(t, err)
+	equal(t, "all subscriptions, oldest first", list, []bellhop.Subscription{older, other, portfolio})
+	list, err = s.ListSubscriptions(ctx, bellhop.NewID())
+	must(t, err)
+	equal(t, "subscriptions of an unknown integration", list, []bellhop.Subscription{})
+
+	_, err = s.GetSubscription(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+	for name, sub := range map[string]bellhop.Subscription{
+		"missing enterprise":  {ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e1.ID, bellhop.NewID()}, CreatedUtc: t0},
+		"missing integration": {ID: bellhop.NewID(), IntegrationID: bellhop.NewID(), EnterpriseIDs: []string{e1.ID}, CreatedUtc: t0},
+	} {
+		wantCode(t, s.CreateSubscription(ctx, &sub, "access-"+name), bellhop.ENOTFOUND)
+		_, err := s.GetSubscription(ctx, sub.ID)
+		wantCode(t, err, bellhop.ENOTFOUND) // nothing of it was written
+	}
+	dup := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e1.ID}, CreatedUtc: t0}
+	wantCode(t, s.CreateSubscription(ctx, &dup, "access-older"), bellhop.ECONFLICT)
+	dup.ID = older.ID
+	wantCode(t, s.CreateSubscription(ctx, &dup, "access-new"), bellhop.ECONFLICT)
+}
+
+func testRevokeSubscription(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e := createEnterprise(t, s)
+	i, _ := createIntegration(t, s)
+	sub, _ := createSubscription(t, s, i.ID, e.ID)
+
+	must(t, s.RevokeSubscription(ctx, sub.ID))
+	must(t, s.RevokeSubscription(ctx, sub.ID)) // again: not an error
+	got, err := s.GetSubscription(ctx, sub.ID)
+	must(t, err)
+	sub.Revoked = true
+	equal(t, "revoked subscription", *got, sub)
+	list, err := s.ListSubscriptions(ctx, i.ID)
+	must(t, err)
+	equal(t, "subscriptions, revoked included", list, []bellhop.Subscription{sub})
+	wantCode(t, s.RevokeSubscription(ctx, bellhop.NewID()), bellhop.ENOTFOUND)
+}
+
+func testAuthenticate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e := createEnterprise(t, s)
+	ia, clientA := createIntegration(t, s)
+	ib, clientB := createIntegration(t, s)
+	sa, accessA := createSubscription(t, s, ia.ID, e.ID)
+	_, accessB := createSubscription(t, s, ib.ID, e.ID)
+
+	c, err := s.Authenticate(ctx, clientA, accessA)
+	must(t, err)
+	equal(t, "caller", *c, bellhop.Caller{Integration: ia, Subscription: sa})
+
+	for name, tokens := range map[string][2]string{
+		"wrong client token":   {"nope", accessA},
+		"wrong access token":   {clientA, "nope"},
+		"mismatched tokens":    {clientA, accessB},
+		"mismatched tokens 2":  {clientB, accessA},
+		"swapped tokens":       {accessA, clientA},
+		"empty tokens":         {"", ""},
+		"client token only":    {clientA, ""},
+		"access token only":    {"", accessA},
+		"two client tokens":    {clientA, clientA},
+		"another client token": {clientB, accessA},
+	} {
+		_, err := s.Authenticate(ctx, tokens[0], tokens[1])
+		wantCode(t, err, bellhop.ENOTFOUND, name)
+	}
+
+	must(t, s.RevokeSubscription(ctx, sa.ID))
+	_, err = s.Authenticate(ctx, clientA, accessA)
+	wantCode(t, err, bellhop.ENOTFOUND, "revoked subscription")
+	_, err = s.Authenticate(ctx, clientB, accessB)
+	must(t, err)
+}
+
+func testAdminTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreateAdminToken(ctx, "ops", "hash-ops"))
+	must(t, s.CreateAdminToken(ctx, "ci", "hash-ci"))
+	name, err := s.AdminTokenName(ctx, "hash-ops")
+	must(t, err)
+	equal(t, "admin token name", name, "ops")
+
+	_, err = s.AdminTokenName(ctx, "hash-nope")
+	wantCode(t, err, bellhop.ENOTFOUND)
+	wantCode(t, s.CreateAdminToken(ctx, "other", "hash-ops"), bellhop.ECONFLICT, "same hash")
+	wantCode(t, s.CreateAdminToken(ctx, "ops", "hash-other"), bellhop.ECONFLICT, "same name")
+}
+
+func testDevices(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e1, e2 := createEnterprise(t, s), createEnterprise(t, s)
+	printer := bellhop.Device{ID: bellhop.NewID(), EnterpriseID: e1.ID, Type: bellhop.Printer, Name: "Reception printer",
+		Identifier: "PRN-1", CreatedUtc: at(1),
+		Config: bellhop.DeviceConfig{PrinterName: "HP", PrinterDriverName: "hpcups", PrinterPortName: "9100"}}
+	cutter := bellhop.Device{ID: bellhop.NewID(), EnterpriseID: e1.ID, Type: bellhop.KeyCutter, Name: "Key cutter",
+		CreatedUtc: at(2), Config: bellhop.DeviceConfig{KeyCutterID: "KC", KeyCutterData: `{"a":1}`, ApiUrl: "https://locks.example/api"}}
+	fiscal := bellhop.Device{ID: bellhop.NewID(), EnterpriseID: e2.ID, Type: bellhop.FiscalMachine, Name: "Fiscal", CreatedUtc: at(3),
+		Config: bellhop.DeviceConfig{FiscalMachineID: "FM", TaxIdentifier: "IT123"}}
+	for _, d := range []*bellhop.Device{&printer, &cutter, &fiscal} {
+		must(t, s.CreateDevice(ctx, d))
+	}
+
+	got, err := s.GetDevice(ctx, printer.ID)
+	must(t, err)
+	equal(t, "printer", *got, printer)
+	got, err = s.GetDevice(ctx, cutter.ID)
+	must(t, err)
+	equal(t, "key cutter", *got, cutter)
+
+	list, err := s.ListDevices(ctx, e1.ID)
+	must(t, err)
+	equal(t, "devices of enterprise 1 by name", list, []bellhop.Device{cutter, printer})
+	list, err = s.ListDevices(ctx, "")
+	must(t, err)
+	equal(t, "all devices by name", list, []bellhop.Device{fiscal, cutter, printer})
+	list, err = s.ListDevices(ctx, bellhop.NewID())
+	must(t, err)
+	equal(t, "devices of an unknown enterprise", list, []bellhop.Device{})
+
+	_, err = s.GetDevice(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+	orphan := bellhop.Device{ID: bellhop.NewID(), EnterpriseID: bellhop.NewID(), Type: bellhop.Printer, Name: "x", CreatedUtc: t0}
+	wantCode(t, s.CreateDevice(ctx, &orphan), bellhop.ENOTFOUND, "device of a missing enterprise")
+	dup := printer
+	dup.Name = "again"
+	wantCode(t, s.CreateDevice(ctx, &dup), bellhop.ECONFLICT)
+}
+
+func testDeleteDevice(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	must(t, s.Connect(ctx, w.sub1.ID, w.d1.ID))
+	c := w.command(w.d1, bellhop.Pending, 1)
+
+	must(t, s.DeleteDevice(ctx, w.d1.ID))
+	_, err := s.GetDevice(ctx, w.d1.ID)
+	wantCode(t, err, bellhop.ENOTFOUND)
+	devices, err := s.ConnectedDevices(ctx, w.sub1.ID)
+	must(t, err)
+	equal(t, "devices connected after the delete", devices, []bellhop.Device{})
+	subs, err := s.DeviceSubscriptions(ctx, w.d1.ID)
+	must(t, err)
+	equal(t, "subscriptions of the deleted device", subs, []string{})
+	got, err := s.GetCommand(ctx, c.ID)
+	must(t, err)
+	equal(t, "command of the deleted device", *got, c)
+
+	wantCode(t, s.DeleteDevice(ctx, w.d1.ID), bellhop.ENOTFOUND, "second delete")
+	// The id is free again.
+	must(t, s.CreateDevice(ctx, &w.d1))
+}
+
+func testConnections(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+
+	must(t, s.Connect(ctx, w.sub1.ID, w.d1.ID))
+	must(t, s.Connect(ctx, w.sub1.ID, w.d1.ID)) // again: not an error
+	must(t, s.Connect(ctx, w.sub1.ID, w.d2.ID))
+	wantCode(t, s.Connect(ctx, w.sub1.ID, w.d3.ID), bellhop.EINVALID, "device of an enterprise out of scope")
+	must(t, s.Connect(ctx, w.portfolio.ID, w.d1.ID))
+	must(t, s.Connect(ctx, w.portfolio.ID, w.d3.ID))
+	must(t, s.Connect(ctx, w.other.ID, w.d1.ID))
+	wantCode(t, s.Connect(ctx, bellhop.NewID(), w.d1.ID), bellhop.ENOTFOUND, "missing subscription")
+	wantCode(t, s.Connect(ctx, w.sub1.ID, bellhop.NewID()), bellhop.ENOTFOUND, "missing device")
+
+	devices, err := s.ConnectedDevices(ctx, w.sub1.ID)
+	must(t, err)
+	equal(t, "devices of subscription 1, by name", devices, []bellhop.Device{w.d2, w.d1})
+	devices, err = s.ConnectedDevices(ctx, w.portfolio.ID)
+	must(t, err)
+	equal(t, "devices of the portfolio", devices, []bellhop.Device{w.d1, w.d3})
+	devices, err = s.ConnectedDevices(ctx, bellhop.NewID())
+	must(t, err)
+	equal(t, "devices of an unknown subscription", devices, []bellhop.Device{})
+
+	subs, err := s.DeviceSubscriptions(ctx, w.d1.ID)
+	must(t, err)
+	equal(t, "subscriptions of d1", sorted(subs), sorted([]string{w.sub1.ID, w.portfolio.ID, w.other.ID}))
+	must(t, s.RevokeSubscription(ctx, w.other.ID))
+	subs, err = s.DeviceSubscriptions(ctx, w.d1.ID)
+	must(t, err)
+	equal(t, "unrevoked subscriptions of d1", sorted(subs), sorted([]string{w.sub1.ID, w.portfolio.ID}))
+
+	must(t, s.Disconnect(ctx, w.sub1.ID, w.d1.ID))
+	must(t, s.Disconnect(ctx, w.sub1.ID, w.d1.ID)) // again: not an error
+	must(t, s.Disconnect(ctx, bellhop.NewID(), bellhop.NewID()))
+	devices, err = s.ConnectedDevices(ctx, w.sub1.ID)
+	must(t, err)
+	equal(t, "devices of subscription 1 after a disconnect", devices, []bellhop.Device{w.d2})
+	subs, err = s.DeviceSubscriptions(ctx, w.d1.ID)
+	must(t, err)
+	equal(t, "subscriptions of d1 after a disconnect", subs, []string{w.portfolio.ID})
+}
+
+func testReservations(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e := createEnterprise(t, s)
+	r := bellhop.Reservation{ID: bellhop.NewID(), EnterpriseID: e.ID, Number: "1234", StartUtc: at(0), EndUtc: at(86_400_000),
+		FirstName: "Jiří", LastName: "Novák", Email: "j@example.com", Telephone: "+420 123", LockIDs: []string{"101", "102"}}
+	must(t, s.CreateReservation(ctx, &r))
+	got, err := s.GetReservation(ctx, r.ID)
+	must(t, err)
+	equal(t, "reservation", *got, r)
+
+	_, err = s.GetReservation(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+	wantCode(t, s.CreateReservation(ctx, &r), bellhop.ECONFLICT)
+	r.ID, r.EnterpriseID = bellhop.NewID(), bellhop.NewID()
+	wantCode(t, s.CreateReservation(ctx, &r), bellhop.ENOTFOUND, "reservation of a missing enterprise")
+}
+
+func testCustomers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e := createEnterprise(t, s)
+	person := bellhop.Customer{ID: bellhop.NewID(), EnterpriseID: e.ID, FirstName: "Ann", LastName: "Lee", Email: "ann@example.com"}
+	company := bellhop.Customer{ID: bellhop.NewID(), EnterpriseID: e.ID, CompanyName: "ACME s.r.o."}
+	must(t, s.CreateCustomer(ctx, &person))
+	must(t, s.CreateCustomer(ctx, &company))
+	got, err := s.GetCustomer(ctx, person.ID)
+	must(t, err)
+	equal(t, "customer", *got, person)
+	got, err = s.GetCustomer(ctx, company.ID)
+	must(t, err)
+	equal(t, "company", *got, company)
+
+	_, err = s.GetCustomer(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+	wantCode(t, s.CreateCustomer(ctx, &person), bellhop.ECONFLICT)
+	person.ID, person.EnterpriseID = bellhop.NewID(), bellhop.NewID()
+	wantCode(t, s.CreateCustomer(ctx, &person), bellhop.ENOTFOUND, "customer of a missing enterprise")
+}
+
+func testCreateCommand(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	half := 0.5
+	c1 := newCommand(w.d1, bellhop.Pending, at(1))
+	c1.Data = json.RawMessage(`{"CopyCount": 2,  "FileData":"JVBERi0=", "Nested": {"A": [1, 2.50, null]}}`) // kept verbatim
+	c2 := newCommand(w.d2, bellhop.Processing, at(2))
+	c2.Progress, c2.Notes = &half, "warming up"
+	c2.Creator = bellhop.Creator{IntegrationID: w.i1.ID}
+	h1 := bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(1), Actor: "admin:ops"}
+	h2 := bellhop.HistoryEntry{State: bellhop.Processing, Utc: at(2), Actor: "integration", Progress: &half, Notes: "n"}
+
+	created, err := s.CreateCommand(ctx, &c1, h1, nil)
+	must(t, err)
+	if !created {
+		t.Errorf("CreateCommand without idempotency: created = false")
+	}
+	created, err = s.CreateCommand(ctx, &c2, h2, nil)
+	must(t, err)
+	if !created || c1.Seq <= 0 || c2.Seq <= c1.Seq {
+		t.Errorf("created = %v, Seq %d then %d: want created and increasing positive Seq", created, c1.Seq, c2.Seq)
+	}
+
+	for _, want := range []bellhop.Command{c1, c2} {
+		got, err := s.GetCommand(ctx, want.ID)
+		must(t, err)
+		equal(t, "command", *got, want)
+	}
+	history, err := s.History(ctx, c2.ID)
+	must(t, err)
+	equal(t, "history of a new command", history, []bellhop.HistoryEntry{h2})
+
+	dup := newCommand(w.d1, bellhop.Pending, at(3))
+	dup.ID = c1.ID
+	_, err = s.CreateCommand(ctx, &dup, h1, nil)
+	wantCode(t, err, bellhop.ECONFLICT, "duplicate command id")
+	history, err = s.History(ctx, c1.ID)
+	must(t, err)
+	equal(t, "history after a failed duplicate", history, []bellhop.HistoryEntry{h1})
+
+	_, err = s.GetCommand(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+	_, err = s.History(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND)
+}
+
+func testIdempotency(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	idem := &store.Idempotency{Scope: w.sub1.ID, Key: "key-1", RequestHash: "hash-1"}
+	h := bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(1), Actor: "integration"}
+
+	first := newCommand(w.d1, bellhop.Pending, at(1))
+	created, err := s.CreateCommand(ctx, &first, h, idem)
+	must(t, err)
+	if !created {
+		t.Fatalf("first create: created = false")
+	}
+
+	again := newCommand(w.d1, bellhop.Pending, at(2))
+	againID := again.ID
+	created, err = s.CreateCommand(ctx, &again, h, idem)
+	must(t, err)
+	if created {
+		t.Errorf("repeated create: created = true")
+	}
+	equal(t, "repeated create returns the first command", again, first)
+	_, err = s.GetCommand(ctx, againID)
+	wantCode(t, err, bellhop.ENOTFOUND, "the repeat was not stored")
+
+	changed := newCommand(w.d1, bellhop.Pending, at(3))
+	_, err = s.CreateCommand(ctx, &changed, h, &store.Idempotency{Scope: w.sub1.ID, Key: "key-1", RequestHash: "hash-2"})
+	wantCode(t, err, bellhop.ECONFLICT, "same key, different request")
+	_, err = s.GetCommand(ctx, changed.ID)
+	wantCode(t, err, bellhop.ENOTFOUND, "the conflicting create was not stored")
+
+	otherScope := newCommand(w.d1, bellhop.Pending, at(4))
+	created, err = s.CreateCommand(ctx, &otherScope, h, &store.Idempotency{Scope: "admin", Key: "key-1", RequestHash: "hash-1"})
+	must(t, err)
+	if !created || otherScope.ID == first.ID {
+		t.Errorf("same key in another scope: created = %v, id %s (first %s)", created, otherScope.ID, first.ID)
+	}
+
+	history, err := s.History(ctx, first.ID)
+	must(t, err)
+	equal(t, "history of the first command", history, []bellhop.HistoryEntry{h})
+}
+
+func testGetCommands(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c1, c2, c3 := w.command(w.d1, bellhop.Pending, 1), w.command(w.d2, bellhop.Processed, 2), w.command(w.d3, bellhop.Pending, 3)
+
+	got, err := s.GetCommands(ctx, []string{c3.ID, bellhop.NewID(), c1.ID, c1.ID, c2.ID})
+	must(t, err)
+	equal(t, "commands in Seq order, unknown left out", got, []bellhop.Command{c1, c2, c3})
+	got, err = s.GetCommands(ctx, []string{bellhop.NewID()})
+	must(t, err)
+	equal(t, "unknown commands", got, []bellhop.Command{})
+	got, err = s.GetCommands(ctx, nil)
+	must(t, err)
+	equal(t, "no ids", got, []bellhop.Command{})
+}
+
+func testListCommands(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	// c1..c6 created at 10, 20, ... 60 ms; updated 5 ms later, c6 at 100.
+	c1 := w.command(w.d1, bellhop.Pending, 10)
+	c2 := w.command(w.d1, bellhop.Received, 20)
+	c3 := w.command(w.d2, bellhop.Processing, 30)
+	c4 := w.command(w.d3, bellhop.Pending, 40) // enterprise 2, fiscal machine
+	c5 := w.byIntegration(w.d1, bellhop.Processed, 50)
+	c6 := w.byIntegration(w.d2, bellhop.Failed, 60)
+	_, err := s.UpdateCommands(ctx, []string{c6.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.UpdatedUtc = at(100)
+		return &bellhop.HistoryEntry{State: c.State, Utc: c.UpdatedUtc}, nil
+	})
+	must(t, err)
+	c6.UpdatedUtc = at(100)
+	all := []bellhop.Command{c1, c2, c3, c4, c5, c6}
+
+	tests := []struct {
+		name string
+		f    store.Filter
+		want []bellhop.Command
+	}{
+		{"zero filter", store.Filter{}, all},
+		{"ids", store.Filter{IDs: []string{c5.ID, c2.ID, bellhop.NewID()}}, []bellhop.Command{c2, c5}},
+		{"no ids", store.Filter{IDs: []string{}}, nil},
+		{"enterprise", store.Filter{EnterpriseIDs: []string{w.e2.ID}}, []bellhop.Command{c4}},
+		{"enterprises", store.Filter{EnterpriseIDs: []string{w.e1.ID, w.e2.ID}}, all},
+		{"no enterprises", store.Filter{EnterpriseIDs: []string{}}, nil},
+		{"devices", store.Filter{DeviceIDs: []string{w.d2.ID, w.d3.ID}}, []bellhop.Command{c3, c4, c6}},
+		{"no devices", store.Filter{DeviceIDs: []string{}}, nil},
+		{"active states", store.Filter{States: []bellhop.State{bellhop.Pending, bellhop.Received}}, []bellhop.Command{c1, c2, c4}},
+		{"final states", store.Filter{States: []bellhop.State{bellhop.Processed, bellhop.Cancelled, bellhop.Failed}}, []bellhop.Command{c5, c6}},
+		{"no states", store.Filter{States: []bellhop.State{}}, nil},
+		{"device type", store.Filter{DeviceType: bellhop.FiscalMachine}, []bellhop.Command{c4}},
+		{"creator", store.Filter{CreatorIntegrationID: w.i1.ID}, []bellhop.Command{c5, c6}},
+		{"created from (inclusive)", store.Filter{CreatedFrom: at(40)}, []bellhop.Command{c4, c5, c6}},
+		{"created to (exclusive)", store.Filter{CreatedTo: at(40)}, []bellhop.Command{c1, c2, c3}},
+		{"created interval", store.Filter{CreatedFrom: at(20), CreatedTo: at(50)}, []bellhop.Command{c2, c3, c4}},
+		{"created interval, one ms", store.Filter{CreatedFrom: at(20), CreatedTo: at(21)}, []bellhop.Command{c2}},
+		{"empty created interval", store.Filter{CreatedFrom: at(20), CreatedTo: at(20)}, []bellhop.Command{}},
+		{"updated from (inclusive)", store.Filter{UpdatedFrom: at(55)}, []bellhop.Command{c5, c6}},
+		{"updated to (exclusive)", store.Filter{UpdatedTo: at(55)}, []bellhop.Command{c1, c2, c3, c4}},
+		{"updated interval", store.Filter{UpdatedFrom: at(35), UpdatedTo: at(100)}, []bellhop.Command{c3, c4, c5}},
+		{"after seq", store.Filter{AfterSeq: c4.Seq}, []bellhop.Command{c5, c6}},
+		{"before seq, descending", store.Filter{BeforeSeq: c3.Seq, Descending: true}, []bellhop.Command{c2, c1}},
+		{"both seq bounds", store.Filter{AfterSeq: c1.Seq, BeforeSeq: c4.Seq}, []bellhop.Command{c2, c3}},
+		{"descending", store.Filter{Descending: true}, []bellhop.Command{c6, c5, c4, c3, c2, c1}},
+		{"limit", store.Filter{Limit: 2}, []bellhop.Command{c1, c2}},
+		{"limit, descending", store.Filter{Limit: 2, Descending: true}, []bellhop.Command{c6, c5}},
+		{"everything at once", store.Filter{
+			IDs: []string{c1.ID, c2.ID, c3.ID, c5.ID}, EnterpriseIDs: []string{w.e1.ID}, DeviceIDs: []string{w.d1.ID, w.d2.ID},
+			States: []bellhop.State{bellhop.Pending, bellhop.Received, bellhop.Processed}, DeviceType: bellhop.Printer,
+			CreatedFrom: at(10), CreatedTo: at(60), UpdatedFrom: at(15), UpdatedTo: at(60),
+			AfterSeq: c1.Seq, BeforeSeq: c6.Seq, Descending: true, Limit: 1,
+		}, []bellhop.Command{c5}},
+		{"nothing matches", store.Filter{DeviceIDs: []string{w.d3.ID}, States: []bellhop.State{bellhop.Processed}}, []bellhop.Command{}},
+	}
+	for _, tt := range tests {
+		got, err := s.ListCommands(ctx, tt.f)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		want := tt.want
+		if want == nil {
+			want = []bellhop.Command{}
+		}
+		if !reflect.DeepEqual(ids(got), ids(want)) {
+			t.Errorf("%s: got %v, want %v", tt.name, names(got, all), names(want, all))
+		} else {
+			equal(t, tt.name, got, want)
+		}
+	}
+}
+
+func testPaging(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	var all []bellhop.Command
+	for i := range 8 {
+		all = append(all, w.command(w.d1, bellhop.Pending, i))
+	}
+	w.command(w.d2, bellhop.Pending, 100) // filtered out by device
+
+	var pages [][]bellhop.Command
+	var got []bellhop.Command
+	f := store.Filter{DeviceIDs: []string{w.d1.ID}, Limit: 3}
+	for {
+		page, err := s.ListCommands(ctx, f)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		pages = append(pages, page)
+		got = append(got, page...)
+		f.AfterSeq = page[len(page)-1].Seq
+		if len(pages) > 10 {
+			t.Fatalf("paging does not end")
+		}
+	}
+	if len(pages) != 3 || len(pages[2]) != 2 {
+		t.Errorf("ascending pages of 3: got %d pages", len(pages))
+	}
+	equal(t, "ascending pages", got, all)
+
+	got, pages = nil, nil
+	f = store.Filter{DeviceIDs: []string{w.d1.ID}, Limit: 3, Descending: true}
+	for {
+		page, err := s.ListCommands(ctx, f)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		pages = append(pages, page)
+		got = append(got, page...)
+		f.BeforeSeq = page[len(page)-1].Seq
+		if len(pages) > 10 {
+			t.Fatalf("paging does not end")
+		}
+	}
+	reversed := make([]bellhop.Command, len(all))
+	for i, c := range all {
+		reversed[len(all)-1-i] = c
+	}
+	if len(pages) != 3 {
+		t.Errorf("descending pages of 3: got %d pages", len(pages))
+	}
+	equal(t, "descending pages", got, reversed)
+}
+
+func testUpdateCommands(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c1, c2, c3 := w.command(w.d1, bellhop.Pending, 1), w.command(w.d1, bellhop.Pending, 2), w.command(w.d2, bellhop.Pending, 3)
+	hReceived := bellhop.HistoryEntry{State: bellhop.Received, Utc: at(10), Actor: "hub"}
+
+	var seen []string
+	got, err := s.UpdateCommands(ctx, []string{c3.ID, bellhop.NewID(), c2.ID, c1.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		seen = append(seen, c.ID)
+		if c.ID == c2.ID {
+			c.Notes = "changed in place but not written"
+			return nil, nil
+		}
+		if _, _, err := c.Apply(bellhop.Update{State: bellhop.Received}, at(10)); err != nil {
+			return nil, err
+		}
+		return &hReceived, nil
+	})
+	must(t, err)
+	equal(t, "fn runs in Seq order on the commands that exist", seen, []string{c1.ID, c2.ID, c3.ID})
+	c1.State, c1.UpdatedUtc = bellhop.Received, at(10)
+	c3.State, c3.UpdatedUtc = bellhop.Received, at(10)
+	equal(t, "the changed commands", got, []bellhop.Command{c1, c3})
+	stored, err := s.GetCommands(ctx, []string{c1.ID, c2.ID, c3.ID})
+	must(t, err)
+	equal(t, "stored commands (nil entry wrote nothing)", stored, []bellhop.Command{c1, c2, c3})
+	history, err := s.History(ctx, c2.ID)
+	must(t, err)
+	equal(t, "history of the command left alone", len(history), 1)
+
+	// Every field UpdateCommands writes, step by step; history in order.
+	half, one := 0.5, 1.0
+	steps := []struct {
+		u    bellhop.Update
+		at   int
+		data string
+	}{
+		{bellhop.Update{State: bellhop.Processing, Progress: &half, Actor: "agent"}, 20, ""},
+		{bellhop.Update{State: bellhop.Processed, Notes: "Receipt 42", Actor: "agent"}, 30, `{"Receipt": 42}`},
+	}
+	want := []bellhop.HistoryEntry{{State: bellhop.Pending, Utc: at(1), Actor: "admin"}, hReceived}
+	for _, step := range steps {
+		got, err := s.UpdateCommands(ctx, []string{c1.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+			if _, _, err := c.Apply(step.u, at(step.at)); err != nil {
+				return nil, err
+			}
+			if step.data != "" {
+				c.Data = json.RawMessage(step.data)
+			}
+			return &bellhop.HistoryEntry{State: c.State, Utc: c.UpdatedUtc, Actor: step.u.Actor, Progress: c.Progress, Notes: c.Notes}, nil
+		})
+		must(t, err)
+		if len(got) != 1 {
+			t.Fatalf("update %s: %d commands changed, want 1", step.u.State, len(got))
+		}
+		stored, err := s.GetCommand(ctx, c1.ID)
+		must(t, err)
+		equal(t, "returned command is the stored one", got[0], *stored)
+		want = append(want, bellhop.HistoryEntry{State: got[0].State, Utc: at(step.at), Actor: step.u.Actor, Progress: got[0].Progress, Notes: got[0].Notes})
+	}
+	final, err := s.GetCommand(ctx, c1.ID)
+	must(t, err)
+	c1.State, c1.UpdatedUtc, c1.Progress, c1.Notes, c1.Data = bellhop.Processed, at(30), &one, "Receipt 42", json.RawMessage(`{"Receipt": 42}`)
+	equal(t, "processed command", *final, c1)
+	history, err = s.History(ctx, c1.ID)
+	must(t, err)
+	equal(t, "history, oldest first", history, want)
+
+	got, err = s.UpdateCommands(ctx, []string{bellhop.NewID()}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		t.Errorf("fn called for an unknown id")
+		return nil, nil
+	})
+	must(t, err)
+	equal(t, "update of unknown ids", got, []bellhop.Command{})
+}
+
+func testUpdateCommandsRollback(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c1, c2 := w.command(w.d1, bellhop.Pending, 1), w.command(w.d1, bellhop.Processed, 2)
+
+	_, err := s.UpdateCommands(ctx, []string{c1.ID, c2.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		if _, _, err := c.Apply(bellhop.Update{State: bellhop.Received}, at(10)); err != nil {
+			return nil, err // c2 is final: Invalid State
+		}
+		return &bellhop.HistoryEntry{State: c.State, Utc: c.UpdatedUtc}, nil
+	})
+	wantCode(t, err, bellhop.EINVALID, "error of fn")
+	if bellhop.ErrorMessage(err) != "Invalid State" {
+		t.Errorf("error of fn: message %q, want it returned as is", bellhop.ErrorMessage(err))
+	}
+	sentinel := errors.New("sentinel")
+	_, err = s.UpdateCommands(ctx, []string{c1.ID, c2.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		if c.ID == c2.ID {
+			return nil, sentinel
+		}
+		c.State = bellhop.Received
+		return &bellhop.HistoryEntry{State: c.State, Utc: at(10)}, nil
+	})
+	if !errors.Is(err, sentinel) {
+		t.Errorf("error of fn: got %v, want the sentinel", err)
+	}
+
+	stored, err := s.GetCommands(ctx, []string{c1.ID, c2.ID})
+	must(t, err)
+	equal(t, "commands after the rollbacks", stored, []bellhop.Command{c1, c2})
+	history, err := s.History(ctx, c1.ID)
+	must(t, err)
+	equal(t, "history entries after the rollbacks", len(history), 1)
+}
+
+func testUpdateCommandsConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c := w.command(w.d1, bellhop.Processing, 1)
+	const n = 20
+
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := s.UpdateCommands(ctx, []string{c.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+				count, _ := strconv.Atoi(c.Notes)
+				c.Notes = strconv.Itoa(count + 1)
+				return &bellhop.HistoryEntry{State: c.State, Utc: at(2), Notes: c.Notes}, nil
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	got, err := s.GetCommand(ctx, c.ID)
+	must(t, err)
+	equal(t, "counter after concurrent increments (no lost update)", got.Notes, strconv.Itoa(n))
+	history, err := s.History(ctx, c.ID)
+	must(t, err)
+	if len(history) != n+1 {
+		t.Fatalf("history: %d entries, want %d", len(history), n+1)
+	}
+	for i, h := range history[1:] {
+		equal(t, "history entry "+strconv.Itoa(i+1), h.Notes, strconv.Itoa(i+1))
+	}
+}
+
+// testReadDuringWrite reads while a write transaction is open: the read must
+// see the last committed state and not wait for the write.
+func testReadDuringWrite(t *testing.T, s store.Store) {
+	w := newWorld(t, s)
+	c := w.command(w.d1, bellhop.Pending, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	_, err := s.UpdateCommands(ctx, []string{c.ID}, func(u *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		u.State = bellhop.Received
+		got, err := s.GetCommand(ctx, c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read during a write: %w", err)
+		}
+		equal(t, "command read during a write", *got, c)
+		list, err := s.ListCommands(ctx, store.Filter{DeviceIDs: []string{w.d1.ID}})
+		if err != nil {
+			return nil, fmt.Errorf("list during a write: %w", err)
+		}
+		equal(t, "commands listed during a write", list, []bellhop.Command{c})
+		return &bellhop.HistoryEntry{State: u.State, Utc: at(2)}, nil
+	})
+	must(t, err)
+}
+
+func testStats(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	w.command(w.d1, bellhop.Processed, 5) // updated at 10
+	w.command(w.d1, bellhop.Pending, 20)
+	w.command(w.d1, bellhop.Received, 10)
+	w.command(w.d1, bellhop.Processing, 1)
+	w.command(w.d1, bellhop.Processing, 2)
+	w.command(w.d1, bellhop.Processed, 40)  // updated at 45
+	w.command(w.d1, bellhop.Cancelled, 100) // not "processed"
+	w.command(w.d1, bellhop.Failed, 100)
+	w.command(w.d3, bellhop.Pending, 7)
+
+	stats, err := s.Stats(ctx, w.e1.ID)
+	must(t, err)
+	d1 := store.DeviceStats{Waiting: 2, Processing: 2, OldestWaitingUtc: at(10), LastProcessedUtc: at(45)}
+	equal(t, "stats of enterprise 1", stats, map[string]store.DeviceStats{w.d1.ID: d1, w.d2.ID: {}})
+	stats, err = s.Stats(ctx, "")
+	must(t, err)
+	equal(t, "stats of all", stats, map[string]store.DeviceStats{w.d1.ID: d1, w.d2.ID: {},
+		w.d3.ID: {Waiting: 1, OldestWaitingUtc: at(7)}})
+	stats, err = s.Stats(ctx, bellhop.NewID())
+	must(t, err)
+	equal(t, "stats of an unknown enterprise", stats, map[string]store.DeviceStats{})
+}
+
+func testPurge(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	cut := at(1000) // updated = created + 5
+	oldKey := &store.Idempotency{Scope: "admin", Key: "old", RequestHash: "h"}
+	newKey := &store.Idempotency{Scope: "admin", Key: "new", RequestHash: "h"}
+
+	oldProcessed := newCommand(w.d1, bellhop.Processed, at(100))
+	oldProcessed.UpdatedUtc = at(105)
+	_, err := s.CreateCommand(ctx, &oldProcessed, bellhop.HistoryEntry{State: bellhop.Processed, Utc: at(100)}, oldKey)
+	must(t, err)
+	purged := []bellhop.Command{
+		oldProcessed,
+		w.command(w.d1, bellhop.Cancelled, 200),
+		w.command(w.d2, bellhop.Failed, 994), // updated at 999
+	}
+	kept := []bellhop.Command{
+		w.command(w.d1, bellhop.Pending, 100),    // not final
+		w.command(w.d1, bellhop.Processing, 100), // not final
+		w.command(w.d1, bellhop.Processed, 995),  // updated exactly at the cut
+		w.command(w.d1, bellhop.Processed, 2000),
+	}
+	recent := newCommand(w.d1, bellhop.Pending, at(2000))
+	_, err = s.CreateCommand(ctx, &recent, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(2000)}, newKey)
+	must(t, err)
+	kept = append(kept, recent)
+
+	n, err := s.Purge(ctx, cut)
+	must(t, err)
+	equal(t, "commands purged", n, len(purged))
+	for _, c := range purged {
+		_, err := s.GetCommand(ctx, c.ID)
+		wantCode(t, err, bellhop.ENOTFOUND, "purged command")
+		_, err = s.History(ctx, c.ID)
+		wantCode(t, err, bellhop.ENOTFOUND, "history of a purged command")
+	}
+	list, err := s.ListCommands(ctx, store.Filter{})
+	must(t, err)
+	equal(t, "commands kept", ids(list), ids(kept))
+
+	again := newCommand(w.d1, bellhop.Pending, at(3000))
+	created, err := s.CreateCommand(ctx, &again, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(3000)}, oldKey)
+	must(t, err)
+	if !created {
+		t.Errorf("create with a purged idempotency key: created = false")
+	}
+	dup := newCommand(w.d1, bellhop.Pending, at(3000))
+	created, err = s.CreateCommand(ctx, &dup, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(3000)}, newKey)
+	must(t, err)
+	if created || dup.ID != recent.ID {
+		t.Errorf("create with a kept idempotency key: created = %v, id %s, want %s", created, dup.ID, recent.ID)
+	}
+
+	n, err = s.Purge(ctx, cut)
+	must(t, err)
+	equal(t, "commands purged the second time", n, 0)
+}
+
+func testTryLock(t *testing.T, s store.Store, exclusive bool) {
+	ctx := t.Context()
+	name := "sweeper-" + bellhop.NewID()
+	release, ok, err := s.TryLock(ctx, name)
+	must(t, err)
+	if !ok {
+		t.Fatalf("TryLock of a free name: not ok")
+	}
+	release2, ok, err := s.TryLock(ctx, name)
+	must(t, err)
+	if ok != !exclusive {
+		t.Fatalf("second TryLock of a held name: ok = %v, want %v", ok, !exclusive)
+	}
+	if ok {
+		release2()
+	}
+	other, ok, err := s.TryLock(ctx, name+"-other")
+	must(t, err)
+	if !ok {
+		t.Fatalf("TryLock of another name: not ok")
+	}
+	other()
+
+	release()
+	release() // twice: harmless
+	release, ok, err = s.TryLock(ctx, name)
+	must(t, err)
+	if !ok {
+		t.Fatalf("TryLock after release: not ok")
+	}
+	release()
+}
+
+func testClose(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e := createEnterprise(t, s)
+	must(t, s.Close())
+	must(t, s.Close())
+	if _, err := s.GetEnterprise(ctx, e.ID); err == nil {
+		t.Errorf("GetEnterprise after Close: no error")
+	}
+	if err := s.CreateEnterprise(ctx, &bellhop.Enterprise{ID: bellhop.NewID(), Name: "late", CreatedUtc: t0}); err == nil {
+		t.Errorf("CreateEnterprise after Close: no error")
+	}
+}
