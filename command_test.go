@@ -1,0 +1,93 @@
+package bellhop
+
+import (
+	"testing"
+	"time"
+)
+
+func TestApply(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	half, one := 0.5, 1.0
+	tests := []struct {
+		from         State
+		notes        string
+		u            Update
+		stateChanged bool
+		changed      bool
+		err          bool
+	}{
+		{Pending, "", Update{State: Received}, true, true, false},
+		{Pending, "", Update{State: Processed, Notes: "done"}, true, true, false},
+		{Received, "", Update{State: Processing, Progress: &half}, true, true, false},
+		{Processing, "", Update{State: Processing, Progress: &half}, false, true, false},
+		{Pending, "", Update{State: Pending}, false, false, false},
+		{Processing, "", Update{State: Received}, false, false, true},
+		{Received, "", Update{State: Pending}, false, false, true},
+		{Processed, "ok", Update{State: Processed, Notes: "ok"}, false, false, false},
+		{Processed, "ok", Update{State: Processed, Notes: "other"}, false, false, true},
+		{Processed, "", Update{State: Failed}, false, false, true},
+		{Cancelled, "", Update{State: Processing}, false, false, true},
+		{Failed, "", Update{State: Pending}, false, false, true},
+		{Pending, "", Update{State: "Done"}, false, false, true},
+		{Processing, "", Update{State: Processing, Progress: &[]float64{1.5}[0]}, false, false, true},
+		{Processing, "", Update{State: Processing, Progress: &[]float64{-0.1}[0]}, false, false, true},
+	}
+	for _, tt := range tests {
+		c := &Command{State: tt.from, Notes: tt.notes}
+		before := *c
+		sc, ch, err := c.Apply(tt.u, now)
+		if (err != nil) != tt.err || sc != tt.stateChanged || ch != tt.changed {
+			t.Errorf("%s + %+v: stateChanged=%v changed=%v err=%v", tt.from, tt.u, sc, ch, err)
+		}
+		if err != nil && (c.State != before.State || c.Notes != before.Notes || c.Progress != before.Progress) {
+			t.Errorf("%s + %+v: refused update changed the command", tt.from, tt.u)
+		}
+		if err != nil && ErrorCode(err) != EINVALID {
+			t.Errorf("error code %q", ErrorCode(err))
+		}
+	}
+	// Notes are kept only with final states, progress only with Processing.
+	c := &Command{State: Pending}
+	c.Apply(Update{State: Processing, Progress: &half, Notes: "ignored"}, now)
+	if c.Notes != "" || c.Progress == nil || *c.Progress != half {
+		t.Errorf("processing: %+v", c)
+	}
+	c.Apply(Update{State: Processed, Progress: &half, Notes: "kept"}, now)
+	if c.Notes != "kept" || *c.Progress != one || !c.UpdatedUtc.Equal(now) {
+		t.Errorf("processed: %+v", c)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"Dvořák":           "Dvorak",
+		"Émile-Zoë O'Neil": "Emile-Zoe O'Neil",
+		"Straße":           "Strasse",
+		"李":                "",
+		"Ann <script>":     "Ann script",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := NewID()
+		if !ValidID(id) || seen[id] || id[14] != '4' {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+	for _, bad := range []string{"", "x", "aa20961f-6d9e-4b35-ad25-071213530aeg", "aa20961f6d9e-4b35-ad25-071213530aec0"} {
+		if ValidID(bad) {
+			t.Errorf("ValidID(%q)", bad)
+		}
+	}
+	tok := NewToken()
+	if len(tok) != 65 || tok[32] != '-' || HashToken(tok) == HashToken(NewToken()) {
+		t.Fatalf("token %q", tok)
+	}
+}
