@@ -1,0 +1,328 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
+	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes`
+
+func scanCommand(row pgx.Row) (c bellhop.Command, err error) {
+	var data []byte
+	err = row.Scan(&c.Seq, &c.ID, &c.EnterpriseID, &c.DeviceID, &c.DeviceType, &c.State, &c.CreatedUtc, &c.UpdatedUtc,
+		&c.Creator.IntegrationID, &c.Creator.FirstName, &c.Creator.LastName, &data, &c.Progress, &c.Notes)
+	if data != nil {
+		c.Data = json.RawMessage(data)
+	}
+	c.CreatedUtc, c.UpdatedUtc = utc(c.CreatedUtc), utc(c.UpdatedUtc)
+	return c, err
+}
+
+func collectCommands(rows pgx.Rows) ([]bellhop.Command, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (bellhop.Command, error) { return scanCommand(row) })
+}
+
+// insertCommand inserts a command and its first history entry in one
+// statement, returning the command's seq.
+const insertCommand = `WITH c AS (
+		INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
+			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq
+	)
+	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
+	SELECT seq, $14, $15, $16, $17, $18 FROM c RETURNING command_seq`
+
+// CreateCommand inserts c, sets c.Seq and records h as its first history
+// entry. With idem, a second create with the same Scope and Key fills c with
+// the first command and returns created=false when RequestHash matches, and an
+// ECONFLICT error when it does not; concurrent creates with one key wait for
+// each other, so exactly one creates. A duplicate command id is an ECONFLICT
+// error. The idempotency key is dated c.CreatedUtc (see Purge).
+func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
+	args := []any{c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), c.CreatedUtc, c.UpdatedUtc,
+		c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), c.Progress, c.Notes,
+		string(h.State), h.Utc, h.Actor, h.Progress, h.Notes}
+	if idem == nil {
+		err := s.pool.QueryRow(ctx, insertCommand, args...).Scan(&c.Seq)
+		return err == nil, wrapErr(err, "create command %s", c.ID)
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		// ON CONFLICT waits for a concurrent insert of the same key to
+		// commit or roll back.
+		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, c.ID, c.CreatedUtc)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return repeated(ctx, tx, c, idem)
+		}
+		created = true
+		return tx.QueryRow(ctx, insertCommand, args...).Scan(&c.Seq)
+	})
+	if err != nil {
+		return false, wrapErr(err, "create command %s", c.ID)
+	}
+	return created, nil
+}
+
+// repeated answers a create whose idempotency key is taken: the first command
+// when the request is the same, an ECONFLICT error when it is not.
+func repeated(ctx context.Context, tx pgx.Tx, c *bellhop.Command, idem *store.Idempotency) error {
+	var hash, id string
+	err := tx.QueryRow(ctx, `SELECT request_hash, command_id FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+		idem.Scope, idem.Key).Scan(&hash, &id)
+	if err != nil {
+		return wrapErr(err, "idempotency key %q", idem.Key)
+	}
+	if hash != idem.RequestHash {
+		return bellhop.Errorf(bellhop.ECONFLICT, "Idempotency-Key %q was used with a different request.", idem.Key)
+	}
+	first, err := scanCommand(tx.QueryRow(ctx, `SELECT `+commandCols+` FROM commands WHERE id = $1`, id))
+	if err != nil {
+		return wrapErr(err, "command %s of idempotency key %q", id, idem.Key)
+	}
+	*c = first
+	return nil
+}
+
+// GetCommand returns the command with this id, or ErrNotFound wrapped.
+func (s *Store) GetCommand(ctx context.Context, id string) (*bellhop.Command, error) {
+	c, err := scanCommand(s.pool.QueryRow(ctx, `SELECT `+commandCols+` FROM commands WHERE id = $1`, id))
+	if err != nil {
+		return nil, wrapErr(err, "get command %s", id)
+	}
+	return &c, nil
+}
+
+// GetCommands returns the commands with these ids that exist, in Seq order,
+// each once; unknown ids are left out. Never nil.
+func (s *Store) GetCommands(ctx context.Context, ids []string) ([]bellhop.Command, error) {
+	if len(ids) == 0 {
+		return []bellhop.Command{}, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+commandCols+` FROM commands WHERE id = ANY($1) ORDER BY seq`, ids)
+	list, err := collectCommands(rows)
+	return list, wrapErr(err, "get %d commands", len(ids))
+}
+
+// ListCommands returns the commands that match f, in Seq order (descending
+// with f.Descending). Both paging bounds apply in either order when non-zero.
+// Never nil.
+func (s *Store) ListCommands(ctx context.Context, f store.Filter) ([]bellhop.Command, error) {
+	query, args, ok := commandQuery(f)
+	if !ok {
+		return []bellhop.Command{}, nil
+	}
+	rows, _ := s.pool.Query(ctx, query, args...)
+	list, err := collectCommands(rows)
+	return list, wrapErr(err, "list commands")
+}
+
+// commandQuery builds the query for f; ok is false when f matches nothing.
+func commandQuery(f store.Filter) (query string, args []any, ok bool) {
+	var where []string
+	cond := func(c string, arg any) {
+		args = append(args, arg)
+		where = append(where, fmt.Sprintf(c, len(args)))
+	}
+	in := func(col string, vals []string) bool {
+		if vals == nil {
+			return true
+		}
+		if len(vals) == 0 {
+			return false
+		}
+		cond(col+" = ANY($%d)", vals)
+		return true
+	}
+	var states []string
+	if f.States != nil {
+		states = make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+	}
+	if !in("id", f.IDs) || !in("enterprise_id", f.EnterpriseIDs) || !in("device_id", f.DeviceIDs) || !in("state", states) {
+		return "", nil, false
+	}
+	if f.DeviceType != "" {
+		cond("device_type = $%d", string(f.DeviceType))
+	}
+	if f.CreatorIntegrationID != "" {
+		cond("creator_integration_id = $%d", f.CreatorIntegrationID)
+	}
+	for _, t := range []struct {
+		op string
+		at time.Time
+	}{{"created >= $%d", f.CreatedFrom}, {"created < $%d", f.CreatedTo}, {"updated >= $%d", f.UpdatedFrom}, {"updated < $%d", f.UpdatedTo}} {
+		if !t.at.IsZero() {
+			cond(t.op, t.at)
+		}
+	}
+	if f.AfterSeq != 0 {
+		cond("seq > $%d", f.AfterSeq)
+	}
+	if f.BeforeSeq != 0 {
+		cond("seq < $%d", f.BeforeSeq)
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT ` + commandCols + ` FROM commands`)
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY seq")
+	if f.Descending {
+		b.WriteString(" DESC")
+	}
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		fmt.Fprintf(&b, " LIMIT $%d", len(args))
+	}
+	return b.String(), args, true
+}
+
+// UpdateCommands runs fn on each of the commands with these ids that exist, in
+// Seq order, in one transaction that locks their rows first (so concurrent
+// updates of one command run one after the other, each seeing the last). fn
+// changes the command in place and returns the history entry to record, or
+// nil to write nothing for it. The store writes State, UpdatedUtc, Progress,
+// Notes and Data; the other fields are fixed at creation. An error from fn
+// rolls everything back and is returned unchanged. The result holds the
+// commands that changed, as written; never nil.
+func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
+	changed := []bellhop.Command{}
+	if len(ids) == 0 {
+		return changed, nil
+	}
+	var fnErr error
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+commandCols+` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE`, ids)
+		cs, err := collectCommands(rows)
+		if err != nil {
+			return err
+		}
+		var batch pgx.Batch
+		for i := range cs {
+			c := &cs[i]
+			seq := c.Seq
+			h, err := fn(c)
+			if err != nil {
+				fnErr = err
+				return err
+			}
+			if h == nil {
+				continue
+			}
+			batch.Queue(`UPDATE commands SET state = $1, updated = $2, progress = $3, notes = $4, data = $5 WHERE seq = $6`,
+				string(c.State), c.UpdatedUtc, c.Progress, c.Notes, []byte(c.Data), seq)
+			batch.Queue(`INSERT INTO command_history (command_seq, state, utc, actor, progress, notes) VALUES ($1, $2, $3, $4, $5, $6)`,
+				seq, string(h.State), h.Utc, h.Actor, h.Progress, h.Notes)
+			changed = append(changed, *c)
+		}
+		if batch.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, &batch).Close()
+	})
+	switch {
+	case fnErr != nil:
+		return nil, fnErr
+	case err != nil:
+		return nil, wrapErr(err, "update %d commands", len(ids))
+	}
+	for i := range changed {
+		// As written: timestamptz keeps microseconds.
+		changed[i].UpdatedUtc = changed[i].UpdatedUtc.Truncate(time.Microsecond).UTC()
+	}
+	return changed, nil
+}
+
+// History returns a command's history, oldest first, or ErrNotFound wrapped
+// when there is no such command.
+func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT h.state, h.utc, h.actor, h.progress, h.notes
+		FROM command_history h WHERE h.command_seq = (SELECT seq FROM commands WHERE id = $1) ORDER BY h.id`, id)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (h bellhop.HistoryEntry, err error) {
+		err = row.Scan(&h.State, &h.Utc, &h.Actor, &h.Progress, &h.Notes)
+		h.Utc = utc(h.Utc)
+		return h, err
+	})
+	if err != nil {
+		return nil, wrapErr(err, "history of command %s", id)
+	}
+	if len(list) == 0 {
+		// Every command has a first entry, so none means no command; but
+		// make sure.
+		var exists bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM commands WHERE id = $1)`, id).Scan(&exists); err != nil || !exists {
+			if err == nil {
+				err = pgx.ErrNoRows
+			}
+			return nil, wrapErr(err, "history of command %s", id)
+		}
+	}
+	return list, nil
+}
+
+// Stats returns, for every device of an enterprise (all when ""), how many of
+// its commands wait (Pending or Received) and process, when the oldest
+// waiting one was created, and when one last became Processed. Devices with no
+// commands are present with zero stats; commands of deleted devices are not
+// counted.
+func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]store.DeviceStats, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT d.id,
+			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
+			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processing'),
+			(SELECT min(c.created) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
+			(SELECT max(c.updated) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processed')
+		FROM devices d WHERE $1 = '' OR d.enterprise_id = $1`, enterpriseID)
+	stats := make(map[string]store.DeviceStats)
+	var id string
+	var st store.DeviceStats
+	var oldest, last *time.Time
+	_, err := pgx.ForEachRow(rows, []any{&id, &st.Waiting, &st.Processing, &oldest, &last}, func() error {
+		st.OldestWaitingUtc, st.LastProcessedUtc = utcPtr(oldest), utcPtr(last)
+		stats[id] = st
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr(err, "stats of %q", enterpriseID)
+	}
+	return stats, nil
+}
+
+// purgeBatch is how many commands Purge deletes per transaction, so that a
+// large purge never holds many locks for long.
+const purgeBatch = 1000
+
+// Purge deletes the final commands (Processed, Cancelled, Error) last updated
+// before the time, with their history, and the idempotency keys created
+// before it. It works in batches of 1000 commands, each its own transaction,
+// and returns how many commands it deleted, also when it fails partway.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM commands WHERE seq IN (
+				SELECT seq FROM commands WHERE state IN ('Processed', 'Cancelled', 'Error') AND updated < $1 LIMIT $2)
+			AND state IN ('Processed', 'Cancelled', 'Error') AND updated < $1`, before, purgeBatch)
+		if err != nil {
+			return total, wrapErr(err, "purge commands")
+		}
+		total += int(tag.RowsAffected())
+		if tag.RowsAffected() < purgeBatch {
+			break
+		}
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created < $1`, before)
+	return total, wrapErr(err, "purge idempotency keys")
+}

@@ -1,0 +1,321 @@
+// Package postgres implements store.Store on PostgreSQL (pgx), the
+// store that several hub nodes share.
+//
+// Rows are the truth: nothing in a node's memory is needed by another node.
+// Updates of commands lock the rows they change (SELECT ... FOR UPDATE, in Seq
+// order, so concurrent updates neither get lost nor deadlock). Named locks are
+// PostgreSQL advisory locks. Times are timestamptz (microseconds) and returned
+// in UTC.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// DefaultMaxConns is the default of Config.MaxConns.
+const DefaultMaxConns = 10
+
+// Config configures a PostgreSQL store.
+type Config struct {
+	// URL is the connection string, e.g.
+	// "postgres://bellhop@db:5432/bellhop?sslmode=verify-full". Required.
+	URL string
+	// Schema, when set, is created if missing and used (as the search_path)
+	// for every table, so several hubs, or tests, can share one database.
+	// Default: the server's search_path, usually "public".
+	Schema string
+	// MaxConns caps the pool; default 10. A held TryLock keeps one
+	// connection busy.
+	MaxConns int32
+}
+
+// Validate checks c and fills in its defaults. It returns an error naming the
+// first field that is wrong.
+func (c *Config) Validate() error {
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	switch {
+	case c.URL == "":
+		return errors.New("postgres: URL is required")
+	case c.MaxConns < 0:
+		return fmt.Errorf("postgres: MaxConns %d must not be negative", c.MaxConns)
+	}
+	if _, err := pgx.ParseConfig(c.URL); err != nil {
+		return fmt.Errorf("postgres: URL: %w", err)
+	}
+	return nil
+}
+
+// Store is a store.Store on PostgreSQL. Create it with Open.
+type Store struct {
+	pool   *pool
+	schema string
+
+	mu    sync.Mutex
+	locks map[*heldLock]struct{} // released by Close if still held
+
+	closeOnce sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database and brings its schema up to date (see
+// Migrate). It returns an error when cfg is invalid, the server cannot be
+// reached, or a migration fails.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ccfg, err := connConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := newPool(ccfg, cfg.MaxConns)
+	c, err := p.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	err = migrate(ctx, c, cfg.Schema)
+	p.release(c)
+	if err != nil {
+		p.close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return &Store{pool: p, schema: cfg.Schema, locks: make(map[*heldLock]struct{})}, nil
+}
+
+// connConfig is the configuration of every connection: cfg.URL, with
+// cfg.Schema as the search_path.
+func connConfig(cfg Config) (*pgx.ConnConfig, error) {
+	ccfg, err := pgx.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: URL: %w", err)
+	}
+	if cfg.Schema != "" {
+		ccfg.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
+	}
+	return ccfg, nil
+}
+
+// Migrate brings the schema up to date with the embedded migrations and
+// returns; Open does the same. It is safe to run from several nodes at once:
+// the migrations run in one transaction under an advisory lock, so a second
+// node waits and then finds nothing left to do. It returns an error when cfg
+// is invalid, the server cannot be reached, or a migration fails (then none
+// of this run's migrations is applied).
+func Migrate(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ccfg, err := connConfig(cfg)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, ccfg)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := migrate(ctx, conn, cfg.Schema); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrate applies the embedded migrations that schema_migrations does not
+// list yet, in the order of their number, in one transaction that holds a
+// transaction-level advisory lock (pg_advisory_xact_lock): it is freed by the
+// commit or rollback, so no failure can leave it held.
+func migrate(ctx context.Context, conn *pgx.Conn, schema string) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(schema, "bellhop:migrate")); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if schema != "" {
+			id := pgx.Identifier{schema}.Sanitize()
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+id+`; SET LOCAL search_path TO `+id); err != nil {
+				return fmt.Errorf("schema %s: %w", id, err)
+			}
+		}
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY,
+			applied timestamptz NOT NULL DEFAULT now()
+		)`)
+		if err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: name must start with a number: %w", name, err)
+			}
+			if contains(versions, version) {
+				continue
+			}
+			text, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(text)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Close releases the locks still held and closes the pool. Calls after the
+// first do nothing; any other method called after Close returns an error.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		held := make([]*heldLock, 0, len(s.locks))
+		for l := range s.locks {
+			held = append(held, l)
+		}
+		s.mu.Unlock()
+		for _, l := range held {
+			s.unlock(l)
+		}
+		s.pool.close()
+	})
+	return nil
+}
+
+// heldLock is a session advisory lock and the connection whose session holds
+// it.
+type heldLock struct {
+	conn *pgx.Conn
+	key  int64
+}
+
+// TryLock takes the session advisory lock for name (within this store's
+// schema), if free, on a connection it keeps until release: another hub node,
+// or another caller on this node, cannot take it meanwhile. If the connection
+// breaks, PostgreSQL frees the lock. release is never nil and may be called
+// more than once. An error means the database could not be asked.
+func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	noop := func() {}
+	conn, err := s.pool.acquire(ctx)
+	if err != nil {
+		return noop, false, fmt.Errorf("try lock %q: %w", name, err)
+	}
+	key := lockKey(s.schema, name)
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil || !ok {
+		s.pool.release(conn)
+		return noop, false, wrapErr(err, "try lock %q", name)
+	}
+	l := &heldLock{conn: conn, key: key}
+	s.mu.Lock()
+	s.locks[l] = struct{}{}
+	s.mu.Unlock()
+	return func() { s.unlock(l) }, true, nil
+}
+
+// unlock releases l once. If the unlock fails, it closes the connection, which
+// ends the session and so frees the lock.
+func (s *Store) unlock(l *heldLock) {
+	s.mu.Lock()
+	_, held := s.locks[l]
+	delete(s.locks, l)
+	s.mu.Unlock()
+	if !held {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var ok bool
+	if err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, l.key).Scan(&ok); err != nil || !ok {
+		l.conn.Close(ctx)
+	}
+	s.pool.release(l.conn)
+}
+
+// lockKey maps a lock name within a schema to an advisory lock key. Advisory
+// locks are database-wide, so the schema is part of the key.
+func lockKey(schema, name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(schema))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	return int64(h.Sum64())
+}
+
+// wrapErr turns a driver error into a domain error and says what failed: no
+// row is bellhop.ErrNotFound, a unique violation an ECONFLICT error, a foreign
+// key violation bellhop.ErrNotFound (something referred to is missing).
+// Domain errors pass through.
+func wrapErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf(format, args...)
+	var pe *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, bellhop.ErrNotFound)
+	case errors.As(err, &pe) && pe.Code == "23505": // unique_violation
+		return fmt.Errorf("%s: %w (%s)", what, bellhop.Errorf(bellhop.ECONFLICT, "Already exists."), pe.ConstraintName)
+	case errors.As(err, &pe) && pe.Code == "23503": // foreign_key_violation
+		return fmt.Errorf("%s: %s: %w", what, pe.ConstraintName, bellhop.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// write runs fn in a transaction and commits when fn returns nil. fn's error
+// is returned unchanged after the rollback.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.pool.with(ctx, func(c *pgx.Conn) error { return pgx.BeginFunc(ctx, c, fn) })
+}
+
+// utc returns t in UTC; pgx returns timestamptz in the local zone.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func utcPtr(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
