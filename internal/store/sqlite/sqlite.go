@@ -82,6 +82,10 @@ type Store struct {
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // prepared statements, by database and text
 
+	writes    chan *writeReq // to the committer goroutine
+	closed    chan struct{}  // closed by Close
+	committed chan struct{}  // closed when the committer has stopped
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -120,8 +124,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, stmts: make(map[stmtKey]*sql.Stmt)}
+	s := &Store{w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
+		closed: make(chan struct{}), committed: make(chan struct{})}
+	go s.commit()
 	if err := s.migrate(ctx); err != nil {
+		close(s.closed)
+		<-s.committed
 		w.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", cfg.Path, err)
 	}
@@ -129,6 +137,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// Readers open after the migrations, when the file is already in WAL mode.
 	r, err := sql.Open("sqlite", params("_query_only", "1"))
 	if err != nil {
+		close(s.closed)
+		<-s.committed
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
 	}
@@ -136,6 +146,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxLifetime(0)
 	if err := r.PingContext(ctx); err != nil {
+		close(s.closed)
+		<-s.committed
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
@@ -148,6 +160,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // method called after Close returns an error.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.closed)
+		<-s.committed
 		s.mu.Lock()
 		for k, st := range s.stmts {
 			st.Close()
@@ -247,29 +261,122 @@ type tx struct {
 func (s *Store) read(ctx context.Context) *tx { return &tx{ctx: ctx, s: s} }
 
 // write runs fn in a write transaction and commits when fn returns nil. fn's
-// error is returned unchanged after the rollback.
+// error is returned unchanged after its changes are rolled back.
+//
+// Writes that arrive while another commits are grouped: one goroutine runs
+// every waiting fn in one transaction, each inside a savepoint of its own (so
+// a failing fn rolls back only its own changes), and commits once. The
+// commit, the costly part of a small write, is shared, and each caller still
+// returns only after its changes are committed.
 func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
-	t, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-s.closed:
+		return errors.New("sqlite: store is closed")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	wtx := &tx{ctx: ctx, s: s, tx: t}
-	err = fn(wtx)
-	if err == nil {
-		if err = t.Commit(); err != nil {
-			err = fmt.Errorf("commit: %w", err)
+	return <-req.done
+}
+
+// writeReq is one write waiting for the committer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *tx) error
+	done chan error
+}
+
+// maxGroup bounds how many writes share one commit, so that one commit's
+// latency stays small.
+const maxGroup = 256
+
+// commit runs the grouped writes until the store closes.
+func (s *Store) commit() {
+	defer close(s.committed)
+	batch := make([]*writeReq, 0, maxGroup)
+	for {
+		select {
+		case req := <-s.writes:
+			batch = append(batch[:0], req)
+		case <-s.closed:
+			return
 		}
-	} else {
-		t.Rollback()
+	more:
+		for len(batch) < maxGroup {
+			select {
+			case req := <-s.writes:
+				batch = append(batch, req)
+			default:
+				break more
+			}
+		}
+		s.runGroup(batch)
 	}
-	// The writer's only connection was busy during the transaction, so its
-	// new statements are prepared now, for the next writes.
-	for _, q := range wtx.unprepared {
-		if _, err := s.prepare(ctx, s.w, q); err != nil {
+}
+
+// runGroup runs a group of writes in one transaction.
+func (s *Store) runGroup(batch []*writeReq) {
+	errs := make([]error, len(batch))
+	var unprepared []string
+	t, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, req := range batch {
+			req.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	single := len(batch) == 1
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if !single {
+			if _, err := t.ExecContext(context.Background(), "SAVEPOINT w"); err != nil {
+				errs[i] = fmt.Errorf("savepoint: %w", err)
+				continue
+			}
+		}
+		wtx := &tx{ctx: req.ctx, s: s, tx: t}
+		errs[i] = req.fn(wtx)
+		unprepared = append(unprepared, wtx.unprepared...)
+		if single {
+			break
+		}
+		if errs[i] != nil {
+			if _, err := t.ExecContext(context.Background(), "ROLLBACK TO w"); err != nil {
+				// The transaction is in an unknown state: fail the whole group.
+				t.Rollback()
+				for j, req := range batch {
+					req.done <- errors.Join(errs[j], fmt.Errorf("rollback to savepoint: %w", err))
+				}
+				return
+			}
+		}
+		if _, err := t.ExecContext(context.Background(), "RELEASE w"); err != nil && errs[i] == nil {
+			errs[i] = fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	if single && errs[0] != nil {
+		t.Rollback()
+	} else if err := t.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+	// The writer's only connection was busy during the transaction, so new
+	// statements are prepared now, for the next writes.
+	for _, q := range unprepared {
+		if _, err := s.prepare(context.Background(), s.w, q); err != nil {
 			break // not fatal: the query runs unprepared next time again
 		}
 	}
-	return err
+	for i, req := range batch {
+		req.done <- errs[i]
+	}
 }
 
 // stmt returns the prepared statement for query, or nil inside a write

@@ -89,6 +89,14 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+func BenchmarkCreateUpdateParallel(b *testing.B) {
+	storetest.BenchmarkCreateUpdateParallel(b, open(b, sqlite.Config{}))
+}
+
+func BenchmarkCreateUpdateParallelFull(b *testing.B) {
+	storetest.BenchmarkCreateUpdateParallel(b, open(b, sqlite.Config{Sync: "full"}))
+}
+
 func BenchmarkCreateUpdate(b *testing.B) {
 	storetest.BenchmarkCreateUpdate(b, open(b, sqlite.Config{}))
 }
