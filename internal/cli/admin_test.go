@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/bellhop/bellhop"
+)
+
+// TestAdminCommands drives a real hub through `bellhop admin`.
+func TestAdminCommands(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	token := bellhop.NewToken()
+	h, err := NewHub(ctx, HubConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); h.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; h.Close() })
+
+	run := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := Run(append([]string{"admin", "--url", h.PlatformAddress(), "--token", token}, args...), &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	out, code := run("--json", "enterprises", "create", "Grand <Hotel>")
+	if code != 0 {
+		t.Fatalf("create enterprise: %d %s", code, out)
+	}
+	var ent struct{ Id, Name string }
+	if err := json.Unmarshal([]byte(out), &ent); err != nil || ent.Name != "Grand <Hotel>" {
+		t.Fatalf("%q: %v", out, err)
+	}
+	out, code = run("devices", "create", "--enterprise", ent.Id, "--type", "Printer", "--name", "Lobby", "--config", "PrinterName=Lobby HP")
+	if code != 0 || !strings.Contains(out, "Lobby HP") {
+		t.Fatalf("create device: %d %s", code, out)
+	}
+	out, code = run("devices", "list", "--enterprise", ent.Id)
+	if code != 0 || !strings.Contains(out, "Lobby") || !strings.Contains(out, "Printer") {
+		t.Fatalf("list devices: %d %s", code, out)
+	}
+	out, code = run("commands", "show", bellhop.NewID())
+	if code != 1 || !strings.Contains(out, "Command not found") {
+		t.Fatalf("unknown command: %d %s", code, out)
+	}
+	var errb bytes.Buffer
+	if code := Run([]string{"admin", "--url", h.PlatformAddress(), "--token", "wrong", "enterprises", "list"}, &errb, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "Invalid admin token") {
+		t.Fatalf("wrong token: %d %s", code, errb.String())
+	}
+}
