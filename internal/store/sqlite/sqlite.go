@@ -82,9 +82,12 @@ type Store struct {
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // prepared statements, by database and text
 
-	writes    chan *writeReq // to the committer goroutine
-	closed    chan struct{}  // closed by Close
-	committed chan struct{}  // closed when the committer has stopped
+	c *sql.DB // one connection: background checkpoints
+
+	writes       chan *writeReq // to the committer goroutine
+	checkpointed chan struct{}  // closed when the checkpointer has stopped
+	closed       chan struct{}  // closed by Close
+	committed    chan struct{}  // closed when the committer has stopped
 
 	closeOnce sync.Once
 	closeErr  error
@@ -110,12 +113,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		v.Set("_foreign_keys", "1")
 		v.Set("_synchronous", cfg.Sync)
 		for i := 0; i < len(extra); i += 2 {
-			v.Set(extra[i], extra[i+1])
+			v.Add(extra[i], extra[i+1])
 		}
 		return cfg.Path + "?" + v.Encode()
 	}
 
-	w, err := sql.Open("sqlite", params("_journal_mode", "WAL", "_txlock", "immediate"))
+	// The writer never checkpoints: a background connection does (see
+	// checkpoint), so that commits do not pay for copying the WAL back.
+	w, err := sql.Open("sqlite", params("_journal_mode", "WAL", "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
 	}
@@ -125,7 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	s := &Store{w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
-		closed: make(chan struct{}), committed: make(chan struct{})}
+		closed: make(chan struct{}), committed: make(chan struct{}), checkpointed: make(chan struct{})}
 	go s.commit()
 	if err := s.migrate(ctx); err != nil {
 		close(s.closed)
@@ -153,7 +158,37 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
 	}
 	s.r = r
+	c, err := sql.Open("sqlite", params())
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", cfg.Path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	s.c = c
+	go s.checkpoint()
 	return s, nil
+}
+
+// checkpointEvery is how often the WAL is copied back into the database.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpoint copies committed WAL frames back into the database file in the
+// background, off the writer's path, until the store closes. PASSIVE never
+// waits for readers or the writer; frames it cannot copy yet are copied by a
+// later round.
+func (s *Store) checkpoint() {
+	defer close(s.checkpointed)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-t.C:
+			s.c.Exec("PRAGMA wal_checkpoint(PASSIVE)") // a failed round is retried by the next
+		}
+	}
 }
 
 // Close closes the database. Calls after the first return nil; any other
@@ -162,6 +197,11 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		<-s.committed
+		if s.c != nil {
+			<-s.checkpointed
+			s.c.Exec("PRAGMA wal_checkpoint(TRUNCATE)") // leave a small WAL behind
+			s.c.Close()
+		}
 		s.mu.Lock()
 		for k, st := range s.stmts {
 			st.Close()

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client"
+)
+
+// The hub's hot paths through the whole stack (HTTP, JSON, auth, store,
+// broker): go test -run XXX -bench . ./internal/e2e/
+
+func BenchmarkAddPrinter(b *testing.B) {
+	e := start(b)
+	tn := e.tenant("Bench")
+	c := e.sdk(tn)
+	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].ID, Data: pdf, CopyCount: 1}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.AddPrinterCommand(context.Background(), req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkGetAllByIds(b *testing.B) {
+	e := start(b)
+	tn := e.tenant("Bench")
+	c := e.sdk(tn)
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = e.addPrinter(tn)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if cmds, err := c.CommandsByIds(context.Background(), ids); err != nil || len(cmds) != len(ids) {
+				b.Errorf("%d commands, %v", len(cmds), err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkUpdateProgress(b *testing.B) {
+	e := start(b)
+	tn := e.tenant("Bench")
+	c := e.sdk(tn)
+	id := e.addPrinter(tn)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		p := 0.0
+		for pb.Next() {
+			p += 1e-9
+			if err := c.UpdateCommand(context.Background(), client.UpdateRequest{CommandId: id, State: client.StateProcessing, Progress: &p}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkCreateToEvent measures one command's way from the create request
+// to its DeviceCommand event on a connected socket, with ten sockets open,
+// and reports the latency percentiles.
+func BenchmarkCreateToEvent(b *testing.B) {
+	e := start(b)
+	tn := e.tenant("Bench")
+	c := e.sdk(tn)
+	var socks []*socket
+	for i := 0; i < 10; i++ {
+		socks = append(socks, e.dial(tn))
+	}
+	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].ID, Data: pdf, CopyCount: 1}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		id, err := c.AddPrinterCommand(context.Background(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range socks {
+			s.expect(b, id, bellhop.Pending)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
