@@ -1,0 +1,90 @@
+package console
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+)
+
+// pageNames are the page templates; each is parsed together with the layout.
+var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health"}
+
+// timeView is what the "time" template receives.
+type timeView struct{ T, Now time.Time }
+
+var funcs = template.FuncMap{
+	"short": shortID,
+	"tm":    func(t, now time.Time) timeView { return timeView{t, now} },
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"full":  func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC") },
+	"clock": clock,
+	"ago":   ago,
+	"pct": func(p *float64) int {
+		if p == nil {
+			return 0
+		}
+		return int(*p*100 + 0.5)
+	},
+	"lower": func(v any) string { return strings.ToLower(fmt.Sprint(v)) },
+	"deref": func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	},
+	"join":  strings.Join,
+	"money": func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"stateHint": func(s bellhop.State) string {
+		return map[bellhop.State]string{
+			bellhop.Pending:    "waiting for an integration to read it",
+			bellhop.Received:   "read by an integration, not started",
+			bellhop.Processing: "the device is working on it",
+			bellhop.Processed:  "done",
+			bellhop.Cancelled:  "cancelled, will not run",
+			bellhop.Failed:     "failed; see the notes",
+		}[s]
+	},
+}
+
+// clock shows a time compactly: the time of day when it is today, else the
+// date too. Every time is in UTC, as the label says.
+func clock(t, now time.Time) string {
+	t = t.UTC()
+	if t.Format("2006-01-02") == now.UTC().Format("2006-01-02") {
+		return t.Format("15:04:05")
+	}
+	if t.Year() == now.Year() {
+		return t.Format("2 Jan 15:04")
+	}
+	return t.Format("2 Jan 2006")
+}
+
+// ago is a rough age for a glance ("5 min ago").
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+}
+
+// parsePages parses every page with the layout. A broken template is a
+// programming error, found by any test, so it panics.
+func parsePages() map[string]*template.Template {
+	pages := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		pages[name] = t
+	}
+	return pages
+}

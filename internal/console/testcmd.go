@@ -1,0 +1,487 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// The test page sends the sample command that the Mews docs' "Testing your
+// integration" step asks a partner to process: a PDF to print, keys for a
+// reservation, a bill to fiscalize, a payment to take.
+
+// refOption is a reservation or customer offered in a select.
+type refOption struct {
+	ID, EnterpriseID, Label string
+}
+
+// samples remembers the reservations and customers the console created in
+// this process, so the next test can reuse them. The store has no listing of
+// reference data (a PMS owns it), so older ones are found through the
+// commands that used them.
+type samples struct {
+	mu           sync.Mutex
+	reservations []refOption
+	customers    []refOption
+}
+
+func (s *samples) add(list *[]refOption, o refOption) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*list = append([]refOption{o}, *list...)
+	if len(*list) > 50 {
+		*list = (*list)[:50]
+	}
+}
+
+func (s *samples) get(list *[]refOption) []refOption {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]refOption(nil), *list...)
+}
+
+// testView is the content of the test page.
+type testView struct {
+	Devices      []bellhop.Device
+	Enterprises  map[string]string
+	Selected     string
+	Reservations []refOption
+	Customers    []refOption
+	CSRF         string
+}
+
+func (s *server) testPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	devs, err := s.svc.ListDevices(ctx, "")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	ents, err := s.svc.Enterprises(ctx)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	v := testView{Devices: devs, Enterprises: map[string]string{}, CSRF: sess.csrf, Selected: strings.ToLower(r.URL.Query().Get("device"))}
+	for _, e := range ents {
+		v.Enterprises[e.ID] = e.Name
+	}
+	v.Reservations, v.Customers = s.knownReferences(ctx)
+	s.render(w, r, sess, http.StatusOK, "test", page{Title: "Send a test command", Nav: "test", Content: v})
+}
+
+// knownReferences lists reservations and customers to offer: the console's
+// own samples, then those that recent commands used.
+func (s *server) knownReferences(ctx context.Context) (res, cust []refOption) {
+	seenR, seenC := map[string]bool{}, map[string]bool{}
+	for _, o := range s.samples.get(&s.samples.reservations) {
+		seenR[o.ID] = true
+		res = append(res, o)
+	}
+	for _, o := range s.samples.get(&s.samples.customers) {
+		seenC[o.ID] = true
+		cust = append(cust, o)
+	}
+	cmds, err := s.svc.Store().ListCommands(ctx, store.Filter{DeviceType: bellhop.KeyCutter, Descending: true, Limit: 100})
+	if err == nil {
+		for _, c := range cmds {
+			var d bellhop.KeyCutterData
+			if json.Unmarshal(c.Data, &d) == nil && d.ReservationId != nil && !seenR[*d.ReservationId] && len(res) < 50 {
+				seenR[*d.ReservationId] = true
+				num := ""
+				if d.ReservationNumber != nil {
+					num = "#" + *d.ReservationNumber + " "
+				}
+				res = append(res, refOption{ID: *d.ReservationId, EnterpriseID: c.EnterpriseID,
+					Label: num + d.LastName + " · " + strings.Join(d.LockIds, ", ")})
+			}
+		}
+	}
+	cmds, err = s.svc.Store().ListCommands(ctx, store.Filter{DeviceType: bellhop.PaymentTerminal, Descending: true, Limit: 100})
+	if err == nil {
+		for _, c := range cmds {
+			var d bellhop.PaymentTerminalData
+			if json.Unmarshal(c.Data, &d) == nil && bellhop.ValidID(d.AccountId) && !seenC[d.AccountId] && len(cust) < 50 {
+				seenC[d.AccountId] = true
+				name := shortID(d.AccountId)
+				if d.AccountData.Customer != nil {
+					name = d.AccountData.Customer.FullName
+				} else if d.AccountData.Company != nil {
+					name = d.AccountData.Company.Name
+				}
+				cust = append(cust, refOption{ID: d.AccountId, EnterpriseID: c.EnterpriseID, Label: name})
+			}
+		}
+	}
+	return res, cust
+}
+
+func (s *server) sendTest(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	devID := strings.ToLower(strings.TrimSpace(r.PostFormValue("device")))
+	if !bellhop.ValidID(devID) {
+		s.back(w, r, sess, "/test", bellhop.Errorf(bellhop.EINVALID, "Choose a device."), "")
+		return
+	}
+	d, err := s.svc.Store().GetDevice(ctx, devID)
+	if err != nil {
+		s.back(w, r, sess, "/test", bellhop.Errorf(bellhop.EINVALID, "That device does not exist."), "")
+		return
+	}
+	data, err := s.testData(ctx, r, d)
+	if err != nil {
+		s.back(w, r, sess, "/test?device="+d.ID, err, "")
+		return
+	}
+	cmd, err := s.svc.CreateCommand(ctx, d.ID, data, sess.admin, nil)
+	if err != nil {
+		s.back(w, r, sess, "/test?device="+d.ID, err, "")
+		return
+	}
+	s.back(w, r, sess, "/commands/"+cmd.ID, nil, "Test command sent to "+d.Name+". It is Pending until a connected integration reads it.")
+}
+
+// testData builds the sample Data for the device's type.
+func (s *server) testData(ctx context.Context, r *http.Request, d *bellhop.Device) (json.RawMessage, error) {
+	now := s.cfg.Now().UTC()
+	switch d.Type {
+	case bellhop.Printer:
+		copies, err := formInt(r, "copies", 1, 1, bellhop.MaxCopyCount, "CopyCount")
+		if err != nil {
+			return nil, err
+		}
+		pdf := samplePDF("bellhop test page", d.Name, bellhop.FormatTime(now))
+		return bellhop.MarshalData(bellhop.NewPrinterData(d, base64.StdEncoding.EncodeToString(pdf), copies)), nil
+	case bellhop.KeyCutter:
+		keys, err := formInt(r, "keys", 1, 1, bellhop.MaxKeyCount, "KeyCount")
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.reservation(ctx, r, d, now)
+		if err != nil {
+			return nil, err
+		}
+		return bellhop.MarshalData(bellhop.NewKeyCutterData(d, res, keys)), nil
+	case bellhop.PaymentTerminal:
+		amount, currency, err := money(r)
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.customer(ctx, r, d)
+		if err != nil {
+			return nil, err
+		}
+		return bellhop.MarshalData(bellhop.NewPaymentTerminalData(d, c, bellhop.PaymentRequest{Type: "Payment", Currency: currency, Value: amount})), nil
+	case bellhop.FiscalMachine:
+		amount, currency, err := money(r)
+		if err != nil {
+			return nil, err
+		}
+		return sampleBill(d, amount, currency, now), nil
+	case bellhop.PassportScanner:
+		return bellhop.MarshalData(map[string]any{"PassportScannerId": orText(d.Config.PassportScannerID, orText(d.Identifier, d.ID)), "Test": true}), nil
+	}
+	return nil, bellhop.Invalid("Type")
+}
+
+func formInt(r *http.Request, name string, def, lo, hi int, field string) (int, error) {
+	v := strings.TrimSpace(r.PostFormValue(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, bellhop.Errorf(bellhop.EINVALID, "Invalid %s: a whole number from %d to %d", field, lo, hi)
+	}
+	return n, nil
+}
+
+func money(r *http.Request) (float64, string, error) {
+	amount := 1.0
+	if v := strings.TrimSpace(r.PostFormValue("amount")); v != "" {
+		a, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", "."), 64)
+		if err != nil || math.IsNaN(a) || a <= 0 || a > 1e9 {
+			return 0, "", bellhop.Errorf(bellhop.EINVALID, "Invalid Amount: a positive number such as 12.50")
+		}
+		amount = math.Round(a*100) / 100
+	}
+	cur := strings.ToUpper(strings.TrimSpace(r.PostFormValue("currency")))
+	if cur == "" {
+		cur = "EUR"
+	}
+	if len(cur) != 3 || strings.Trim(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return 0, "", bellhop.Errorf(bellhop.EINVALID, "Invalid Currency: a three-letter ISO 4217 code such as EUR")
+	}
+	return amount, cur, nil
+}
+
+// reservation returns the chosen reservation, or creates a sample one for
+// tonight when none was chosen.
+func (s *server) reservation(ctx context.Context, r *http.Request, d *bellhop.Device, now time.Time) (*bellhop.Reservation, error) {
+	id := strings.TrimSpace(r.PostFormValue("reservation_id"))
+	if id == "" {
+		id = r.PostFormValue("reservation")
+	}
+	if id != "" {
+		var res *bellhop.Reservation
+		var err error
+		if bellhop.ValidID(id) {
+			res, err = s.svc.Store().GetReservation(ctx, strings.ToLower(id))
+		}
+		if res == nil || err != nil || res.EnterpriseID != d.EnterpriseID {
+			return nil, bellhop.Errorf(bellhop.EINVALID, "Invalid ReservationId: no such reservation in the device's enterprise")
+		}
+		return res, nil
+	}
+	day := now.Truncate(24 * time.Hour)
+	room := strings.TrimSpace(r.PostFormValue("room"))
+	if room == "" {
+		room = "101"
+	}
+	res := &bellhop.Reservation{EnterpriseID: d.EnterpriseID, Number: "T" + strconv.FormatInt(now.Unix()%1000000, 10),
+		StartUtc: day.Add(14 * time.Hour), EndUtc: day.Add(24*time.Hour + 10*time.Hour),
+		FirstName: "Test", LastName: "Guest", Email: "test.guest@example.com", LockIDs: []string{room}}
+	if len(room) > 64 {
+		return nil, bellhop.Invalid("Room")
+	}
+	if err := s.svc.CreateReservation(ctx, res); err != nil {
+		return nil, err
+	}
+	s.samples.add(&s.samples.reservations, refOption{ID: res.ID, EnterpriseID: res.EnterpriseID,
+		Label: "#" + res.Number + " " + res.LastName + " · " + room})
+	return res, nil
+}
+
+// customer returns the chosen customer, or creates a sample one.
+func (s *server) customer(ctx context.Context, r *http.Request, d *bellhop.Device) (*bellhop.Customer, error) {
+	id := strings.TrimSpace(r.PostFormValue("customer_id"))
+	if id == "" {
+		id = r.PostFormValue("customer")
+	}
+	if id != "" {
+		var c *bellhop.Customer
+		var err error
+		if bellhop.ValidID(id) {
+			c, err = s.svc.Store().GetCustomer(ctx, strings.ToLower(id))
+		}
+		if c == nil || err != nil || c.EnterpriseID != d.EnterpriseID {
+			return nil, bellhop.Errorf(bellhop.EINVALID, "Invalid CustomerId: no such customer in the device's enterprise")
+		}
+		return c, nil
+	}
+	c := &bellhop.Customer{EnterpriseID: d.EnterpriseID, FirstName: "Test", LastName: "Guest", Email: "test.guest@example.com"}
+	if err := s.svc.CreateCustomer(ctx, c); err != nil {
+		return nil, err
+	}
+	s.samples.add(&s.samples.customers, refOption{ID: c.ID, EnterpriseID: c.EnterpriseID, Label: c.FullName()})
+	return c, nil
+}
+
+// samplePDF returns a one-page A4 PDF with the given lines of text in
+// Helvetica: small, valid (the cross-reference offsets are exact), and built
+// here so the binary carries no test file. Characters outside printable
+// ASCII are replaced, since the built-in font's encoding cannot show them.
+func samplePDF(lines ...string) []byte {
+	var content bytes.Buffer
+	content.WriteString("BT /F1 24 Tf 72 760 Td 28 TL\n")
+	for i, l := range lines {
+		if i == 1 {
+			content.WriteString("/F1 14 Tf 20 TL\n")
+		}
+		content.WriteString("(")
+		content.WriteString(pdfText(l))
+		content.WriteString(") Tj T*\n")
+	}
+	content.WriteString("ET\n")
+	objects := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return b.Bytes()
+}
+
+// pdfText escapes a string for a PDF literal string.
+func pdfText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == '(' || r == ')':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 32 || r > 126:
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// sampleBill returns the Data of a FiscalMachine command in the legacy shape
+// (spec 5.4): the device's configuration and a closed receipt for a guest,
+// with accommodation and breakfast as revenue and one card payment, which is
+// what a fiscal printer needs to print a receipt.
+func sampleBill(d *bellhop.Device, amount float64, currency string, now time.Time) json.RawMessage {
+	ts := bellhop.FormatTime(now)
+	billID, accountID := bellhop.NewID(), bellhop.NewID()
+	money := func(v float64) map[string]any {
+		v = math.Round(v*100) / 100
+		net := math.Round(v/1.1*100) / 100
+		return map[string]any{"Currency": currency, "NetValue": net, "GrossValue": v}
+	}
+	stay := math.Round(amount*0.8*100) / 100
+	item := func(typ, sub, name string, v float64) map[string]any {
+		return map[string]any{"Id": bellhop.NewID(), "CustomerId": accountID, "BillId": billID, "Type": typ, "SubType": sub,
+			"Name": name, "ConsumptionUtc": ts, "ClosedUtc": ts, "State": "Closed", "Amount": money(v)}
+	}
+	payment := item("Payment", "CreditCard", "Card payment", amount)
+	payment["SubState"] = "Charged"
+	bill := map[string]any{
+		"Id": billID, "Name": "Test receipt", "EnterpriseId": d.EnterpriseID, "AccountId": accountID, "AccountType": "Customer",
+		"CustomerId": accountID, "AssociatedAccountIds": nil, "CounterId": nil, "State": "Closed", "Type": "Receipt",
+		"Number": "T-" + strconv.FormatInt(now.Unix()%1000000, 10), "VariableSymbol": nil,
+		"CreatedUtc": ts, "UpdatedUtc": ts, "IssuedUtc": ts, "TaxedUtc": ts, "PaidUtc": ts, "DueUtc": nil,
+		"Notes": "bellhop console test",
+		"Options": map[string]bool{"DisplayCustomer": true, "DisplayTaxation": true, "TrackReceivable": false,
+			"DisplayCid": false, "Rebated": false},
+		"CorrectionState": "Bill", "CorrectionType": nil, "CorrectedBillId": nil,
+		"Revenue": []any{
+			item("ServiceRevenue", "SpaceOrder", "Accommodation", stay),
+			item("ProductRevenue", "ProductOrder", "Breakfast", amount-stay),
+		},
+		"Payments": []any{payment},
+	}
+	nullable := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	return bellhop.MarshalData(map[string]any{
+		"FiscalMachineId":   orText(d.Config.FiscalMachineID, orText(d.Identifier, d.ID)),
+		"ApiUrl":            nullable(d.Config.ApiUrl),
+		"FiscalMachineData": nullable(d.Config.FiscalMachineData),
+		"TaxIdentifier":     nullable(d.Config.TaxIdentifier),
+		"Bill":              bill,
+	})
+}
+
+// healthDevice is one device's queue on the health page.
+type healthDevice struct {
+	bellhop.Device
+	Enterprise string
+	Stats      store.DeviceStats
+}
+
+// socketRow is one subscription's open WebSockets.
+type socketRow struct {
+	ID, Integration string
+	Revoked         bool
+	Sockets         int
+}
+
+// healthView is the content of the health page.
+type healthView struct {
+	LiveOn       bool
+	Sockets      []socketRow
+	TotalSockets int
+	Devices      []healthDevice
+	Waiting      int
+	Processing   int
+	Oldest       *bellhop.Command
+	OldestDevice string
+}
+
+func (s *server) healthPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	v := healthView{LiveOn: s.live != nil}
+	subs, err := s.svc.Subscriptions(ctx, "")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	names, err := s.subscriptionNames(ctx)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	var counts map[string]int
+	if s.live != nil {
+		counts = s.live.SocketsBySubscription()
+	}
+	for _, sub := range subs {
+		n := counts[sub.ID]
+		v.TotalSockets += n
+		v.Sockets = append(v.Sockets, socketRow{ID: sub.ID, Integration: names[sub.ID], Revoked: sub.Revoked, Sockets: n})
+	}
+	sort.SliceStable(v.Sockets, func(a, b int) bool { return v.Sockets[a].Sockets > v.Sockets[b].Sockets })
+	ents, err := s.svc.Enterprises(ctx)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	entNames := map[string]string{}
+	for _, e := range ents {
+		entNames[e.ID] = e.Name
+	}
+	devs, err := s.svc.ListDevices(ctx, "")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	stats, err := s.svc.Stats(ctx, "")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	devNames := map[string]string{}
+	for _, d := range devs {
+		st := stats[d.ID]
+		v.Waiting += st.Waiting
+		v.Processing += st.Processing
+		devNames[d.ID] = d.Name
+		v.Devices = append(v.Devices, healthDevice{Device: d, Enterprise: entNames[d.EnterpriseID], Stats: st})
+	}
+	sort.SliceStable(v.Devices, func(a, b int) bool { return v.Devices[a].Stats.Waiting > v.Devices[b].Stats.Waiting })
+	// The oldest waiting command: the first in creation order among the
+	// waiting states, read straight from the store (the service lists newest
+	// first only).
+	oldest, err := s.svc.Store().ListCommands(ctx, store.Filter{States: []bellhop.State{bellhop.Pending, bellhop.Received}, Limit: 1})
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	if len(oldest) == 1 {
+		v.Oldest = &oldest[0]
+		v.OldestDevice = orText(devNames[oldest[0].DeviceID], "deleted device")
+	}
+	s.render(w, r, sess, http.StatusOK, "health", page{Title: "Health", Nav: "health", Content: v})
+}
