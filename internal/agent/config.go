@@ -1,0 +1,334 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/bellhop/bellhop/internal/agent/driver"
+	"github.com/bellhop/bellhop/internal/agent/driver/drivers"
+)
+
+// Defaults applied by [Config.WithDefaults] to zero fields.
+const (
+	DefaultClient       = "bellhop agent"
+	DefaultStateDir     = "agent-state"
+	DefaultListen       = "127.0.0.1:9180"
+	DefaultPollInterval = 30 * time.Second
+	// DefaultRetention is how long the journal remembers a command whose
+	// outcome the hub accepted, so that a stale read of the hub (a catch-up
+	// that started before the outcome was reported) cannot run it again.
+	DefaultRetention = 24 * time.Hour
+	// DefaultShutdownGrace is how long Close lets a running action finish
+	// before it cancels it.
+	DefaultShutdownGrace = 10 * time.Second
+)
+
+// ListenOff as Config.Listen disables the /healthz and /metrics listener.
+const ListenOff = "off"
+
+// EnvPrefix starts every environment variable the agent reads:
+// BELLHOP_AGENT_CLIENT_TOKEN for client_token, and so on.
+const EnvPrefix = "BELLHOP_AGENT_"
+
+// Config is the agent's configuration, the shape of agent.yaml. The YAML
+// keys are given in the field tags; every key is also read from the
+// environment by [ApplyEnv]. PlatformAddress, ClientToken, AccessToken and at
+// least one device are required; every other field has a default.
+type Config struct {
+	// PlatformAddress is the hub's base URL (http or https), e.g.
+	// http://127.0.0.1:8080.
+	PlatformAddress string `yaml:"platform_address"`
+	// WebSocketAddress is the base URL of the WebSocket; by default it is
+	// derived from PlatformAddress (see client.Config).
+	WebSocketAddress string `yaml:"websocket_address"`
+	// ClientToken and AccessToken authenticate the agent as an integration
+	// connected to the devices it drives.
+	ClientToken string `yaml:"client_token"`
+	AccessToken string `yaml:"access_token"`
+	// Client is the name and version sent with every request.
+	// Default "bellhop agent".
+	Client string `yaml:"client"`
+	// StateDir holds the journal (and its lock). Default "agent-state",
+	// relative to the working directory. It must be on a local disk that
+	// honours fsync, and be used by one agent at a time.
+	StateDir string `yaml:"state_dir"`
+	// Listen is the address of /healthz and /metrics. Default
+	// "127.0.0.1:9180"; "off" disables the listener; port 0 picks one.
+	Listen string `yaml:"listen"`
+	// PollInterval is how long the agent waits without any event before it
+	// polls the hub anyway. Default 30s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// DriverTimeout bounds one attempt at a device (driver.Options.Timeout);
+	// zero keeps each driver's own default (30 s, folder 60 s).
+	DriverTimeout time.Duration `yaml:"driver_timeout"`
+	// Retention is how long an accepted outcome stays in the journal.
+	// Default 24h.
+	Retention time.Duration `yaml:"retention"`
+	// ShutdownGrace is how long Close waits for running actions before
+	// cancelling them. Default 10s.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// Devices are the devices this agent drives. Commands for any other
+	// device are left alone: another integration may own them.
+	Devices []DeviceConfig `yaml:"devices"`
+
+	// Logger receives the agent's log; nil discards it. Not read from YAML.
+	Logger *slog.Logger `yaml:"-"`
+	// Drivers is the driver registry; nil means drivers.Registry(), the
+	// built-in list. Not read from YAML.
+	Drivers driver.Registry `yaml:"-"`
+}
+
+// DeviceConfig binds a hub device to a driver target.
+type DeviceConfig struct {
+	// ID or Name selects the hub device (exactly one of them): the id is
+	// compared case-insensitively, the name exactly.
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Driver is the target, e.g. ipp://127.0.0.1:631/ipp/print,
+	// socket://192.0.2.10:9100, http://..., exec:/path, folder:/path, apiurl.
+	Driver string `yaml:"driver"`
+}
+
+// key names the device in logs, metrics and the journal.
+func (d DeviceConfig) key() string {
+	if d.ID != "" {
+		return "id:" + strings.ToLower(d.ID)
+	}
+	return "name:" + d.Name
+}
+
+// label is the device as an operator wrote it.
+func (d DeviceConfig) label() string {
+	if d.Name != "" {
+		return d.Name
+	}
+	return d.ID
+}
+
+// ParseConfig decodes agent.yaml strictly: an unknown key, or a value of the
+// wrong type, is an error that quotes the offending line. It does not apply
+// defaults or validate; see [Config.WithDefaults] and [Config.Validate].
+func ParseConfig(data []byte) (Config, error) {
+	var cfg Config
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+		return Config{}, fmt.Errorf("agent config:\n%s", yaml.FormatError(err, false, true))
+	}
+	return cfg, nil
+}
+
+// LoadConfig reads and parses the file at path (see [ParseConfig]).
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("agent config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// envKeys maps the scalar YAML keys to their fields, for ApplyEnv.
+func (cfg *Config) envKeys() map[string]any {
+	return map[string]any{
+		"platform_address":  &cfg.PlatformAddress,
+		"websocket_address": &cfg.WebSocketAddress,
+		"client_token":      &cfg.ClientToken,
+		"access_token":      &cfg.AccessToken,
+		"client":            &cfg.Client,
+		"state_dir":         &cfg.StateDir,
+		"listen":            &cfg.Listen,
+		"poll_interval":     &cfg.PollInterval,
+		"driver_timeout":    &cfg.DriverTimeout,
+		"retention":         &cfg.Retention,
+		"shutdown_grace":    &cfg.ShutdownGrace,
+	}
+}
+
+// ApplyEnv overrides cfg with the environment, read through lookup (pass
+// os.LookupEnv): BELLHOP_AGENT_<KEY> for every scalar key (e.g.
+// BELLHOP_AGENT_ACCESS_TOKEN), and BELLHOP_AGENT_<KEY>_FILE naming a file
+// whose content (trailing newline removed) is the value, for secrets kept in
+// files (Docker and systemd credentials). Setting both is an error, and so
+// is an unreadable file or a malformed duration. Devices come from the file
+// only.
+func ApplyEnv(cfg *Config, lookup func(string) (string, bool)) error {
+	var errs []error
+	for key, field := range cfg.envKeys() {
+		name := EnvPrefix + strings.ToUpper(key)
+		val, ok := lookup(name)
+		if path, fok := lookup(name + "_FILE"); fok {
+			if ok {
+				errs = append(errs, fmt.Errorf("agent config: both %s and %s_FILE are set", name, name))
+				continue
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("agent config: %s_FILE: %w", name, err))
+				continue
+			}
+			val, ok = strings.TrimRight(string(b), "\r\n"), true
+		}
+		if !ok {
+			continue
+		}
+		if err := setField(field, val); err != nil {
+			errs = append(errs, fmt.Errorf("agent config: %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Override sets the scalar key (a YAML key such as "access_token") to val:
+// how the CLI applies its flags over the file and the environment. It
+// returns an error for an unknown key or a malformed duration.
+func (cfg *Config) Override(key, val string) error {
+	field, ok := cfg.envKeys()[key]
+	if !ok {
+		return fmt.Errorf("agent config: unknown key %q", key)
+	}
+	if err := setField(field, val); err != nil {
+		return fmt.Errorf("agent config: %s: %w", key, err)
+	}
+	return nil
+}
+
+func setField(field any, val string) error {
+	switch f := field.(type) {
+	case *string:
+		*f = val
+	case *time.Duration:
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return err
+		}
+		*f = d
+	}
+	return nil
+}
+
+// WithDefaults returns cfg with every zero field set to its documented
+// default.
+func (cfg Config) WithDefaults() Config {
+	if cfg.Client == "" {
+		cfg.Client = DefaultClient
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = DefaultStateDir
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Drivers == nil {
+		cfg.Drivers = drivers.Registry()
+	}
+	return cfg
+}
+
+// Validate reports every problem of cfg, joined with errors.Join, or nil.
+// Zero fields with defaults are valid. It checks that the tokens and the
+// platform address are set and well formed, that durations are not
+// negative, that Listen is host:port or "off", and that every device has
+// exactly one of id and name, is not listed twice, and has a driver target
+// whose scheme is known and that its driver accepts (without contacting the
+// device).
+func (cfg Config) Validate() error {
+	cfg = cfg.WithDefaults()
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("agent config: "+format, args...)) }
+	if cfg.PlatformAddress == "" {
+		add("platform_address is required")
+	} else if err := checkURL(cfg.PlatformAddress, "http", "https"); err != nil {
+		add("platform_address: %v", err)
+	}
+	if cfg.WebSocketAddress != "" {
+		if err := checkURL(cfg.WebSocketAddress, "ws", "wss", "http", "https"); err != nil {
+			add("websocket_address: %v", err)
+		}
+	}
+	if cfg.ClientToken == "" {
+		add("client_token is required (or %sCLIENT_TOKEN, or %sCLIENT_TOKEN_FILE)", EnvPrefix, EnvPrefix)
+	}
+	if cfg.AccessToken == "" {
+		add("access_token is required (or %sACCESS_TOKEN, or %sACCESS_TOKEN_FILE)", EnvPrefix, EnvPrefix)
+	}
+	if cfg.Listen != ListenOff {
+		if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+			add("listen %q: want host:port or %q: %v", cfg.Listen, ListenOff, err)
+		}
+	}
+	for name, d := range map[string]time.Duration{"poll_interval": cfg.PollInterval, "driver_timeout": cfg.DriverTimeout,
+		"retention": cfg.Retention, "shutdown_grace": cfg.ShutdownGrace} {
+		if d < 0 {
+			add("%s must not be negative, got %v", name, d)
+		}
+	}
+	if len(cfg.Devices) == 0 {
+		add("devices: at least one device is required")
+	}
+	seen := map[string]int{}
+	for i, d := range cfg.Devices {
+		where := fmt.Sprintf("devices[%d]", i)
+		switch {
+		case d.ID == "" && d.Name == "":
+			add("%s: set id or name", where)
+			continue
+		case d.ID != "" && d.Name != "":
+			add("%s: set id or name, not both", where)
+			continue
+		}
+		where = fmt.Sprintf("devices[%d] (%s)", i, d.label())
+		if j, dup := seen[d.key()]; dup {
+			add("%s: duplicate of devices[%d]", where, j)
+		}
+		seen[d.key()] = i
+		if strings.TrimSpace(d.Driver) == "" {
+			add("%s: driver is required (known schemes: %s)", where, strings.Join(cfg.Drivers.Schemes(), ", "))
+			continue
+		}
+		drv, err := cfg.Drivers.Open(d.Driver, driver.Options{Timeout: cfg.DriverTimeout})
+		if err != nil {
+			add("%s: %v", where, err)
+			continue
+		}
+		_ = drv.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func checkURL(s string, schemes ...string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	for _, scheme := range schemes {
+		if u.Scheme == scheme {
+			if u.Host == "" {
+				return fmt.Errorf("%q has no host", s)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%q: scheme must be one of %s", s, strings.Join(schemes, ", "))
+}

@@ -1,0 +1,49 @@
+// Package agent is bellhop's on-premise daemon: it connects to a hub (or to
+// Mews) as an integration, follows the device commands of the devices it
+// is configured for, runs each through the device's driver, and reports
+// progress and the outcome.
+//
+// # The promise
+//
+// Every command for a configured device reaches a final state, and no
+// device action that completed is repeated, across agent crashes, hub
+// restarts and network cuts. Three parts carry it:
+//
+//   - The journal (journal.jsonl in the state directory) records, with an
+//     fsync, "started" before a driver is called and "finished" with the
+//     outcome right after it returns. A command the journal holds as
+//     finished is never run again, whatever the hub says (a stale read
+//     cannot bring it back). A command held as started but not finished
+//     was interrupted by a crash mid-action: on the next start it becomes
+//     Error with the note "interrupted, check the device", unless its
+//     driver is Repeatable, in which case it runs again.
+//   - The outbox sends state updates until the hub accepts them, with
+//     backoff. The outcomes it owes are the journal's finished-but-not-
+//     reported entries, so they survive crashes too. A 400 "Invalid State"
+//     answer counts as accepted: the command is already final at the hub.
+//   - The catch-up, on every (re)connect of the WebSocket and whenever
+//     events are silent for PollInterval: getAllActive (all pages) finds
+//     commands whose events were lost, and getAllByIds for what this
+//     process holds and the journal has not closed finds cancellations.
+//
+// # Order and parallelism
+//
+// Each configured device has one worker that runs its commands one at a
+// time, oldest first (by CreatedUtc, then by the order the hub listed
+// them); devices run in parallel. A command cancelled at the hub before it
+// starts is skipped; a running one is aborted through its context, which
+// drivers honour where the device allows it.
+//
+// Commands for devices without a configured driver are left alone (another
+// integration may own them) and logged once per device. Note that reading
+// them through getAllActive marks them Received at the hub, as for any
+// integration connected to the device.
+//
+// # Operations
+//
+// The agent serves /healthz (503 when the journal cannot be written) and
+// /metrics (bellhop_agent_commands_total by outcome,
+// bellhop_agent_driver_duration_seconds, bellhop_agent_connected,
+// bellhop_agent_outbox_pending, bellhop_agent_commands_queued) on Config.Listen.
+// One agent owns a state directory at a time (an flock on state_dir/lock).
+package agent

@@ -1,0 +1,303 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/agent"
+	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+)
+
+// chaosProxy forwards TCP connections to a target and cuts them all on
+// demand, the way a flaky office network or a restarted router does.
+type chaosProxy struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	cuts   int
+	wg     sync.WaitGroup
+}
+
+func startChaosProxy(tb testing.TB, target string) *chaosProxy {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(tb, err)
+	p := &chaosProxy{l: l, target: target, conns: map[net.Conn]bool{}}
+	p.wg.Go(p.serve)
+	tb.Cleanup(func() { l.Close(); p.cut(); p.wg.Wait() })
+	return p
+}
+
+func (p *chaosProxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[c], p.conns[up] = true, true
+		p.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			_, _ = io.Copy(dst, src)
+			dst.Close()
+			src.Close()
+			p.mu.Lock()
+			delete(p.conns, dst)
+			delete(p.conns, src)
+			p.mu.Unlock()
+		}
+		p.wg.Go(func() { pipe(up, c) })
+		p.wg.Go(func() { pipe(c, up) })
+	}
+}
+
+// cut closes every open connection, in both directions, mid-stream.
+func (p *chaosProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // an RST, not a polite FIN
+		}
+		c.Close()
+	}
+	clear(p.conns)
+	p.cuts++
+}
+
+// printSink is a raw 9100 printer that records each job's bytes, so the
+// test can tell which command a print belongs to.
+type printSink struct {
+	l    net.Listener
+	mu   sync.Mutex
+	jobs map[string]int
+	wg   sync.WaitGroup
+}
+
+func startPrintSink(tb testing.TB) *printSink {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(tb, err)
+	s := &printSink{l: l, jobs: map[string]int{}}
+	s.wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Go(func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c)
+				if len(b) > 0 {
+					s.mu.Lock()
+					s.jobs[string(b)]++
+					s.mu.Unlock()
+				}
+			})
+		}
+	})
+	tb.Cleanup(func() { l.Close(); s.wg.Wait() })
+	return s
+}
+
+// agentProcess runs the bellhop binary as `bellhop agent --config ...`.
+type agentProcess struct {
+	tb     testing.TB
+	bin    string
+	config string
+	log    *os.File
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func (p *agentProcess) start() {
+	p.tb.Helper()
+	p.cmd = exec.Command(p.bin, "agent", "--config", p.config, "--log-level", "warn")
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	must(p.tb, p.cmd.Start())
+	p.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
+}
+
+func (p *agentProcess) signal(sig syscall.Signal) {
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		p.tb.Errorf("agent did not exit on %v", sig)
+	}
+}
+
+// TestFaultInjection runs a few hundred commands through the agent as a
+// separate process, behind a proxy that cuts its connections to the hub at
+// random, while the agent is killed with SIGKILL and restarted. At the end
+// every command must be final, no completed action may have run twice, and
+// every command the peers did not finish must be Error "interrupted".
+func TestFaultInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault injection takes about half a minute")
+	}
+	t.Parallel()
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "bellhop")
+	build := exec.Command("go", "build", "-o", bin, "github.com/bellhop/bellhop/cmd/bellhop")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	e := newEnv(t)
+	proxy := startChaosProxy(t, e.addr)
+	sink := startPrintSink(t)
+	var peerMu sync.Mutex
+	peerSeen := map[string]int{}
+	peer := drivertest.StartHTTPPeer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		id := commandID(r)
+		peerMu.Lock()
+		peerSeen[id]++
+		peerMu.Unlock()
+		// A device takes a moment, so that kills land mid-action too.
+		select {
+		case <-time.After(time.Duration(20+rand.IntN(60)) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprintf(w, "encoded %s", id)
+	})
+	printer := e.device(bellhop.Printer, "Printer")
+	encoders := []*bellhop.Device{e.device(bellhop.KeyCutter, "Encoder A"), e.device(bellhop.KeyCutter, "Encoder B")}
+
+	config := filepath.Join(tmp, "agent.yaml")
+	must(t, os.WriteFile(config, fmt.Appendf(nil, `platform_address: http://%s
+client_token: %s
+access_token: %s
+client: fault test agent
+state_dir: %s
+listen: "off"
+poll_interval: 1s
+shutdown_grace: 1s
+devices:
+  - name: Printer
+    driver: socket://%s
+  - name: Encoder A
+    driver: %s/a
+  - id: %s
+    driver: %s/b
+`, proxy.l.Addr(), e.clientToken, e.accessToken, filepath.Join(tmp, "state"), sink.l.Addr(), peer.URL,
+		encoders[1].ID, peer.URL), 0o600))
+	logFile, err := os.Create(filepath.Join(tmp, "agent.log"))
+	must(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("agent log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
+		}
+		logFile.Close()
+	})
+	proc := &agentProcess{tb: t, bin: bin, config: config, log: logFile}
+	proc.start()
+
+	// Producer: 300 commands over about 15 s, a third per device.
+	const total = 300
+	var ids []string
+	docOf := map[string]string{} // print job text → command id
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := range total {
+			<-tick.C
+			dev, data, doc := printer, any(nil), fmt.Sprintf("job-%d", i)
+			if i%3 == 0 {
+				data = printJob(doc)
+			} else {
+				dev, data = encoders[i%3-1], map[string]any{"N": i}
+			}
+			c, err := e.hub.Service.CreateCommand(context.Background(), dev.ID, bellhop.MarshalData(data), "producer", nil)
+			if err != nil {
+				t.Errorf("creating command %d: %v", i, err) // not Fatal: this is not the test's goroutine
+				return
+			}
+			if i%3 == 0 {
+				docOf[doc] = c.ID
+			}
+			ids = append(ids, c.ID)
+		}
+	}()
+
+	// Chaos while producing: cuts every 0.2–1 s, a SIGKILL every 1–2.5 s.
+	kills := 0
+	nextCut := time.After(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+	nextKill := time.After(time.Duration(1000+rand.IntN(1500)) * time.Millisecond)
+chaos:
+	for {
+		select {
+		case <-produced:
+			break chaos
+		case <-nextCut:
+			proxy.cut()
+			nextCut = time.After(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+		case <-nextKill:
+			proc.signal(syscall.SIGKILL)
+			kills++
+			proc.start()
+			nextKill = time.After(time.Duration(1000+rand.IntN(1500)) * time.Millisecond)
+		}
+	}
+
+	// Calm: everything must settle.
+	final := e.waitFinal(45*time.Second, ids...)
+	proc.signal(syscall.SIGTERM)
+
+	var processed, interrupted, twice, other int
+	for _, id := range ids {
+		if _, ok := final[id]; !ok {
+			continue
+		}
+		peerMu.Lock()
+		seen := peerSeen[id]
+		peerMu.Unlock()
+		sink.mu.Lock()
+		for doc, n := range sink.jobs {
+			if docOf[doc] == id {
+				seen += n
+			}
+		}
+		sink.mu.Unlock()
+		v := final[id]
+		switch {
+		case seen > 1:
+			twice++
+			t.Errorf("command %s (%s) ran %d times on the device; state %s %q", id, v.Device.Name, seen, v.State, v.Notes)
+		case v.State == bellhop.Processed && seen == 1:
+			processed++
+		case v.State == bellhop.Failed && v.Notes == agent.InterruptedNote:
+			interrupted++
+		default:
+			other++
+			t.Errorf("command %s (%s): %s %q after %d actions", id, v.Device.Name, v.State, v.Notes, seen)
+		}
+	}
+	t.Logf("sent %d, final %d (processed %d, interrupted %d, other %d), lost %d, executed twice %d; %d SIGKILLs, %d connection cuts",
+		len(ids), len(final), processed, interrupted, other, len(ids)-len(final), twice, kills, proxy.cuts)
+}
