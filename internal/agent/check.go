@@ -41,8 +41,12 @@ func Check(ctx context.Context, cfg Config) ([]CheckResult, error) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		r := CheckResult{What: "hub", Target: cfg.PlatformAddress}
-		c, err := client.New(client.Config{PlatformAddress: cfg.PlatformAddress, WebSocketAddress: cfg.WebSocketAddress,
-			ClientToken: cfg.ClientToken, AccessToken: cfg.AccessToken, Client: cfg.Client, MaxRetries: -1})
+		hc, err := cfg.httpClient()
+		var c *client.Client
+		if err == nil {
+			c, err = client.New(client.Config{PlatformAddress: cfg.PlatformAddress, WebSocketAddress: cfg.WebSocketAddress,
+				ClientToken: cfg.ClientToken, AccessToken: cfg.AccessToken, Client: cfg.Client, MaxRetries: -1, HTTPClient: hc})
+		}
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 			hubDevices, err = c.Devices(cctx)

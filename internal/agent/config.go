@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -75,6 +78,11 @@ type Config struct {
 	// ShutdownGrace is how long Close waits for running actions before
 	// cancelling them. Default 10s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// CAFile, when set, pins the hub's certificate authority: only
+	// certificates it signed are trusted for https and wss (a private CA, or
+	// the hub's self-signed certificate). Empty trusts the system's roots.
+	// Certificates are always verified.
+	CAFile string `yaml:"ca_file"`
 	// Devices are the devices this agent drives. Commands for any other
 	// device are left alone: another integration may own them.
 	Devices []DeviceConfig `yaml:"devices"`
@@ -151,6 +159,7 @@ func (cfg *Config) envKeys() map[string]any {
 		"driver_timeout":    &cfg.DriverTimeout,
 		"retention":         &cfg.Retention,
 		"shutdown_grace":    &cfg.ShutdownGrace,
+		"ca_file":           &cfg.CAFile,
 	}
 }
 
@@ -267,6 +276,11 @@ func (cfg Config) Validate() error {
 			add("websocket_address: %v", err)
 		}
 	}
+	if cfg.CAFile != "" {
+		if _, err := loadCA(cfg.CAFile); err != nil {
+			add("ca_file: %v", err)
+		}
+	}
 	if cfg.ClientToken == "" {
 		add("client_token is required (or %sCLIENT_TOKEN, or %sCLIENT_TOKEN_FILE)", EnvPrefix, EnvPrefix)
 	}
@@ -331,4 +345,33 @@ func checkURL(s string, schemes ...string) error {
 		}
 	}
 	return fmt.Errorf("%q: scheme must be one of %s", s, strings.Join(schemes, ", "))
+}
+
+// loadCA reads a PEM bundle of CA certificates into a pool.
+func loadCA(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// httpClient returns the client for the hub: TLS 1.2 or later, verified
+// against the pinned CA when CAFile is set.
+func (cfg Config) httpClient() (*http.Client, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pool, err := loadCA(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("agent: ca_file: %w", err)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	return &http.Client{Transport: tr}, nil
 }

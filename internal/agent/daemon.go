@@ -105,10 +105,13 @@ func New(cfg Config) (*Agent, error) {
 			a.release()
 		}
 	}()
-	var err error
+	hc, err := cfg.httpClient()
+	if err != nil {
+		return nil, err
+	}
 	a.client, err = client.New(client.Config{PlatformAddress: cfg.PlatformAddress, WebSocketAddress: cfg.WebSocketAddress,
 		ClientToken: cfg.ClientToken, AccessToken: cfg.AccessToken, Client: cfg.Client, Logger: cfg.Logger,
-		MaxBackoff: 5 * time.Second})
+		MaxBackoff: 5 * time.Second, HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
