@@ -145,7 +145,7 @@ func (s *socket) run(ctx context.Context) {
 	defer ping.Stop()
 	pong := make(chan error, 1)
 	pinging := false
-	lastHeard := s.b.cfg.Now()
+	lastHeard := time.Now() // real time: peers time out in it, whatever the hub's clock
 	for {
 		select {
 		case <-readCtx.Done():
@@ -155,6 +155,7 @@ func (s *socket) run(ctx context.Context) {
 			s.mu.Lock()
 			code, reason := s.code, s.reason
 			s.mu.Unlock()
+			s.b.remove(s) // route nothing more to it during the closing handshake
 			s.conn.Close(code, reason)
 			return
 		case <-s.wake:
@@ -165,11 +166,13 @@ func (s *socket) run(ctx context.Context) {
 		case err := <-pong:
 			pinging = false
 			if err == nil {
-				lastHeard = s.b.cfg.Now()
+				lastHeard = time.Now()
 			}
 		case <-ping.C:
-			if s.b.cfg.Now().Sub(lastHeard) >= s.b.cfg.IdleTimeout {
-				s.conn.Close(statusPolicyViolation, "no pong")
+			if time.Since(lastHeard) >= s.b.cfg.IdleTimeout {
+				// A peer that answers no ping would not answer a close
+				// handshake either.
+				s.conn.CloseNow()
 				return
 			}
 			if !pinging {
