@@ -3,37 +3,72 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hub"
 
 	"github.com/bellhop/bellhop/internal/realtime"
 )
 
 // ServeCmd runs a hub node.
 type ServeCmd struct {
-	Addr       string        `help:"Listen address of the APIs, the console and (by default) the WebSocket." default:"127.0.0.1:8080" env:"BELLHOP_ADDR"`
-	WSAddr     string        `name:"ws-addr" help:"Separate listen address for /ws/connector (Mews serves it from its own host)." env:"BELLHOP_WS_ADDR"`
-	Data       string        `help:"Data directory of the embedded SQLite database." default:"bellhop-data" env:"BELLHOP_DATA"`
-	Database   string        `help:"PostgreSQL URL (postgres://...); SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
-	Sync       string        `help:"SQLite durability: full (every commit survives power loss) or normal (survives a process crash)." default:"normal" enum:"full,normal" env:"BELLHOP_SYNC"`
-	Dev        bool          `help:"Seed demo data once (an enterprise, an integration, one device of each type) and print its tokens."`
-	AdminToken string        `help:"Register this admin token (for scripts and deployments)." env:"BELLHOP_ADMIN_TOKEN"`
-	TLSCert    string        `name:"tls-cert" help:"TLS certificate file (PEM)." env:"BELLHOP_TLS_CERT"`
-	TLSKey     string        `name:"tls-key" help:"TLS key file (PEM)." env:"BELLHOP_TLS_KEY"`
-	MaxBody    int64         `help:"Largest request body in bytes." default:"33554432" env:"BELLHOP_MAX_BODY"`
-	RateLimit  int           `help:"Requests per AccessToken per rate window (REST and WebSocket upgrades); -1 disables." default:"200" env:"BELLHOP_RATE_LIMIT"`
-	RateWindow time.Duration `help:"Rate limit window." default:"30s" env:"BELLHOP_RATE_WINDOW"`
-	Retention  time.Duration `help:"How long final commands are kept." default:"720h" env:"BELLHOP_RETENTION"`
-	MaxSockets int           `help:"Open WebSockets allowed per AccessToken." default:"100" env:"BELLHOP_MAX_SOCKETS"`
+	Addr             string            `help:"Listen address of the APIs, the console and (by default) the WebSocket." default:"127.0.0.1:8080" env:"BELLHOP_ADDR"`
+	WSAddr           string            `name:"ws-addr" help:"Separate listen address for /ws/connector (Mews serves it from its own host)." env:"BELLHOP_WS_ADDR"`
+	Data             string            `help:"Data directory of the embedded SQLite database." default:"bellhop-data" env:"BELLHOP_DATA"`
+	Database         string            `help:"PostgreSQL URL (postgres://...); SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
+	Sync             string            `help:"SQLite durability: full (every commit survives power loss) or normal (survives a process crash)." default:"normal" enum:"full,normal" env:"BELLHOP_SYNC"`
+	Dev              bool              `help:"Seed demo data once (an enterprise, an integration, one device of each type) and print its tokens."`
+	AdminToken       string            `help:"Register this admin token (for scripts and deployments)." env:"BELLHOP_ADMIN_TOKEN"`
+	TLSCert          string            `name:"tls-cert" help:"TLS certificate file (PEM)." env:"BELLHOP_TLS_CERT"`
+	TLSKey           string            `name:"tls-key" help:"TLS key file (PEM)." env:"BELLHOP_TLS_KEY"`
+	MaxBody          int64             `help:"Largest request body in bytes." default:"33554432" env:"BELLHOP_MAX_BODY"`
+	RateLimit        int               `help:"Requests per AccessToken per rate window (REST and WebSocket upgrades); -1 disables." default:"200" env:"BELLHOP_RATE_LIMIT"`
+	RateWindow       time.Duration     `help:"Rate limit window." default:"30s" env:"BELLHOP_RATE_WINDOW"`
+	Retention        time.Duration     `help:"How long final commands are kept." default:"720h" env:"BELLHOP_RETENTION"`
+	MaxSockets       int               `help:"Open WebSockets allowed per AccessToken." default:"100" env:"BELLHOP_MAX_SOCKETS"`
+	ExpireWaiting    time.Duration     `help:"A Pending or Received command with no update for this long becomes Cancelled." default:"24h" env:"BELLHOP_EXPIRE_WAITING"`
+	ExpireProcessing time.Duration     `help:"A Processing command with no update for this long becomes Error." default:"15m" env:"BELLHOP_EXPIRE_PROCESSING"`
+	Expiry           map[string]string `help:"Per device type: TYPE=WAITING/PROCESSING, e.g. --expiry KeyCutter=30m/2m." env:"BELLHOP_EXPIRY"`
+}
+
+// expiry turns the expiry flags into the hub's per-type configuration.
+func (c *ServeCmd) expiry() (map[bellhop.DeviceType]hub.Expiry, error) {
+	out := map[bellhop.DeviceType]hub.Expiry{}
+	for _, t := range bellhop.DeviceTypes {
+		out[t] = hub.Expiry{Waiting: c.ExpireWaiting, Processing: c.ExpireProcessing}
+	}
+	for typ, v := range c.Expiry {
+		t := bellhop.DeviceType(typ)
+		if !t.Valid() {
+			return nil, fmt.Errorf("--expiry: unknown device type %q", typ)
+		}
+		w, p, ok := strings.Cut(v, "/")
+		wd, err1 := time.ParseDuration(w)
+		pd, err2 := time.ParseDuration(p)
+		if !ok || err1 != nil || err2 != nil || wd <= 0 || pd <= 0 {
+			return nil, fmt.Errorf("--expiry %s=%s: want WAITING/PROCESSING durations, e.g. 30m/2m", typ, v)
+		}
+		out[t] = hub.Expiry{Waiting: wd, Processing: pd}
+	}
+	return out, nil
 }
 
 // Run serves until interrupted.
-func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
+func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 	log := g.Logger()
 	cfg := HubConfig{Addr: c.Addr, WSAddr: c.WSAddr, DataDir: c.Data, Database: c.Database, Sync: c.Sync,
 		TLSCert: c.TLSCert, TLSKey: c.TLSKey, Logger: log, MaxBody: c.MaxBody, RateLimit: c.RateLimit,
 		RateWindow: c.RateWindow, AdminToken: c.AdminToken,
 		Realtime: realtime.Config{MaxSocketsPerSubscription: c.MaxSockets}}
 	cfg.Hub.Retention = c.Retention
+	if c.ExpireWaiting <= 0 || c.ExpireProcessing <= 0 || c.Retention <= 0 {
+		return fmt.Errorf("--expire-waiting, --expire-processing and --retention must be positive")
+	}
+	if cfg.Hub.Expiry, err = c.expiry(); err != nil {
+		return err
+	}
 	cfg.Console = consoleHandler
 	h, err := NewHub(ctx, cfg)
 	if err != nil {
