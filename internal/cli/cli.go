@@ -42,6 +42,7 @@ type command struct {
 	Serve   ServeCmd   `cmd:"" help:"Run the hub."`
 	Migrate MigrateCmd `cmd:"" help:"Run the database migrations and exit."`
 	Admin   AdminCmd   `cmd:"" help:"Manage a running hub through its admin API."`
+	Bench   BenchCmd   `cmd:"" help:"Measure the hub as integrations use it."`
 	Agent   AgentCmd   `cmd:"" help:"Run the on-premise agent."`
 	Version struct{}   `cmd:"" help:"Print the version."`
 }

@@ -46,6 +46,11 @@ type HubConfig struct {
 	AdminToken string
 	// Console, when set, is mounted at / (the web console).
 	Console func(h *Hub) http.Handler
+	// ReadHeaderTimeout bounds how long a client may take to send a
+	// request's headers (slowloris); default 10 s. ReadTimeout bounds the
+	// whole request, body included; default 2 minutes.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
 }
 
 // Hub is a running hub node: store, service, broker and HTTP listeners.
@@ -56,6 +61,7 @@ type Hub struct {
 	Broker    *realtime.Broker
 	Metrics   *metrics.Hub
 	Limiter   ratelimit.Limiter
+	publisher hub.Publisher // the broker, counted by Metrics
 	ln, wsln  net.Listener
 	srv       *http.Server
 	wssrv     *http.Server
@@ -66,7 +72,7 @@ type Hub struct {
 // OpenStore opens the store that cfg names.
 func OpenStore(ctx context.Context, cfg HubConfig) (store.Store, error) {
 	if cfg.Database != "" {
-		return openPostgres(ctx, cfg.Database)
+		return openPostgres(ctx, cfg)
 	}
 	dir := cfg.DataDir
 	if dir == "" {
@@ -111,6 +117,7 @@ func (h *Hub) wire(ctx context.Context) error {
 	hcfg.Logger, hcfg.Now = cfg.Logger, cfg.Now
 	rcfg := cfg.Realtime
 	rcfg.Logger, rcfg.Now = cfg.Logger, cfg.Now
+	hcfg.Clustered = clustered(h.Store) // then Run relays the store's reports
 
 	var svc *hub.Service
 	pub := &lazyPublisher{}
@@ -123,9 +130,10 @@ func (h *Hub) wire(ctx context.Context) error {
 	rcfg.OnDeliver = h.Metrics.ObserveDelivery
 	h.Broker = realtime.NewBroker(rcfg, svc)
 	pub.next = metrics.Publisher{Next: h.Broker, Hub: h.Metrics}
+	h.publisher = pub.next
 
 	if cfg.RateLimit >= 0 {
-		h.Limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateWindow, cfg.Now)
+		h.Limiter = newLimiter(h.Store, cfg)
 	}
 	if cfg.AdminToken != "" {
 		if err := EnsureAdminToken(ctx, h.Store, "configured", cfg.AdminToken); err != nil {
@@ -162,7 +170,7 @@ func (h *Hub) wire(ctx context.Context) error {
 	if h.ln, err2 = net.Listen("tcp", cfg.Addr); err2 != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err2)
 	}
-	h.srv = newServer(handler, cfg.Logger)
+	h.srv = newServer(handler, cfg)
 	if cfg.WSAddr != "" {
 		if h.wsln, err2 = net.Listen("tcp", cfg.WSAddr); err2 != nil {
 			h.ln.Close()
@@ -171,17 +179,25 @@ func (h *Hub) wire(ctx context.Context) error {
 		wsmux := http.NewServeMux()
 		wsmux.Handle("/ws/connector", ws)
 		wsmux.Handle("/", httpapi.NotFound(cfg.Logger))
-		h.wssrv = newServer(httpapi.WithRequestID(httpapi.Recover(cfg.Logger, wsmux)), cfg.Logger)
+		h.wssrv = newServer(httpapi.WithRequestID(httpapi.Recover(cfg.Logger, wsmux)), cfg)
 	}
 	return nil
 }
 
 // newServer returns an http.Server with timeouts that a slow client cannot
-// stretch: headers must arrive within 10 s, a body within 2 minutes.
-func newServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+// stretch: headers must arrive within 10 s, a body within 2 minutes (or
+// cfg's ReadHeaderTimeout and ReadTimeout).
+func newServer(h http.Handler, cfg HubConfig) *http.Server {
+	header, read := cfg.ReadHeaderTimeout, cfg.ReadTimeout
+	if header <= 0 {
+		header = 10 * time.Second
+	}
+	if read <= 0 {
+		read = 2 * time.Minute
+	}
+	return &http.Server{Handler: h, ReadHeaderTimeout: header, ReadTimeout: read,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
 }
 
@@ -227,7 +243,15 @@ func (h *Hub) scheme(plain string) string {
 // Run serves until ctx is done, then shuts down gracefully: it stops taking
 // connections, closes sockets with 1001, and lets in-flight requests finish
 // (up to 10 s).
+//
+// On PostgreSQL it first relays the store's reports of every node's changes
+// to the broker (see hub.Config.Clustered), and serves once that listens.
 func (h *Hub) Run(ctx context.Context) error {
+	stopRelay, err := startRelay(ctx, h.Service, h.Store, h.publisher)
+	if err != nil {
+		return err
+	}
+	defer stopRelay()
 	errc := make(chan error, 3)
 	serve := func(srv *http.Server, ln net.Listener) {
 		var err error
@@ -250,7 +274,6 @@ func (h *Hub) Run(ctx context.Context) error {
 		defer close(swept)
 		h.Service.Run(sweepCtx)
 	}()
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -296,6 +319,12 @@ func EnsureAdminToken(ctx context.Context, st store.Store, name, token string) e
 		return fmt.Errorf("admin token: %w", err)
 	}
 	if err := st.CreateAdminToken(ctx, name+"-"+hash[:8], hash); err != nil {
+		if bellhop.ErrorCode(err) == bellhop.ECONFLICT {
+			// Another node, starting at the same time, registered it.
+			if _, err2 := st.AdminTokenName(ctx, hash); err2 == nil {
+				return nil
+			}
+		}
 		return fmt.Errorf("admin token: %w", err)
 	}
 	return nil

@@ -2,11 +2,57 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
+	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/ratelimit"
 	"github.com/bellhop/bellhop/internal/store"
+	"github.com/bellhop/bellhop/internal/store/postgres"
 )
 
-func openPostgres(ctx context.Context, url string) (store.Store, error) {
-	return nil, errors.New("postgres: not wired yet")
+// openPostgres opens (and migrates) the PostgreSQL store that several hub
+// nodes share. A search_path parameter in the URL names the schema.
+func openPostgres(ctx context.Context, cfg HubConfig) (store.Store, error) {
+	return postgres.Open(ctx, postgres.Config{URL: cfg.Database, Logger: cfg.Logger, Now: cfg.Now})
+}
+
+// clustered reports whether st is shared by several nodes that learn of each
+// other's changes through it, so the service must leave publishing to Relay.
+func clustered(st store.Store) bool {
+	_, ok := st.(store.Notifier)
+	return ok
+}
+
+// newLimiter returns the rate limiter of a hub node: on PostgreSQL one that
+// every node shares, else one in memory.
+func newLimiter(st store.Store, cfg HubConfig) ratelimit.Limiter {
+	if pg, ok := st.(*postgres.Store); ok {
+		return postgres.NewLimiter(pg, cfg.RateLimit, cfg.RateWindow)
+	}
+	return ratelimit.NewMemory(cfg.RateLimit, cfg.RateWindow, cfg.Now)
+}
+
+// startRelay, on a clustered store, relays what the store reports to pub
+// (the broker) and returns once every later commit will be reported, so that
+// no socket accepted afterwards can miss one. stop ends the relay and waits
+// for it. On another store it does nothing.
+func startRelay(ctx context.Context, svc *hub.Service, st store.Store, pub hub.Publisher) (stop func(), err error) {
+	n, ok := st.(store.Notifier)
+	if !ok {
+		return func() {}, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	listening, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- svc.Relay(ctx, n, pub, func() { close(listening) }) }()
+	stop = func() {
+		cancel()
+		<-done
+	}
+	select {
+	case <-listening:
+		return stop, nil
+	case err := <-done:
+		cancel()
+		return nil, fmt.Errorf("relay: %w", err)
+	}
 }

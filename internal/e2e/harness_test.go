@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -61,12 +62,17 @@ type env struct {
 
 type option func(*cli.HubConfig)
 
-// start runs a whole hub on port 0 with a temporary SQLite database.
+// start runs a whole hub on port 0 with a temporary SQLite database, or,
+// when BELLHOP_E2E_STORE is "postgres", a fresh schema of the test
+// PostgreSQL (see postgresURL).
 func start(t testing.TB, opts ...option) *env {
 	t.Helper()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
 	admin := bellhop.NewToken()
 	cfg := cli.HubConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clk.Now, AdminToken: admin, RateLimit: -1}
+	if os.Getenv("BELLHOP_E2E_STORE") == "postgres" {
+		cfg.Database = postgresURL(t)
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -234,9 +240,14 @@ func (e *env) dial(tn *tenant) *socket {
 }
 
 func (e *env) dialRaw(clientToken, accessToken string, query bool) (*socket, *http.Response, error) {
+	return dialAt(e.t, e.hub.WebSocketAddress(), clientToken, accessToken, query)
+}
+
+// dialAt opens a raw WebSocket at the hub whose WebSocket address is wsBase.
+func dialAt(t testing.TB, wsBase, clientToken, accessToken string, query bool) (*socket, *http.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	url := strings.Replace(e.hub.WebSocketAddress(), "http", "ws", 1) + "/ws/connector"
+	url := strings.Replace(wsBase, "http", "ws", 1) + "/ws/connector"
 	opts := &websocket.DialOptions{HTTPHeader: http.Header{}}
 	if query {
 		url += "?ClientToken=" + clientToken + "&AccessToken=" + accessToken
@@ -264,7 +275,7 @@ func (e *env) dialRaw(clientToken, accessToken string, query bool) (*socket, *ht
 			}
 		}
 	}()
-	e.t.Cleanup(func() { conn.CloseNow() })
+	t.Cleanup(func() { conn.CloseNow() })
 	return s, resp, nil
 }
 

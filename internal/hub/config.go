@@ -25,6 +25,13 @@ type Config struct {
 	// bellhop.MaxCopyCount (100) and bellhop.MaxKeyCount (20).
 	MaxCopyCount int
 	MaxKeyCount  int
+	// Clustered says that several hub nodes share the store and that it
+	// reports every committed change to every node (store.Notifier). The
+	// service then publishes nothing itself: the Publisher given to New is
+	// not called, and Relay, run on each node, publishes what the store
+	// reports, in commit order, for the changes made through any node.
+	// Default false: the service publishes its own changes, after commit.
+	Clustered bool
 }
 
 // Expiry says when a command nobody finishes is closed by the hub.

@@ -40,14 +40,15 @@ type Service struct {
 	seed    maphash.Seed
 }
 
-// New returns a service over s that publishes to pub (nil: nowhere).
+// New returns a service over s that publishes to pub (nil: nowhere). With
+// cfg.Clustered it never calls pub: run Relay instead.
 func New(cfg Config, s store.Store, pub Publisher) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg.setDefaults()
-	if pub == nil {
-		pub = nopPublisher{}
+	if pub == nil || cfg.Clustered {
+		pub = nopPublisher{} // clustered: Relay publishes what the store reports
 	}
 	return &Service{cfg: cfg, store: s, pub: pub, log: cfg.Logger, seed: maphash.MakeSeed()}, nil
 }

@@ -144,3 +144,45 @@ type DeviceStats struct {
 	OldestWaitingUtc time.Time // zero when nothing waits
 	LastProcessedUtc time.Time // zero when nothing was processed
 }
+
+// Notifier is implemented by stores whose commits reach every hub node
+// (PostgreSQL). A hub on such a store publishes what Listen reports instead of
+// what its own service changed, so that a socket held by any node sees the
+// changes made through every node.
+type Notifier interface {
+	// Listen reports every change to commands and connections committed by
+	// any node, in commit order, until ctx is done (then it returns nil).
+	// It calls the handler's functions from one goroutine, one at a time.
+	// When its connection is lost it reconnects, with backoff, and calls
+	// Gap. It returns an error only when it cannot listen the first time.
+	Listen(ctx context.Context, h NotifyHandler) error
+}
+
+// NotifyHandler receives what a Notifier reports. Nil functions are skipped.
+type NotifyHandler struct {
+	// Listening is called once, when the first LISTEN is in effect: every
+	// change committed after it is reported.
+	Listening func()
+	// Events receives the events of committed command changes. An event's
+	// StateChange is true when the state column changed (a command's
+	// creation included), false when only progress, notes or data did; Utc
+	// is the command's UpdatedUtc.
+	Events func(events []bellhop.Event)
+	// Topology receives a change of a subscription's connected devices, or
+	// its revocation.
+	Topology func(TopologyChange)
+	// Gap is called after a lost connection is listening again: changes
+	// committed after Listening or the previous Gap and before this call may
+	// have been missed, but none of those committed before since (by the
+	// store's clock, when the connection was last known to work). Changes
+	// committed after the call are reported as usual.
+	Gap func(since time.Time)
+}
+
+// TopologyChange is a change that the sockets of a subscription must follow.
+type TopologyChange struct {
+	SubscriptionID string
+	// Revoked: the subscription's token no longer works; otherwise its
+	// connected devices changed.
+	Revoked bool
+}

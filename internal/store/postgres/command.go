@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/store"
@@ -51,33 +52,58 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 	args := []any{c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), c.CreatedUtc, c.UpdatedUtc,
 		c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), c.Progress, c.Notes,
 		string(h.State), h.Utc, h.Actor, h.Progress, h.Notes}
+	// In round trips: without idem one; with idem two (the key first,
+	// then the command), or more when the key is taken.
+	var b pgx.Batch
 	if idem == nil {
-		err := s.pool.QueryRow(ctx, insertCommand, args...).Scan(&c.Seq)
-		return err == nil, wrapErr(err, "create command %s", c.ID)
-	}
-	err = s.write(ctx, func(tx pgx.Tx) error {
+		b.Queue(`BEGIN`)
+	} else {
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return false, wrapErr(err, "create command %s", c.ID)
+		}
+		defer release(conn)
 		// ON CONFLICT waits for a concurrent insert of the same key to
 		// commit or roll back.
-		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, c.ID, c.CreatedUtc)
-		if err != nil {
-			return err
+		var first pgx.Batch
+		first.Queue(`BEGIN`)
+		var taken bool
+		first.Queue(`INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, c.ID, c.CreatedUtc).Exec(
+			func(tag pgconn.CommandTag) error { taken = tag.RowsAffected() == 0; return nil })
+		if err := conn.SendBatch(ctx, &first).Close(); err != nil {
+			return false, wrapErr(err, "create command %s", c.ID)
 		}
-		if tag.RowsAffected() == 0 {
-			return repeated(ctx, tx, c, idem)
+		if taken {
+			err := repeated(ctx, conn, c, idem)
+			if err == nil {
+				_, err = conn.Exec(ctx, `COMMIT`)
+			}
+			return false, wrapErr(err, "create command %s", c.ID)
 		}
-		created = true
-		return tx.QueryRow(ctx, insertCommand, args...).Scan(&c.Seq)
-	})
+		err = s.commitNotifying(ctx, conn, &b, func(b *pgx.Batch) {
+			b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
+			s.queueEvent(b, c, true)
+		})
+		return err == nil, wrapErr(err, "create command %s", c.ID)
+	}
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return false, wrapErr(err, "create command %s", c.ID)
 	}
-	return created, nil
+	defer release(conn)
+	err = s.commitNotifying(ctx, conn, &b, func(b *pgx.Batch) {
+		b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
+		s.queueEvent(b, c, true)
+	})
+	return err == nil, wrapErr(err, "create command %s", c.ID)
 }
 
 // repeated answers a create whose idempotency key is taken: the first command
 // when the request is the same, an ECONFLICT error when it is not.
-func repeated(ctx context.Context, tx pgx.Tx, c *bellhop.Command, idem *store.Idempotency) error {
+func repeated(ctx context.Context, tx interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, c *bellhop.Command, idem *store.Idempotency) error {
 	var hash, id string
 	err := tx.QueryRow(ctx, `SELECT request_hash, command_id FROM idempotency_keys WHERE scope = $1 AND key = $2`,
 		idem.Scope, idem.Key).Scan(&hash, &id)
@@ -198,23 +224,36 @@ func commandQuery(f store.Filter) (query string, args []any, ok bool) {
 // nil to write nothing for it. The store writes State, UpdatedUtc, Progress,
 // Notes and Data; the other fields are fixed at creation. An error from fn
 // rolls everything back and is returned unchanged. The result holds the
-// commands that changed, as written; never nil.
+// commands that changed, as written; never nil. Each change is notified to
+// every node (see Listen) when the transaction commits.
 func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
 	changed := []bellhop.Command{}
 	if len(ids) == 0 {
 		return changed, nil
 	}
+	// Two round trips: lock and read; write, commit and wait until durable.
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, wrapErr(err, "update %d commands", len(ids))
+	}
+	defer release(conn)
 	var fnErr error
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT `+commandCols+` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE`, ids)
-		cs, err := collectCommands(rows)
-		if err != nil {
+	err = func() error {
+		var read pgx.Batch
+		read.Queue(`BEGIN`)
+		var cs []bellhop.Command
+		read.Queue(`SELECT `+commandCols+` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
+			var err error
+			cs, err = collectCommands(rows)
+			return err
+		})
+		if err := conn.SendBatch(ctx, &read).Close(); err != nil {
 			return err
 		}
 		var batch pgx.Batch
 		for i := range cs {
 			c := &cs[i]
-			seq := c.Seq
+			seq, state := c.Seq, c.State
 			h, err := fn(c)
 			if err != nil {
 				fnErr = err
@@ -227,13 +266,15 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 				string(c.State), c.UpdatedUtc, c.Progress, c.Notes, []byte(c.Data), seq)
 			batch.Queue(`INSERT INTO command_history (command_seq, state, utc, actor, progress, notes) VALUES ($1, $2, $3, $4, $5, $6)`,
 				seq, string(h.State), h.Utc, h.Actor, h.Progress, h.Notes)
+			s.queueEvent(&batch, c, c.State != state)
 			changed = append(changed, *c)
 		}
 		if batch.Len() == 0 {
-			return nil
+			_, err := conn.Exec(ctx, `COMMIT`)
+			return err
 		}
-		return tx.SendBatch(ctx, &batch).Close()
-	})
+		return s.commitNotifying(ctx, conn, &pgx.Batch{}, func(b *pgx.Batch) { b.QueuedQueries = append(b.QueuedQueries, batch.QueuedQueries...) })
+	}()
 	switch {
 	case fnErr != nil:
 		return nil, fnErr

@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
 )
 
 // CreateDevice inserts d. A missing enterprise is ErrNotFound wrapped; a
@@ -59,17 +61,27 @@ func (s *Store) ListDevices(ctx context.Context, enterpriseID string) ([]bellhop
 }
 
 // DeleteDevice removes a device and its connections; its commands stay. A
-// missing device is ErrNotFound wrapped.
+// missing device is ErrNotFound wrapped. The subscriptions it was connected
+// to are notified (see Listen).
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM devices WHERE id = $1`, id) // connections cascade
-	if err == nil && tag.RowsAffected() == 0 {
+	// One implicit transaction: tell the subscriptions the device was
+	// connected to, then delete it (connections cascade).
+	var b pgx.Batch
+	b.Queue(`SELECT pg_notify($1, 'd|' || subscription_id) FROM connections WHERE device_id = $2`, channel(s.schema, topologyChannel), id)
+	var deleted int64
+	b.Queue(`DELETE FROM devices WHERE id = $1`, id).Exec(func(tag pgconn.CommandTag) error {
+		deleted = tag.RowsAffected()
+		return nil
+	})
+	err := s.pool.SendBatch(ctx, &b).Close()
+	if err == nil && deleted == 0 {
 		err = pgx.ErrNoRows
 	}
 	return wrapErr(err, "delete device %s", id)
 }
 
-// Connect connects a device to a subscription; connecting it again is not an
-// error. A missing subscription or device is ErrNotFound wrapped; a device
+// Connect connects a device to a subscription and notifies it (see Listen);
+// connecting it again is not an error. A missing subscription or device is ErrNotFound wrapped; a device
 // whose enterprise the subscription does not cover is an EINVALID error.
 // A revoked subscription may still be connected (its token works no more).
 func (s *Store) Connect(ctx context.Context, subscriptionID, deviceID string) error {
@@ -93,15 +105,22 @@ func (s *Store) Connect(ctx context.Context, subscriptionID, deviceID string) er
 		}
 		// A concurrent delete of either fails the foreign key: not found.
 		_, err = tx.Exec(ctx, `INSERT INTO connections (subscription_id, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, subscriptionID, deviceID)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.notifyTopology(ctx, tx, store.TopologyChange{SubscriptionID: subscriptionID})
 	})
 	return wrapErr(err, "connect device %s to subscription %s", deviceID, subscriptionID)
 }
 
-// Disconnect removes the connection, if any: disconnecting what is not
-// connected, or does not exist, is not an error.
+// Disconnect removes the connection, if any, and notifies the subscription
+// (see Listen): disconnecting what is not connected, or does not exist, is
+// not an error.
 func (s *Store) Disconnect(ctx context.Context, subscriptionID, deviceID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM connections WHERE subscription_id = $1 AND device_id = $2`, subscriptionID, deviceID)
+	var b pgx.Batch
+	b.Queue(`DELETE FROM connections WHERE subscription_id = $1 AND device_id = $2`, subscriptionID, deviceID)
+	b.Queue(notifySQL, channel(s.schema, topologyChannel), encodeTopology(store.TopologyChange{SubscriptionID: subscriptionID}))
+	err := s.pool.SendBatch(ctx, &b).Close()
 	return wrapErr(err, "disconnect device %s from subscription %s", deviceID, subscriptionID)
 }
 

@@ -1,5 +1,6 @@
-// Package postgres implements store.Store on PostgreSQL (pgx), the
-// store that several hub nodes share.
+// Package postgres implements store.Store on PostgreSQL (pgx, pgxpool), the
+// store that several hub nodes share, with store.Notifier (LISTEN/NOTIFY, see
+// notify.go) and a shared rate Limiter.
 //
 // Rows are the truth: nothing in a node's memory is needed by another node.
 // Updates of commands lock the rows they change (SELECT ... FOR UPDATE, in Seq
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/store"
@@ -41,31 +44,75 @@ type Config struct {
 	// Default: the server's search_path, usually "public".
 	Schema string
 	// MaxConns caps the pool; default 10. A held TryLock keeps one
-	// connection busy.
+	// connection busy. Listen uses a connection of its own, outside the
+	// pool.
 	MaxConns int32
+	// Logger receives what the store cannot return: a Limiter's database
+	// errors, a lost listening connection. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock of Listen's gap times and of Limiter windows; default
+	// time.Now. The hub passes its own.
+	Now func() time.Time
+	// ListenRetry is the first delay before Listen reconnects after losing
+	// its connection, doubled on each failure up to 5 s; default 100 ms.
+	ListenRetry time.Duration
 }
 
 // Validate checks c and fills in its defaults. It returns an error naming the
 // first field that is wrong.
+//
+// When Schema is empty and the URL sets a search_path parameter that names
+// one schema (postgres://host/db?search_path=hotel_group), Schema is taken
+// from it, so that the schema is created and locks are scoped to it.
 func (c *Config) Validate() error {
 	if c.MaxConns == 0 {
 		c.MaxConns = DefaultMaxConns
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ListenRetry == 0 {
+		c.ListenRetry = 100 * time.Millisecond
 	}
 	switch {
 	case c.URL == "":
 		return errors.New("postgres: URL is required")
 	case c.MaxConns < 0:
 		return fmt.Errorf("postgres: MaxConns %d must not be negative", c.MaxConns)
+	case c.ListenRetry < 0:
+		return fmt.Errorf("postgres: ListenRetry %s must not be negative", c.ListenRetry)
 	}
-	if _, err := pgx.ParseConfig(c.URL); err != nil {
+	pc, err := pgx.ParseConfig(c.URL)
+	if err != nil {
 		return fmt.Errorf("postgres: URL: %w", err)
+	}
+	if sp := pc.RuntimeParams["search_path"]; c.Schema == "" && plainIdentifier(sp) {
+		c.Schema = sp
 	}
 	return nil
 }
 
+// plainIdentifier reports whether s is a lower-case SQL identifier that
+// needs no quoting: one schema name, not a list.
+func plainIdentifier(s string) bool {
+	if s == "" || len(s) > 63 || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Store is a store.Store on PostgreSQL. Create it with Open.
 type Store struct {
-	pool   *pool
+	pool   *pgxpool.Pool
+	cfg    Config
 	schema string
 
 	mu    sync.Mutex
@@ -87,18 +134,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := newPool(ccfg, cfg.MaxConns)
-	c, err := p.acquire(ctx)
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect: %w", err)
+		return nil, fmt.Errorf("postgres: URL: %w", err)
 	}
-	err = migrate(ctx, c, cfg.Schema)
-	p.release(c)
+	pcfg.ConnConfig = ccfg
+	pcfg.MaxConns = cfg.MaxConns
+	p, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		p.close()
+		return nil, fmt.Errorf("postgres: pool: %w", err)
+	}
+	err = p.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return migrate(ctx, c.Conn(), cfg.Schema) })
+	if err != nil {
+		p.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &Store{pool: p, schema: cfg.Schema, locks: make(map[*heldLock]struct{})}, nil
+	return &Store{pool: p, cfg: cfg, schema: cfg.Schema, locks: make(map[*heldLock]struct{})}, nil
 }
 
 // connConfig is the configuration of every connection: cfg.URL, with
@@ -219,7 +270,7 @@ func (s *Store) Close() error {
 		for _, l := range held {
 			s.unlock(l)
 		}
-		s.pool.close()
+		s.pool.Close()
 	})
 	return nil
 }
@@ -227,7 +278,7 @@ func (s *Store) Close() error {
 // heldLock is a session advisory lock and the connection whose session holds
 // it.
 type heldLock struct {
-	conn *pgx.Conn
+	conn *pgxpool.Conn
 	key  int64
 }
 
@@ -238,13 +289,13 @@ type heldLock struct {
 // more than once. An error means the database could not be asked.
 func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
 	noop := func() {}
-	conn, err := s.pool.acquire(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return noop, false, fmt.Errorf("try lock %q: %w", name, err)
 	}
 	key := lockKey(s.schema, name)
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil || !ok {
-		s.pool.release(conn)
+		conn.Release()
 		return noop, false, wrapErr(err, "try lock %q", name)
 	}
 	l := &heldLock{conn: conn, key: key}
@@ -268,9 +319,10 @@ func (s *Store) unlock(l *heldLock) {
 	defer cancel()
 	var ok bool
 	if err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, l.key).Scan(&ok); err != nil || !ok {
-		l.conn.Close(ctx)
+		l.conn.Hijack().Close(ctx)
+		return
 	}
-	s.pool.release(l.conn)
+	l.conn.Release()
 }
 
 // lockKey maps a lock name within a schema to an advisory lock key. Advisory
@@ -307,7 +359,7 @@ func wrapErr(err error, format string, args ...any) error {
 // write runs fn in a transaction and commits when fn returns nil. fn's error
 // is returned unchanged after the rollback.
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return s.pool.with(ctx, func(c *pgx.Conn) error { return pgx.BeginFunc(ctx, c, fn) })
+	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
 // utc returns t in UTC; pgx returns timestamptz in the local zone.

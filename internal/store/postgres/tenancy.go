@@ -5,8 +5,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
 )
 
 // CreateEnterprise inserts e. A duplicate id is an ECONFLICT error.
@@ -120,11 +122,19 @@ func (s *Store) ListSubscriptions(ctx context.Context, integrationID string) ([]
 	return list, wrapErr(err, "list subscriptions of %q", integrationID)
 }
 
-// RevokeSubscription marks the subscription revoked; revoking it again is not
-// an error. A missing subscription is ErrNotFound wrapped.
+// RevokeSubscription marks the subscription revoked and notifies it (see
+// Listen); revoking it again is not an error. A missing subscription is ErrNotFound wrapped.
 func (s *Store) RevokeSubscription(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE subscriptions SET revoked = true WHERE id = $1`, id)
-	if err == nil && tag.RowsAffected() == 0 {
+	var b pgx.Batch
+	var n int64
+	b.Queue(`UPDATE subscriptions SET revoked = true WHERE id = $1`, id).Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	b.Queue(`SELECT pg_notify($1, $2) FROM subscriptions WHERE id = $3`,
+		channel(s.schema, topologyChannel), encodeTopology(store.TopologyChange{SubscriptionID: id, Revoked: true}), id)
+	err := s.pool.SendBatch(ctx, &b).Close()
+	if err == nil && n == 0 {
 		err = pgx.ErrNoRows
 	}
 	return wrapErr(err, "revoke subscription %s", id)

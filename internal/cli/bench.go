@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/bellhop/bellhop/internal/bench"
+	"github.com/bellhop/bellhop/internal/realtime"
+)
+
+// BenchCmd measures a hub as integrations use it: simulated agents on
+// WebSockets and producers creating print commands at a fixed rate. By
+// default it starts its own hub in this process (SQLite in a temporary
+// directory, rate limit off); with --target it measures a running hub, which
+// must run with --rate-limit=-1 (the default limit of 200 requests per
+// AccessToken per 30 s stops a benchmark within seconds) and --max-sockets
+// of at least 1.
+type BenchCmd struct {
+	Scenario          string        `help:"What to measure: idle (memory per idle socket), steady (a rate for a duration), burst (commands all at once), reconnect (all agents drop, commands wait, agents catch up), large (1 MB PDFs)." default:"steady" enum:"idle,steady,burst,reconnect,large"`
+	Agents            int           `help:"Simulated agents, each with its own subscription and WebSocket." default:"100"`
+	DevicesPerAgent   int           `help:"Printers per agent." default:"1"`
+	AgentsPerProducer int           `help:"Agents per producer integration (one PMS per group of properties)." default:"50"`
+	Rate              float64       `help:"Commands per second, open loop (0: 100, or 10 for large). With --find-max, the first rate tried."`
+	Duration          time.Duration `help:"Measured time at the rate (each step of --find-max)." default:"10s"`
+	Warmup            time.Duration `help:"Time at the rate before measuring (idle: before reading memory)." default:"2s"`
+	Burst             int           `help:"Commands of the burst scenario." default:"1000"`
+	Waiting           int           `help:"Commands waiting when the agents reconnect (reconnect scenario)." default:"10000"`
+	PDFSize           int           `name:"pdf-size" help:"PDF size in bytes (0: 2 KiB, or 1 MiB for large)."`
+	FindMax           bool          `name:"find-max" help:"Double the rate, then bisect, until the p99 lifecycle latency exceeds --bound; report the highest rate that held."`
+	Bound             time.Duration `help:"p99 lifecycle latency that --find-max must hold." default:"100ms"`
+	MaxInFlight       int           `help:"Creates in flight at most; later ones wait, and the wait counts in their latency." default:"1000"`
+	Drain             time.Duration `help:"How long to wait for outstanding commands after the last create." default:"15s"`
+	Out               string        `help:"Directory for the JSON, Markdown and SVG results." default:"bench-results" type:"path"`
+	Data              string        `help:"Data directory of the in-process hub's SQLite database; a temporary directory (removed afterwards) when empty." type:"path"`
+	Database          string        `help:"PostgreSQL URL for the in-process hub; SQLite in a temporary directory when empty." env:"BELLHOP_DATABASE_URL"`
+	Sync              string        `help:"SQLite durability of the in-process hub: full or normal." default:"normal" enum:"full,normal"`
+	Target            string        `help:"Measure the hub at this URL (its platform address) instead of starting one; it must run with --rate-limit=-1."`
+	WSAddr            string        `name:"ws-addr" help:"WebSocket base URL of --target when it differs."`
+	AdminToken        string        `help:"Admin token of --target." env:"BELLHOP_ADMIN_TOKEN"`
+	CPUProfile        string        `name:"cpuprofile" help:"Write a CPU profile of this process (with an in-process hub: hub and bench) to this file." type:"path"`
+}
+
+// Run runs the benchmark, prints the Markdown report and writes the result
+// files.
+func (c *BenchCmd) Run(ctx context.Context, g *Globals) error {
+	rep, err := c.run(ctx, g)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteMarkdown(g.stdout); err != nil {
+		return err
+	}
+	paths, err := rep.WriteFiles(c.Out)
+	for _, p := range paths {
+		fmt.Fprintln(g.stderr, "wrote", p)
+	}
+	return err
+}
+
+// run starts the in-process hub when there is no --target and runs the bench.
+func (c *BenchCmd) run(ctx context.Context, g *Globals) (*bench.Report, error) {
+	log := g.Logger()
+	limit, err := bench.RaiseFileLimit()
+	if err != nil {
+		log.Warn("bench: cannot raise the open files limit", "err", err)
+	}
+	cfg := bench.Config{Target: c.Target, WebSocketAddress: c.WSAddr, AdminToken: c.AdminToken,
+		Scenario: c.Scenario, Agents: c.Agents, DevicesPerAgent: c.DevicesPerAgent, AgentsPerProducer: c.AgentsPerProducer,
+		Rate: c.Rate, Duration: c.Duration, Warmup: c.Warmup, Burst: c.Burst, Waiting: c.Waiting, PDFSize: c.PDFSize,
+		FindMax: c.FindMax, Bound: c.Bound, MaxInFlight: c.MaxInFlight, Drain: c.Drain, Progress: g.stderr, Logger: log}
+
+	if c.Target == "" {
+		// Both ends of every socket live in this process.
+		if need := uint64(2*c.Agents + 2*c.MaxInFlight + 256); limit > 0 && need > limit {
+			return nil, fmt.Errorf("bench: %d agents need about %d open files in one process, the limit is %d: "+
+				"run the hub separately (bellhop serve --rate-limit=-1) and use --target", c.Agents, need, limit)
+		}
+		dir := c.Data
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "bellhop-bench-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		}
+		var tok [16]byte
+		_, _ = rand.Read(tok[:])
+		cfg.AdminToken = hex.EncodeToString(tok[:])
+		// The hub's own logs would tear the progress line: warnings only.
+		hubLog := log
+		if g.LogLevel == "info" {
+			quiet := *g
+			quiet.LogLevel = "warn"
+			hubLog = quiet.Logger()
+		}
+		h, err := NewHub(ctx, HubConfig{Addr: "127.0.0.1:0", DataDir: dir, Database: c.Database, Sync: c.Sync,
+			Logger: hubLog, RateLimit: -1, AdminToken: cfg.AdminToken,
+			Realtime: realtime.Config{MaxSocketsPerSubscription: 1 << 20}})
+		if err != nil {
+			return nil, err
+		}
+		defer h.Close()
+		hctx, stop := context.WithCancel(ctx)
+		ran := make(chan error, 1)
+		go func() { ran <- h.Run(hctx) }()
+		defer func() {
+			stop()
+			<-ran
+		}()
+		cfg.Target, cfg.WebSocketAddress = h.PlatformAddress(), h.WebSocketAddress()
+		cfg.Usage, cfg.InProcess = bench.SelfUsage, true
+		cfg.Store = storeName(c.Database)
+		if c.Database == "" {
+			cfg.Store += " (sync=" + c.Sync + ")"
+		}
+	} else if c.AdminToken == "" {
+		return nil, errors.New("bench: --target needs --admin-token")
+	}
+
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return bench.Run(ctx, cfg)
+}

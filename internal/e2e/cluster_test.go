@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/internal/hub"
+)
+
+// Two hub nodes in this process on one PostgreSQL schema.
+
+// cluster starts two nodes on a fresh schema; the first node's admin side
+// creates the tenant.
+func cluster(t *testing.T) (a, b *env, tn *tenant, schema string) {
+	t.Helper()
+	dbURL, schema := pgSchema(t)
+	a, b = start(t, onDatabase(dbURL)), start(t, onDatabase(dbURL))
+	return a, b, a.tenant("Cluster"), schema
+}
+
+// TestClusterEvents: a command created through one node reaches the sockets
+// held by the other, and its updates through the other node reach the first
+// node's sockets, in order; connecting a device through one node applies to
+// sockets on the other at once; revoking closes them everywhere.
+func TestClusterEvents(t *testing.T) {
+	a, b, tn, _ := cluster(t)
+	other := a.tenant("Other")
+	ctx := context.Background()
+	wsA, wsB, wsOther := a.dial(tn), b.dial(tn), b.dial(other)
+
+	id := a.addPrinter(tn)
+	wsB.expect(t, id, bellhop.Pending)
+	wsA.expect(t, id, bellhop.Pending)
+	cb := b.sdk(tn)
+	if _, err := cb.CommandsByIds(ctx, []string{id}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []client.State{client.StateProcessing, client.StateProcessed} {
+		if err := cb.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range []bellhop.State{bellhop.Received, bellhop.Processing, bellhop.Processed} {
+		wsA.expect(t, id, st)
+		wsB.expect(t, id, st)
+	}
+	marker := b.addPrinter(other)
+	wsOther.expect(t, marker, bellhop.Pending) // and nothing of tn's before it
+
+	// A second subscription with a socket on node b; its device is
+	// connected through node a.
+	integ, clientToken, err := a.svc.CreateIntegration(ctx, "POS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, accessToken, err := a.svc.CreateSubscription(ctx, integ.ID, []string{tn.Enterprise.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := &tenant{Enterprise: tn.Enterprise, Integration: integ, Subscription: sub, ClientToken: clientToken, AccessToken: accessToken}
+	wsPOS := b.dial(pos)
+	if err := a.svc.Connect(ctx, sub.ID, tn.Devices[bellhop.Printer].ID); err != nil {
+		t.Fatal(err)
+	}
+	// The notification of the connection comes before the command's, so
+	// node b has reloaded the socket's devices when the event arrives.
+	id2 := a.addPrinter(tn)
+	wsPOS.expect(t, id2, bellhop.Pending)
+
+	if err := a.svc.RevokeSubscription(ctx, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-wsPOS.events:
+		t.Fatalf("revoked socket got %v", ev)
+	case code := <-wsPOS.closed:
+		if code != 1008 {
+			t.Fatalf("close code %d, want 1008", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("revoked socket on the other node not closed")
+	}
+}
+
+// TestClusterGap kills the listening connections of the nodes: they
+// reconnect and re-read, so a change committed while they were not
+// listening still reaches the sockets.
+func TestClusterGap(t *testing.T) {
+	a, b, tn, schema := cluster(t)
+	admin := pgAdmin(t)
+	ctx := context.Background()
+	wsB := b.dial(tn)
+	id := a.addPrinter(tn)
+	wsB.expect(t, id, bellhop.Pending)
+
+	var killed int
+	err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		"bellhop-listen:"+schema).Scan(&killed)
+	if err != nil || killed != 2 {
+		t.Fatalf("terminated %d listeners (%v), want 2", killed, err)
+	}
+	// Committed before the listeners reconnect (after 100 ms): only the
+	// re-read can find it.
+	if err := a.sdk(tn).UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessing}); err != nil {
+		t.Fatal(err)
+	}
+	wsB.expect(t, id, bellhop.Processing)
+	if err := a.sdk(tn).UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessed}); err != nil {
+		t.Fatal(err)
+	}
+	// The re-read may publish Processing a second time, never an older
+	// state after a newer one.
+	for {
+		ev := wsB.next(t)
+		if ev["Id"] != id || ev["State"] == string(bellhop.Processing) {
+			continue
+		}
+		if ev["State"] != string(bellhop.Processed) {
+			t.Fatalf("event %v after Processing", ev)
+		}
+		break
+	}
+}
+
+// TestClusterSweep runs expiry on both nodes at once: one node sweeps, and
+// every stale command expires once.
+func TestClusterSweep(t *testing.T) {
+	a, b, tn, _ := cluster(t)
+	ctx := context.Background()
+	const n = 30
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = a.addPrinter(tn)
+	}
+	a.clock.Advance(25 * time.Hour)
+	b.clock.Advance(25 * time.Hour)
+	var wg sync.WaitGroup
+	results := make([]hub.SweepResult, 4)
+	for i := range results {
+		svc := []*hub.Service{a.svc, b.svc}[i%2]
+		wg.Go(func() {
+			r, err := svc.Sweep(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, r := range results {
+		total += r.Cancelled
+	}
+	if total != n {
+		t.Fatalf("sweeps cancelled %d commands in all (%+v), want %d", total, results, n)
+	}
+	for _, id := range ids {
+		h, err := b.svc.Store().History(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expired := 0
+		for _, e := range h {
+			if strings.HasPrefix(e.Actor, "hub:expiry") {
+				expired++
+			}
+		}
+		if expired != 1 || h[len(h)-1].State != bellhop.Cancelled {
+			t.Fatalf("history of %s: %+v", id, h)
+		}
+	}
+}
