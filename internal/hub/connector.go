@@ -39,8 +39,13 @@ func (p *Page) count() (int, error) {
 	return p.Count, nil
 }
 
-// connected returns the caller's connected devices by id.
+// connected returns the caller's connected devices by id. The map is shared
+// with the cache: never modify it.
 func (s *Service) connected(ctx context.Context, c *bellhop.Caller) (map[string]bellhop.Device, error) {
+	if m := s.cache.connected(c.Subscription.ID); m != nil {
+		return m, nil
+	}
+	gen := s.cache.generation()
 	devs, err := s.store.ConnectedDevices(ctx, c.Subscription.ID)
 	if err != nil {
 		return nil, fmt.Errorf("connected devices: %w", err)
@@ -49,6 +54,7 @@ func (s *Service) connected(ctx context.Context, c *bellhop.Caller) (map[string]
 	for _, d := range devs {
 		m[d.ID] = d
 	}
+	s.cache.putConnected(c.Subscription.ID, m, gen)
 	return m, nil
 }
 
@@ -210,26 +216,30 @@ func (s *Service) UpdateCommand(ctx context.Context, c *bellhop.Caller, id strin
 	if err := u.Normalize(); err != nil {
 		return err
 	}
-	cmd, err := s.store.GetCommand(ctx, id)
-	if errors.Is(err, bellhop.ErrNotFound) {
-		return bellhop.Invalid("CommandId")
-	} else if err != nil {
-		return fmt.Errorf("update command: %w", err)
-	}
 	devs, err := s.connected(ctx, c)
 	if err != nil {
 		return err
 	}
-	if _, ok := devs[cmd.DeviceID]; !ok {
-		if !visible(c, cmd, devs) {
-			return bellhop.Invalid("CommandId")
-		}
-		if u.State != bellhop.Cancelled {
-			return bellhop.Errorf(bellhop.EFORBIDDEN, "Only an integration connected to the device may report progress; the creator may only cancel.")
-		}
-	}
 	u.Actor = actor(c)
-	_, err = s.update(ctx, []string{id}, s.applyFunc(u))
+	apply := s.applyFunc(u)
+	found := false
+	// Who may change it is decided on the row inside the transaction: one
+	// read instead of a read before and another inside.
+	_, err = s.update(ctx, []string{id}, func(cmd *bellhop.Command) (*bellhop.HistoryEntry, bool, error) {
+		found = true
+		if _, ok := devs[cmd.DeviceID]; !ok {
+			if !visible(c, cmd, devs) {
+				return nil, false, bellhop.Invalid("CommandId")
+			}
+			if u.State != bellhop.Cancelled {
+				return nil, false, bellhop.Errorf(bellhop.EFORBIDDEN, "Only an integration connected to the device may report progress; the creator may only cancel.")
+			}
+		}
+		return apply(cmd)
+	})
+	if err == nil && !found {
+		return bellhop.Invalid("CommandId")
+	}
 	return err
 }
 
@@ -562,8 +572,12 @@ func lowerIDs(ids []string, field string) ([]string, error) {
 // not among the caller's connected devices (commands the caller created).
 func (s *Service) withDevices(ctx context.Context, cmds []bellhop.Command, devs map[string]bellhop.Device) ([]CommandView, error) {
 	out := make([]CommandView, len(cmds))
+	read := map[string]bellhop.Device{} // devs may be shared: never written
 	for i, cmd := range cmds {
 		d, ok := devs[cmd.DeviceID]
+		if !ok {
+			d, ok = read[cmd.DeviceID]
+		}
 		if !ok {
 			got, err := s.store.GetDevice(ctx, cmd.DeviceID)
 			switch {
@@ -573,7 +587,7 @@ func (s *Service) withDevices(ctx context.Context, cmds []bellhop.Command, devs 
 				return nil, fmt.Errorf("device of command: %w", err)
 			}
 			d = *got
-			devs[d.ID] = d
+			read[d.ID] = d
 		}
 		out[i] = CommandView{Command: cmd, Device: d}
 	}

@@ -8,10 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
+	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -36,8 +35,8 @@ type Service struct {
 	pub   Publisher
 	log   *slog.Logger
 
-	stripes [256]sync.Mutex // per-command order of commit and publish
-	seed    maphash.Seed
+	locks keyedLocks // per-command order of commit and publish
+	cache *cache
 }
 
 // New returns a service over s that publishes to pub (nil: nowhere). With
@@ -50,7 +49,8 @@ func New(cfg Config, s store.Store, pub Publisher) (*Service, error) {
 	if pub == nil || cfg.Clustered {
 		pub = nopPublisher{} // clustered: Relay publishes what the store reports
 	}
-	return &Service{cfg: cfg, store: s, pub: pub, log: cfg.Logger, seed: maphash.MakeSeed()}, nil
+	c := newCache()
+	return &Service{cfg: cfg, store: s, pub: invalidating{pub, c}, log: cfg.Logger, cache: c}, nil
 }
 
 // Store returns the store the service works on.
@@ -76,12 +76,18 @@ func (s *Service) Authenticate(ctx context.Context, clientToken, accessToken str
 		return nil, errUnauthorized
 	}
 	ch, ah := bellhop.HashToken(clientToken), bellhop.HashToken(accessToken)
+	key := ch + ah
+	if c := s.cache.caller(key); c != nil {
+		return c, nil
+	}
+	gen := s.cache.generation()
 	c, err := s.store.Authenticate(ctx, ch, ah)
 	if errors.Is(err, bellhop.ErrNotFound) {
 		return nil, errUnauthorized
 	} else if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
+	s.cache.putCaller(key, c, gen)
 	return c, nil
 }
 
@@ -102,27 +108,13 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, token string) (string, 
 
 var errUnauthorizedAdmin = &bellhop.Error{Code: bellhop.EUNAUTHORIZED, Message: "Invalid admin token."}
 
-// lock takes the stripes of the given commands in a fixed order, so that a
-// command's changes are committed and published in the same order.
+// lock takes the locks of the given commands, so that a command's changes
+// are committed and published in the same order.
 func (s *Service) lock(ids []string) (unlock func()) {
-	idx := make([]int, 0, len(ids))
-	seen := map[int]bool{}
-	for _, id := range ids {
-		i := int(maphash.String(s.seed, id) % uint64(len(s.stripes)))
-		if !seen[i] {
-			seen[i] = true
-			idx = append(idx, i)
-		}
-	}
-	sort.Ints(idx)
-	for _, i := range idx {
-		s.stripes[i].Lock()
-	}
-	return func() {
-		for j := len(idx) - 1; j >= 0; j-- {
-			s.stripes[idx[j]].Unlock()
-		}
-	}
+	keys := append([]string(nil), ids...)
+	sort.Strings(keys)
+	keys = slices.Compact(keys)
+	return s.locks.lock(keys)
 }
 
 // changeFunc changes a command in place and returns the history entry to

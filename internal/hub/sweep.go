@@ -29,6 +29,8 @@ func (s *Service) Run(ctx context.Context) error {
 // SweepResult counts what one sweep did.
 type SweepResult struct {
 	Cancelled, Failed, Purged int
+	// Skipped says another sweep (on this node or another) held the lock.
+	Skipped bool
 }
 
 // Sweep runs expiry and retention once: a Pending or Received command with
@@ -40,6 +42,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	var r SweepResult
 	release, ok, err := s.store.TryLock(ctx, "sweep")
 	if err != nil || !ok {
+		r.Skipped = err == nil
 		return r, err
 	}
 	defer release()
