@@ -80,14 +80,41 @@ type Broker struct {
 	bySub     map[string]map[*socket]struct{}
 	listeners map[*Listener]struct{}
 	closed    bool
+	stop      chan struct{} // ends the pinger
 }
 
 // NewBroker returns a broker that loads connected devices from backend.
 func NewBroker(cfg Config, backend Backend) *Broker {
 	cfg.setDefaults()
-	return &Broker{cfg: cfg, backend: backend,
+	b := &Broker{cfg: cfg, backend: backend,
 		byDevice: map[string]map[*socket]struct{}{}, byIntegr: map[string]map[*socket]struct{}{},
-		bySub: map[string]map[*socket]struct{}{}, listeners: map[*Listener]struct{}{}}
+		bySub: map[string]map[*socket]struct{}{}, listeners: map[*Listener]struct{}{}, stop: make(chan struct{})}
+	go b.pinger()
+	return b
+}
+
+// pinger pings every socket each PingInterval, from one goroutine for all.
+func (b *Broker) pinger() {
+	t := time.NewTicker(b.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		b.mu.RLock()
+		socks := make([]*socket, 0, len(b.bySub))
+		for _, m := range b.bySub {
+			for s := range m {
+				socks = append(socks, s)
+			}
+		}
+		b.mu.RUnlock()
+		for _, s := range socks {
+			s.ping()
+		}
+	}
 }
 
 // event is one DeviceCommand event, encoded once for every socket.
@@ -194,6 +221,9 @@ func (b *Broker) CountBySubscription() map[string]int {
 // Close closes every socket with 1001 (going away) and refuses new ones.
 func (b *Broker) Close() {
 	b.mu.Lock()
+	if !b.closed {
+		close(b.stop)
+	}
 	b.closed = true
 	var socks []*socket
 	for _, m := range b.bySub {

@@ -11,8 +11,7 @@ import (
 // as if its writer were blocked on a peer that stopped reading.
 func newTestSocket(t *testing.T, b *Broker, sub, integ string, devices ...string) *socket {
 	t.Helper()
-	s := &socket{b: b, subscription: sub, integration: integ, devices: devices,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := newSocket(b, sub, integ, devices)
 	if ok, reason := b.add(s); !ok {
 		t.Fatal(reason)
 	}
@@ -108,15 +107,15 @@ func TestSocketLimit(t *testing.T) {
 	b := NewBroker(Config{MaxSocketsPerSubscription: 2}, nil)
 	newTestSocket(t, b, "sub1", "i", "d")
 	newTestSocket(t, b, "sub1", "i", "d")
-	s := &socket{b: b, subscription: "sub1", integration: "i", wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := newSocket(b, "sub1", "i", nil)
 	if ok, _ := b.add(s); ok {
 		t.Fatal("a third socket for one subscription was accepted")
 	}
-	if ok, _ := b.add(&socket{b: b, subscription: "sub2", wake: make(chan struct{}, 1), done: make(chan struct{})}); !ok {
+	if ok, _ := b.add(newSocket(b, "sub2", "i", nil)); !ok {
 		t.Fatal("another subscription was refused")
 	}
 	b.Close()
-	if ok, _ := b.add(&socket{b: b, subscription: "sub3", wake: make(chan struct{}, 1), done: make(chan struct{})}); ok {
+	if ok, _ := b.add(newSocket(b, "sub3", "i", nil)); ok {
 		t.Fatal("a closed broker accepted a socket")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,46 +19,77 @@ const (
 	statusTryAgainLater   = websocket.StatusTryAgainLater
 )
 
-// socket is one open WebSocket: its routing keys, and a queue of events that
-// its own writer goroutine drains, so publishing never waits on the network.
+// socket is one open WebSocket: its routing keys and a queue of events.
+//
+// An idle socket costs one goroutine, the reader that answers pings and
+// notices a close. Writing happens on a goroutine started when events are
+// queued and gone when the queue is empty; pings come from the broker's one
+// pinger. So publishing never waits on the network, and thousands of idle
+// sockets stay cheap.
 type socket struct {
 	b            *Broker
-	conn         *websocket.Conn
 	subscription string
 	integration  string
 	devices      []string // guarded by b.mu
 
-	mu     sync.Mutex
-	queue  []event
-	wake   chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	code   websocket.StatusCode
-	reason string
+	mu      sync.Mutex
+	conn    *websocket.Conn // nil until the upgrade completes
+	queue   []event
+	writing bool // a writer goroutine is draining queue
+	done    chan struct{}
+	once    sync.Once
+	code    websocket.StatusCode
+	reason  string
+
+	pinging  atomic.Bool
+	lastPong atomic.Int64 // unix nanoseconds of the last sign of life
+}
+
+func newSocket(b *Broker, sub, integ string, devices []string) *socket {
+	s := &socket{b: b, subscription: sub, integration: integ, devices: devices, done: make(chan struct{})}
+	s.lastPong.Store(time.Now().UnixNano())
+	return s
 }
 
 func (s *socket) enqueue(e event) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.queue) >= s.b.cfg.MaxQueue {
-		s.mu.Unlock()
 		go s.close(statusTryAgainLater, "too slow: events dropped, reconnect and catch up")
 		return
 	}
 	s.queue = append(s.queue, e)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.startWriter()
 }
 
-// close asks the writer to close the socket with code; the first call wins.
+// startWriter starts the writer if the socket is open and none runs; s.mu
+// is held.
+func (s *socket) startWriter() {
+	if s.writing || s.conn == nil || len(s.queue) == 0 {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.writing = true
+	go s.write()
+}
+
+// close closes the socket with code; the first call wins. Closing waits for
+// the peer's answer, so it runs off the caller's goroutine.
 func (s *socket) close(code websocket.StatusCode, reason string) {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.code, s.reason = code, reason
+		conn := s.conn
 		s.mu.Unlock()
 		close(s.done)
+		s.b.remove(s) // route nothing more to it during the closing handshake
+		if conn != nil {
+			go conn.Close(code, reason)
+		}
 	})
 }
 
@@ -74,6 +106,7 @@ type HandlerOptions struct {
 // Handler returns the /ws/connector endpoint. It authenticates with the
 // ClientToken and AccessToken cookies (or, deprecated, query parameters) and
 // answers 401 with the Mews error body before the upgrade when they fail.
+// Clients send nothing but control frames; a data message closes the socket.
 func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log := b.cfg.Logger
@@ -100,9 +133,8 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 		}
 		// Register before the upgrade completes, so that no event committed
 		// after the client sees the handshake can miss this socket; events
-		// queue until the writer starts.
-		s := &socket{b: b, subscription: caller.Subscription.ID, integration: caller.Integration.ID,
-			devices: devices, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		// queue until the connection is there.
+		s := newSocket(b, caller.Subscription.ID, caller.Integration.ID, devices)
 		if ok, reason := b.add(s); !ok {
 			httpapi.WriteError(w, r, log, bellhop.Errorf(bellhop.ERATELIMIT, "%s", reason))
 			return
@@ -114,9 +146,24 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 			return // Accept has answered the client
 		}
 		conn.SetReadLimit(4096)
+		// The reader answers pings and ends when the peer goes; the HTTP
+		// handler returns, so its goroutine and stack are freed.
+		readCtx := conn.CloseRead(context.WithoutCancel(r.Context()))
+		context.AfterFunc(readCtx, func() {
+			s.close(websocket.StatusNormalClosure, "")
+			conn.CloseNow()
+		})
+		s.mu.Lock()
 		s.conn = conn
-		defer b.remove(s)
-		s.run(r.Context())
+		select {
+		case <-s.done: // closed before the upgrade completed
+			s.mu.Unlock()
+			conn.Close(s.code, s.reason)
+			return
+		default:
+		}
+		s.startWriter()
+		s.mu.Unlock()
 	})
 }
 
@@ -136,67 +183,32 @@ func tokens(r *http.Request) (clientToken, accessToken string) {
 	return clientToken, accessToken
 }
 
-// run writes queued events, pings, and closes the socket when the peer goes,
-// falls silent, or the broker asks. Clients send nothing but control frames;
-// a data message closes the socket (CloseRead's rule).
-func (s *socket) run(ctx context.Context) {
-	readCtx := s.conn.CloseRead(context.WithoutCancel(ctx))
-	ping := time.NewTicker(s.b.cfg.PingInterval)
-	defer ping.Stop()
-	pong := make(chan error, 1)
-	pinging := false
-	lastHeard := time.Now() // real time: peers time out in it, whatever the hub's clock
+// write sends what is queued, one {"Events":[...]} message per round, until
+// the queue is empty: events that arrive during a write are coalesced into
+// the next message.
+func (s *socket) write() {
 	for {
-		select {
-		case <-readCtx.Done():
-			s.conn.CloseNow()
-			return
-		case <-s.done:
-			s.mu.Lock()
-			code, reason := s.code, s.reason
+		s.mu.Lock()
+		batch := s.queue
+		s.queue = nil
+		if len(batch) == 0 {
+			s.writing = false
 			s.mu.Unlock()
-			s.b.remove(s) // route nothing more to it during the closing handshake
-			s.conn.Close(code, reason)
 			return
-		case <-s.wake:
-			if err := s.flush(); err != nil {
-				s.conn.CloseNow()
-				return
-			}
-		case err := <-pong:
-			pinging = false
-			if err == nil {
-				lastHeard = time.Now()
-			}
-		case <-ping.C:
-			if time.Since(lastHeard) >= s.b.cfg.IdleTimeout {
-				// A peer that answers no ping would not answer a close
-				// handshake either.
-				s.conn.CloseNow()
-				return
-			}
-			if !pinging {
-				pinging = true
-				go func() {
-					pctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.IdleTimeout)
-					defer cancel()
-					pong <- s.conn.Ping(pctx)
-				}()
-			}
+		}
+		conn := s.conn
+		s.mu.Unlock()
+		if err := s.flush(conn, batch); err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			conn.CloseNow() // the reader ends, and with it the socket
+			return
 		}
 	}
 }
 
-// flush writes everything queued as one {"Events":[...]} message: events that
-// arrive while a write is under way are coalesced into the next one.
-func (s *socket) flush() error {
-	s.mu.Lock()
-	batch := s.queue
-	s.queue = nil
-	s.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
+func (s *socket) flush(conn *websocket.Conn, batch []event) error {
 	n := len(`{"Events":[]}`)
 	for _, e := range batch {
 		n += len(e.json) + 1
@@ -212,7 +224,7 @@ func (s *socket) flush() error {
 	msg = append(msg, "]}"...)
 	ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.WriteTimeout)
 	defer cancel()
-	if err := s.conn.Write(ctx, websocket.MessageText, msg); err != nil {
+	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
 		return err
 	}
 	if s.b.cfg.OnDeliver != nil {
@@ -222,4 +234,32 @@ func (s *socket) flush() error {
 		}
 	}
 	return nil
+}
+
+// ping checks that the peer still answers; a peer silent for IdleTimeout
+// is cut without a closing handshake it would not answer either. Time is
+// real time, whatever clock the hub is given.
+func (s *socket) ping() {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	if time.Since(time.Unix(0, s.lastPong.Load())) >= s.b.cfg.IdleTimeout {
+		s.close(statusPolicyViolation, "no pong")
+		conn.CloseNow()
+		return
+	}
+	if !s.pinging.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.pinging.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.IdleTimeout)
+		defer cancel()
+		if conn.Ping(ctx) == nil {
+			s.lastPong.Store(time.Now().UnixNano())
+		}
+	}()
 }
