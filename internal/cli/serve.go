@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -30,6 +33,7 @@ type ServeCmd struct {
 	MaxSockets       int               `help:"Open WebSockets allowed per AccessToken." default:"100" env:"BELLHOP_MAX_SOCKETS"`
 	ExpireWaiting    time.Duration     `help:"A Pending or Received command with no update for this long becomes Cancelled." default:"24h" env:"BELLHOP_EXPIRE_WAITING"`
 	ExpireProcessing time.Duration     `help:"A Processing command with no update for this long becomes Error." default:"15m" env:"BELLHOP_EXPIRE_PROCESSING"`
+	DebugAddr        string            `name:"debug-addr" help:"Serve Go's profiler (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty." env:"BELLHOP_DEBUG_ADDR"`
 	Expiry           map[string]string `help:"Per device type: TYPE=WAITING/PROCESSING, e.g. --expiry KeyCutter=30m/2m." env:"BELLHOP_EXPIRY"`
 }
 
@@ -75,6 +79,14 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 		return err
 	}
 	defer h.Close()
+	if c.DebugAddr != "" {
+		stop, err := serveDebug(c.DebugAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("profiler listening", "addr", c.DebugAddr)
+	}
 	if c.Dev {
 		dev, err := SeedDev(ctx, h, c.Data)
 		if err != nil {
@@ -112,4 +124,22 @@ func (c *MigrateCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintln(g.stdout, "migrations applied")
 	return st.Close()
+}
+
+// serveDebug serves net/http/pprof on its own listener, never on the public
+// one.
+func serveDebug(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }

@@ -148,7 +148,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 		conn.SetReadLimit(4096)
 		// The reader answers pings and ends when the peer goes; the HTTP
 		// handler returns, so its goroutine and stack are freed.
-		readCtx := conn.CloseRead(context.WithoutCancel(r.Context()))
+		readCtx := conn.CloseRead(context.Background()) // not the request's: let it be freed
 		context.AfterFunc(readCtx, func() {
 			s.close(websocket.StatusNormalClosure, "")
 			conn.CloseNow()
