@@ -137,19 +137,21 @@ const MaxDepth = 64
 // trailing data or nesting deeper than MaxDepth is ErrInvalidJSON; a value of
 // the wrong type is `Invalid <Field>`.
 func Decode(body []byte, v any) error {
-	if !json.Valid(body) || tooDeep(body) {
-		return ErrInvalidJSON
-	}
 	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	if len(trimmed) == 0 || trimmed[0] != '{' || tooDeep(trimmed) {
 		return ErrInvalidJSON
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	// One pass: the decoder validates what it reads; anything after the
+	// object is trailing data.
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
+		if errors.As(err, &te) && te.Field != "" && json.Valid(trimmed) {
 			return bellhop.Invalid(fieldName(te.Field))
 		}
+		return ErrInvalidJSON
+	}
+	if dec.InputOffset() != int64(len(trimmed)) {
 		return ErrInvalidJSON
 	}
 	return nil

@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -111,6 +113,15 @@ func (s *Store) GetCommands(ctx context.Context, ids []string) ([]bellhop.Comman
 }
 
 func (tx *tx) commandsByID(ids []string) ([]bellhop.Command, error) {
+	if len(ids) == 1 { // the common case, without json_each's cost
+		c, err := scanCommand(tx.row(`SELECT `+commandCols+` FROM commands WHERE id = ?`, ids[0]))
+		if errors.Is(err, sql.ErrNoRows) {
+			return []bellhop.Command{}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		return []bellhop.Command{c}, nil
+	}
 	rows, err := tx.query(`SELECT `+commandCols+` FROM commands
 		WHERE id IN (SELECT value FROM json_each(?)) ORDER BY seq`, jsonArray(ids))
 	if err != nil {
@@ -220,7 +231,7 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 		}
 		for i := range cs {
 			c := &cs[i]
-			seq := c.Seq
+			seq, data := c.Seq, c.Data
 			h, err := fn(c)
 			if err != nil {
 				fnErr = err
@@ -229,8 +240,13 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 			if h == nil {
 				continue
 			}
-			_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, data = ? WHERE seq = ?`,
-				string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, []byte(c.Data), seq)
+			if bytes.Equal(data, c.Data) { // the usual case: leave the payload alone
+				_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ? WHERE seq = ?`,
+					string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, seq)
+			} else {
+				_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, data = ? WHERE seq = ?`,
+					string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, []byte(c.Data), seq)
+			}
 			if err != nil {
 				return err
 			}
