@@ -156,8 +156,13 @@ func TestClusterSweep(t *testing.T) {
 	for _, r := range results {
 		total += r.Cancelled
 	}
-	if total != n {
-		t.Fatalf("sweeps cancelled %d commands in all (%+v), want %d", total, results, n)
+	// The nodes' own background sweeps may take part too: what counts is
+	// that every command expired exactly once (below), never twice.
+	if total > n {
+		t.Fatalf("sweeps cancelled %d commands in all (%+v), more than the %d there are", total, results, n)
+	}
+	if _, err := a.sweep(); err != nil { // whatever a background sweep left
+		t.Fatal(err)
 	}
 	for _, id := range ids {
 		h, err := b.svc.Store().History(ctx, id)
