@@ -41,11 +41,29 @@ type Server struct {
 	ops map[string]operation
 }
 
-type operation func(ctx context.Context, r *request) (any, error)
+// operation is one Connector operation: the request shape it decodes and
+// what it does with it.
+type operation struct {
+	newRequest func() tokened
+	run        func(ctx context.Context, r *request) (any, error)
+}
+
+// tokened is a request body: the common fields and the operation's own.
+type tokened interface{ common() *base }
+
+func (b *base) common() *base { return b }
+
+func op[T any, PT interface {
+	*T
+	tokened
+}](run func(ctx context.Context, r *request) (any, error)) operation {
+	return operation{newRequest: func() tokened { return PT(new(T)) }, run: run}
+}
 
 // request is one call after its body was read and its caller authenticated.
 type request struct {
 	body    []byte
+	decoded tokened // the body, decoded once into the operation's shape
 	caller  *bellhop.Caller
 	minimal bool   // Prefer: return=minimal
 	idemKey string // Idempotency-Key
@@ -62,14 +80,14 @@ func New(cfg Config, h *hub.Service) *Server {
 	}
 	s := &Server{cfg: cfg, hub: h}
 	s.ops = map[string]operation{
-		"devices/getAll":               s.devicesGetAll,
-		"commands/getAllActive":        s.getAllActive,
-		"commands/getAllByIds":         s.getAllByIds,
-		"commands/update":              s.update,
-		"commands/addPrinter":          s.addPrinter,
-		"commands/addKeyCutter":        s.addKeyCutter,
-		"commands/addPaymentTerminal":  s.addPaymentTerminal,
-		"fiscalMachineCommands/getAll": s.fiscalGetAll,
+		"devices/getAll":               op[base](s.devicesGetAll),
+		"commands/getAllActive":        op[getAllActiveRequest](s.getAllActive),
+		"commands/getAllByIds":         op[getAllByIdsRequest](s.getAllByIds),
+		"commands/update":              op[updateRequest](s.update),
+		"commands/addPrinter":          op[addPrinterRequest](s.addPrinter),
+		"commands/addKeyCutter":        op[addKeyCutterRequest](s.addKeyCutter),
+		"commands/addPaymentTerminal":  op[addPaymentTerminalRequest](s.addPaymentTerminal),
+		"fiscalMachineCommands/getAll": op[fiscalRequest](s.fiscalGetAll),
 	}
 	return s
 }
@@ -92,7 +110,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, Prefix)
 	op, ok := s.ops[name]
 	if !ok || r.Method != http.MethodPost || r.URL.RawQuery != "" || !strings.HasPrefix(r.URL.Path, Prefix) {
-		name, op = "", nil
+		name, op = "", operation{}
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	s.serve(sw, r, op)
@@ -103,7 +121,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation) {
 	log := s.cfg.Logger
-	if op == nil {
+	if op.run == nil {
 		httpapi.NotFound(log).ServeHTTP(w, r)
 		return
 	}
@@ -112,10 +130,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation) {
 		httpapi.WriteError(w, r, log, err)
 		return
 	}
-	var b base
-	if err := httpapi.Decode(body, &b); err != nil {
-		httpapi.WriteError(w, r, log, err)
+	// One decode into the operation's shape. A field of the wrong type is
+	// answered only after the tokens are checked, as if the tokens were read
+	// first: a caller learns nothing about a body before it is known.
+	decoded := op.newRequest()
+	decodeErr := httpapi.Decode(body, decoded)
+	if decodeErr == httpapi.ErrInvalidJSON {
+		httpapi.WriteError(w, r, log, decodeErr)
 		return
+	}
+	b := decoded.common()
+	if decodeErr != nil {
+		b = &base{}
+		if err := httpapi.Decode(body, b); err != nil {
+			httpapi.WriteError(w, r, log, err)
+			return
+		}
 	}
 	if s.cfg.Limiter != nil && b.AccessToken != nil {
 		if ok, retry := s.cfg.Limiter.Allow(bellhop.HashToken(*b.AccessToken)); !ok {
@@ -128,13 +158,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation) {
 		httpapi.WriteError(w, r, log, err)
 		return
 	}
-	req := &request{body: body, caller: caller, path: r.URL.Path,
+	if decodeErr != nil {
+		httpapi.WriteError(w, r, log, decodeErr)
+		return
+	}
+	req := &request{body: body, decoded: decoded, caller: caller, path: r.URL.Path,
 		minimal: preferMinimal(r.Header.Values("Prefer")), idemKey: r.Header.Get("Idempotency-Key")}
 	if len(req.idemKey) > 255 {
 		httpapi.WriteError(w, r, log, bellhop.Invalid("Idempotency-Key"))
 		return
 	}
-	resp, err := op(r.Context(), req)
+	resp, err := op.run(r.Context(), req)
 	if err != nil {
 		httpapi.WriteError(w, r, log, err)
 		return
@@ -198,13 +232,7 @@ func commandsPage(views []hub.CommandView, cursor string, paged, minimal bool) a
 }
 
 func (s *Server) getAllActive(ctx context.Context, r *request) (any, error) {
-	var req struct {
-		base
-		Limitation *limitation
-	}
-	if err := httpapi.Decode(r.body, &req); err != nil {
-		return nil, err
-	}
+	req := r.decoded.(*getAllActiveRequest)
 	p, err := req.Limitation.page()
 	if err != nil {
 		return nil, err
@@ -222,10 +250,7 @@ func (s *Server) getAllActive(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Server) getAllByIds(ctx context.Context, r *request) (any, error) {
-	var req getAllByIdsRequest
-	if err := httpapi.Decode(r.body, &req); err != nil {
-		return nil, err
-	}
+	req := r.decoded.(*getAllByIdsRequest)
 	if req.CommandIds == nil {
 		return nil, bellhop.Invalid("CommandIds")
 	}
@@ -241,10 +266,7 @@ func (s *Server) getAllByIds(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Server) update(ctx context.Context, r *request) (any, error) {
-	var req updateRequest
-	if err := httpapi.Decode(r.body, &req); err != nil {
-		return nil, err
-	}
+	req := r.decoded.(*updateRequest)
 	if req.CommandId == nil {
 		return nil, bellhop.Invalid("CommandId")
 	}
@@ -262,10 +284,7 @@ func (s *Server) update(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Server) addPrinter(ctx context.Context, r *request) (any, error) {
-	var req addPrinterRequest
-	if err := httpapi.Decode(r.body, &req); err != nil {
-		return nil, err
-	}
+	req := r.decoded.(*addPrinterRequest)
 	for _, f := range []struct {
 		ok   bool
 		name string
@@ -283,10 +302,7 @@ func (s *Server) addPrinter(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Server) addKeyCutter(ctx context.Context, r *request) (any, error) {
-	var req addKeyCutterRequest
-	if err := httpapi.Decode(r.body, &req); err != nil {
-		return nil, err
-	}
+	req := r.decoded.(*addKeyCutterRequest)
 	for _, f := range []struct {
 		ok   bool
 		name string
@@ -304,10 +320,7 @@ func (s *Server) addKeyCutter(ctx context.Context, r *request) (any, error) {
 }
 
 func (s *Server) addPaymentTerminal(ctx context.Context, r *request) (any, error) {
-	var req addPaymentTerminalRequest
-	if err := httpapi.Decode(r.body, &req); err != nil {
-		return nil, err
-	}
+	req := r.decoded.(*addPaymentTerminalRequest)
 	for _, f := range []struct {
 		ok   bool
 		name string
@@ -334,10 +347,7 @@ func (s *Server) addPaymentTerminal(ctx context.Context, r *request) (any, error
 }
 
 func (s *Server) fiscalGetAll(ctx context.Context, r *request) (any, error) {
-	var req fiscalRequest
-	if err := httpapi.Decode(r.body, &req); err != nil {
-		return nil, err
-	}
+	req := r.decoded.(*fiscalRequest)
 	p, err := req.Limitation.page()
 	if err != nil {
 		return nil, err

@@ -83,6 +83,11 @@ type commandsResponse struct {
 	Cursor   *string `json:",omitempty"`
 }
 
+type getAllActiveRequest struct {
+	base
+	Limitation *limitation
+}
+
 type getAllByIdsRequest struct {
 	base
 	CommandIds []string
