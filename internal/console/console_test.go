@@ -24,6 +24,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/pdf"
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
 
@@ -477,7 +478,7 @@ func checkPDF(t *testing.T, b []byte) {
 
 func TestSamplePDFEscapesText(t *testing.T) {
 	t.Parallel()
-	b := samplePDF(`a (b) \ c`, "Nováková")
+	b := pdf.Text(`a (b) \ c`, "Nováková")
 	checkPDF(t, b)
 	if !bytes.Contains(b, []byte(`(a \(b\) \\ c) Tj`)) || !bytes.Contains(b, []byte(`(Nov?kov?) Tj`)) {
 		t.Fatalf("text not escaped:\n%s", b)

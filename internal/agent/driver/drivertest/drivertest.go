@@ -6,41 +6,16 @@
 package drivertest
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/agent/driver"
+	"github.com/bellhop/bellhop/internal/pdf"
 )
 
 // PDF is a small, valid one-page PDF document with a correct xref table.
-var PDF = makePDF()
-
-func makePDF() []byte {
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		"<< /Length 44 >>\nstream\nBT /F1 18 Tf 20 40 Td (bellhop test) Tj ET\nendstream",
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
+var PDF = pdf.Text("bellhop test")
 
 // PrinterJob is a Printer job for doc with the given copies.
 func PrinterJob(id string, doc []byte, copies int) driver.Job {
