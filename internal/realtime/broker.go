@@ -81,6 +81,7 @@ type Broker struct {
 	listeners map[*Listener]struct{}
 	closed    bool
 	stop      chan struct{} // ends the pinger
+	pings     chan struct{} // slots of pings in flight
 }
 
 // NewBroker returns a broker that loads connected devices from backend.
@@ -88,7 +89,8 @@ func NewBroker(cfg Config, backend Backend) *Broker {
 	cfg.setDefaults()
 	b := &Broker{cfg: cfg, backend: backend,
 		byDevice: map[string]map[*socket]struct{}{}, byIntegr: map[string]map[*socket]struct{}{},
-		bySub: map[string]map[*socket]struct{}{}, listeners: map[*Listener]struct{}{}, stop: make(chan struct{})}
+		bySub: map[string]map[*socket]struct{}{}, listeners: map[*Listener]struct{}{}, stop: make(chan struct{}),
+		pings: make(chan struct{}, maxPings)}
 	go b.pinger()
 	return b
 }
@@ -112,10 +114,21 @@ func (b *Broker) pinger() {
 		}
 		b.mu.RUnlock()
 		for _, s := range socks {
-			s.ping()
+			select {
+			case b.pings <- struct{}{}: // a slot: at most maxPings in flight
+			case <-b.stop:
+				return
+			}
+			if !s.ping(func() { <-b.pings }) {
+				<-b.pings
+			}
 		}
 	}
 }
+
+// maxPings bounds the pings in flight, so that a round over thousands of
+// sockets never holds a goroutine (and its stack) per socket at once.
+const maxPings = 512
 
 // event is one DeviceCommand event, encoded once for every socket.
 type event struct {

@@ -13,6 +13,9 @@ import (
 	"github.com/bellhop/bellhop/internal/httpapi"
 )
 
+// pongWait bounds how long one ping waits for its pong.
+const pongWait = 10 * time.Second
+
 const (
 	statusGoingAway       = websocket.StatusGoingAway
 	statusPolicyViolation = websocket.StatusPolicyViolation
@@ -238,28 +241,34 @@ func (s *socket) flush(conn *websocket.Conn, batch []event) error {
 
 // ping checks that the peer still answers; a peer silent for IdleTimeout
 // is cut without a closing handshake it would not answer either. Time is
-// real time, whatever clock the hub is given.
-func (s *socket) ping() {
+// real time, whatever clock the hub is given. It reports whether it started
+// a ping; done is called when that ping ends.
+func (s *socket) ping(done func()) bool {
 	s.mu.Lock()
 	conn := s.conn
 	s.mu.Unlock()
 	if conn == nil {
-		return
+		return false
 	}
 	if time.Since(time.Unix(0, s.lastPong.Load())) >= s.b.cfg.IdleTimeout {
 		s.close(statusPolicyViolation, "no pong")
 		conn.CloseNow()
-		return
+		return false
 	}
 	if !s.pinging.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	go func() {
+		defer done()
 		defer s.pinging.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.IdleTimeout)
+		// A pong comes within milliseconds; waiting longer only holds a
+		// slot that other sockets' pings need. A peer that misses it is
+		// cut once it has been silent for IdleTimeout.
+		ctx, cancel := context.WithTimeout(context.Background(), min(s.b.cfg.IdleTimeout, pongWait))
 		defer cancel()
 		if conn.Ping(ctx) == nil {
 			s.lastPong.Store(time.Now().UnixNano())
 		}
 	}()
+	return true
 }
