@@ -482,7 +482,11 @@ func TestNoTokensInLogs(t *testing.T) {
 		}
 	}
 
-	// Nor in the database, WAL included: it keeps only hashes.
+	// Nor in the database, WAL included: it keeps only hashes. (On
+	// PostgreSQL the files are the server's; the store suite checks hashes.)
+	if os.Getenv("BELLHOP_E2E_STORE") == "postgres" {
+		return
+	}
 	files, err := filepath.Glob(filepath.Join(data, "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("database files: %v %v", files, err)

@@ -49,11 +49,24 @@ const insertCommand = `WITH c AS (
 // each other, so exactly one creates. A duplicate command id is an ECONFLICT
 // error. The idempotency key is dated c.CreatedUtc (see Purge).
 func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
+	// Usually with concurrent writes, in a group (see group.go).
+	w := &groupWrite{ctx: ctx, c: c, h: h, idem: idem}
+	switch err := s.grouped(w); {
+	case w.solo:
+		return w.created, err
+	case err != errSolo:
+		return err == nil, wrapErr(err, "create command %s", c.ID)
+	}
+	return s.createCommand(ctx, c, h, idem)
+}
+
+// createCommand is CreateCommand on its own transaction.
+func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
 	args := []any{c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), c.CreatedUtc, c.UpdatedUtc,
 		c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), c.Progress, c.Notes,
 		string(h.State), h.Utc, h.Actor, h.Progress, h.Notes}
-	// In round trips: without idem one; with idem two (the key first,
-	// then the command), or more when the key is taken.
+	// On its own, in round trips: without idem one; with idem two (the key
+	// first, then the command), or more when the key is taken.
 	var b pgx.Batch
 	if idem == nil {
 		b.Queue(`BEGIN`)
@@ -231,7 +244,26 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 	if len(ids) == 0 {
 		return changed, nil
 	}
-	// Two round trips: lock and read; write, commit and wait until durable.
+	// Usually with concurrent writes, in a group (see group.go).
+	w := &groupWrite{ctx: ctx, ids: ids, fn: fn}
+	switch err := s.grouped(w); {
+	case w.solo:
+		return w.changed, err
+	case err == nil:
+		return w.changed, nil
+	case err != errSolo:
+		if w.fnErr != nil {
+			return nil, w.fnErr
+		}
+		return nil, wrapErr(err, "update %d commands", len(ids))
+	}
+	return s.updateCommands(ctx, ids, fn)
+}
+
+// updateCommands is UpdateCommands on its own transaction, in two round
+// trips: lock and read; write, commit and wait until durable.
+func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
+	changed := []bellhop.Command{}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, wrapErr(err, "update %d commands", len(ids))

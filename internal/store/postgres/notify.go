@@ -18,7 +18,8 @@ import (
 
 // Cross-node events. Every transaction that changes a command also runs
 // pg_notify on the channel bellhop_events (schema-qualified, see channel)
-// with a small payload per changed command; connections and revocations
+// with a small payload line per changed command, several lines to a
+// notification when a transaction changes several (see joinEvents); connections and revocations
 // notify bellhop_topology. PostgreSQL delivers notifications when, and in the
 // order that, their transactions commit, so every node learns of every change
 // in commit order, which per command is the order of its changes (updates of
@@ -108,6 +109,50 @@ func decodeEvent(payload string) (bellhop.Event, error) {
 		return e, fmt.Errorf("event payload %.100q: state change flag", payload)
 	}
 	return e, nil
+}
+
+// maxPayload is the most bytes joinEvents puts in one payload, below
+// PostgreSQL's limit of 8000.
+const maxPayload = 7900
+
+// joinEvents joins encoded events, in order, into as few payloads as fit:
+// one notification carries the events of several changes, one a line.
+func joinEvents(events []string) []string {
+	var out []string
+	var b []byte
+	for _, e := range events {
+		if len(b) > 0 && len(b)+1+len(e) > maxPayload {
+			out = append(out, string(b))
+			b = b[:0]
+		}
+		if len(b) > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, e...)
+	}
+	if len(b) > 0 {
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// decodeEvents parses a payload of one or more events, one a line (see
+// joinEvents). It returns the events it can read and an error naming the
+// first line it cannot.
+func decodeEvents(payload string) ([]bellhop.Event, error) {
+	events := make([]bellhop.Event, 0, strings.Count(payload, "\n")+1)
+	var first error
+	for line := range strings.SplitSeq(payload, "\n") {
+		e, err := decodeEvent(line)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		events = append(events, e)
+	}
+	return events, first
 }
 
 // Topology payloads: "d|<subscription id>" (devices changed) or
@@ -295,13 +340,12 @@ func (s *Store) receive(ctx context.Context, conn *pgx.Conn, h store.NotifyHandl
 		*lastGood = s.cfg.Now()
 		switch n.Channel {
 		case events:
-			e, err := decodeEvent(n.Payload)
+			list, err := decodeEvents(n.Payload)
 			if err != nil {
-				s.cfg.Logger.Error("postgres: skipped a notification", "err", err)
-				continue
+				s.cfg.Logger.Error("postgres: skipped events of a notification", "err", err)
 			}
-			if h.Events != nil {
-				h.Events([]bellhop.Event{e})
+			if h.Events != nil && len(list) > 0 {
+				h.Events(list)
 			}
 		case topology:
 			t, err := decodeTopology(n.Payload)

@@ -90,3 +90,76 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestEventsPayloads: the events of a group travel in as few payloads as fit
+// PostgreSQL's limit, and come out in order.
+func TestEventsPayloads(t *testing.T) {
+	half := 0.5
+	var encoded []string
+	var want []bellhop.Event
+	for i := range 200 {
+		c := bellhop.Command{ID: bellhop.NewID(), State: bellhop.Processing, DeviceID: bellhop.NewID(), EnterpriseID: bellhop.NewID(),
+			Creator: bellhop.Creator{IntegrationID: bellhop.NewID()}, UpdatedUtc: time.UnixMicro(int64(i)).UTC()}
+		if i%2 == 0 {
+			c.Progress = &half
+		}
+		encoded = append(encoded, encodeEvent(&c, i%3 == 0))
+		e := bellhop.EventOf(&c)
+		e.StateChange, e.Progress = i%3 == 0, c.Progress
+		want = append(want, e)
+	}
+	payloads := joinEvents(encoded)
+	if len(payloads) < 2 || len(payloads) > 10 {
+		t.Errorf("%d payloads for 200 events", len(payloads))
+	}
+	var got []bellhop.Event
+	for _, p := range payloads {
+		if len(p) > 8000 {
+			t.Errorf("payload of %d bytes", len(p))
+		}
+		events, err := decodeEvents(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, events...)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded %d events, not the %d encoded, in order", len(got), len(want))
+	}
+	if joinEvents(nil) != nil {
+		t.Error("payloads without events")
+	}
+	// A line it cannot read is skipped, the others kept.
+	events, err := decodeEvents(encoded[0] + "\nbad\n" + encoded[1])
+	if err == nil || len(events) != 2 || !reflect.DeepEqual(events, want[:2]) {
+		t.Errorf("with a bad line: %v, %v", events, err)
+	}
+}
+
+// FuzzDecodeEvents: no payload may crash a listener, and what it reads from
+// a payload of several events encodes again to as many events.
+func FuzzDecodeEvents(f *testing.F) {
+	c := bellhop.Command{ID: "a", State: bellhop.Processed, UpdatedUtc: time.Now()}
+	f.Add(strings.Join([]string{encodeEvent(&c, true), encodeEvent(&c, false)}, "\n"))
+	f.Add("1|a|Pending|d|e||0.25|1|0\n\n1|b|Pending|d|e|||1|1")
+	f.Fuzz(func(t *testing.T, p string) {
+		events, _ := decodeEvents(p)
+		var encoded []string
+		for _, e := range events {
+			c := bellhop.Command{ID: e.CommandID, State: e.State, DeviceID: e.DeviceID, EnterpriseID: e.EnterpriseID,
+				Creator: bellhop.Creator{IntegrationID: e.CreatorIntegrationID}, Progress: e.Progress, UpdatedUtc: e.Utc}
+			encoded = append(encoded, encodeEvent(&c, e.StateChange))
+		}
+		n := 0
+		for _, q := range joinEvents(encoded) {
+			again, err := decodeEvents(q)
+			if err != nil {
+				t.Fatalf("re-encoding %q: %v", p, err)
+			}
+			n += len(again)
+		}
+		if n != len(events) {
+			t.Fatalf("re-encoding %q: %d events, want %d", p, n, len(events))
+		}
+	})
+}

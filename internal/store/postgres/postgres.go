@@ -4,7 +4,9 @@
 //
 // Rows are the truth: nothing in a node's memory is needed by another node.
 // Updates of commands lock the rows they change (SELECT ... FOR UPDATE, in Seq
-// order, so concurrent updates neither get lost nor deadlock). Named locks are
+// order, so concurrent updates neither get lost nor deadlock). Concurrent
+// creates and updates of commands share transactions (group commit, see
+// group.go). Named locks are
 // PostgreSQL advisory locks. Times are timestamptz (microseconds) and returned
 // in UTC.
 package postgres
@@ -118,6 +120,15 @@ type Store struct {
 	mu    sync.Mutex
 	locks map[*heldLock]struct{} // released by Close if still held
 
+	// The group commit (group.go): writes for the committer, closing
+	// closed by Close, committed closed when the committer has stopped,
+	// ctx cancelled by Close.
+	writes    chan *groupWrite
+	closing   chan struct{}
+	committed chan struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+
 	closeOnce sync.Once
 }
 
@@ -149,7 +160,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		p.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &Store{pool: p, cfg: cfg, schema: cfg.Schema, locks: make(map[*heldLock]struct{})}, nil
+	s := &Store{pool: p, cfg: cfg, schema: cfg.Schema, locks: make(map[*heldLock]struct{}),
+		writes: make(chan *groupWrite), closing: make(chan struct{}), committed: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.startCommitters()
+	return s, nil
 }
 
 // connConfig is the configuration of every connection: cfg.URL, with
@@ -261,6 +276,9 @@ func contains(s []int, v int) bool {
 // first do nothing; any other method called after Close returns an error.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.committed // each committer ends its group first
+		s.cancel()
 		s.mu.Lock()
 		held := make([]*heldLock, 0, len(s.locks))
 		for l := range s.locks {

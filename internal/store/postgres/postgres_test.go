@@ -130,3 +130,7 @@ func TestConfigValidate(t *testing.T) {
 func BenchmarkCreateUpdate(b *testing.B) {
 	storetest.BenchmarkCreateUpdate(b, open(b))
 }
+
+func BenchmarkCreateUpdateParallel(b *testing.B) {
+	storetest.BenchmarkCreateUpdateParallel(b, open(b))
+}

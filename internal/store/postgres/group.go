@@ -1,0 +1,442 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
+)
+
+// Group commit. Every notifying commit takes PostgreSQL's database-wide
+// notify lock, every commit waits for a WAL flush, and every statement costs
+// the server a parse, plan and round of messages, so the hot writes
+// (CreateCommand, UpdateCommands) of concurrent callers are grouped: a
+// committer goroutine takes the writes that queued while it was busy and runs
+// them in one transaction of few statements, whatever the group's size
+// (arrays, unnest): round trip 1, when the group updates commands or has
+// idempotency keys, takes the keys and locks and reads the commands to
+// update; round trip 2 inserts the new commands, writes the updates, sends one
+// pg_notify per ~7900 bytes of events (joinEvents), commits and waits until
+// the commit is durable. A caller returns only then. Up to committers groups
+// are in flight at once; each command is in at most one of them (its row
+// lock), so the events of a command are still notified in commit order.
+//
+// A group never waits for a row lock (FOR UPDATE SKIP LOCKED), so groups of
+// several nodes cannot deadlock with each other or with single writes. A
+// write the group cannot do as it would alone is run by its caller on its
+// own, as before (errSolo): an update whose commands another transaction
+// holds, or whose commands an earlier write of the group updates; a create
+// whose idempotency key is taken (its own path finds the first command);
+// and, when the database rejects a statement before the commit, every write
+// of the group (nothing of it committed), so that each gets its own answer.
+// A write that finds no other queued is run on its own by the committer.
+// Since a group holds row locks across a round trip while the committer
+// runs the updates' functions, those functions must be quick, as they are.
+
+// maxGroup bounds how many writes share one transaction, so that a group's
+// latency and its notify payloads stay small.
+const maxGroup = 128
+
+// errSolo tells a caller to run its write on its own.
+var errSolo = errors.New("postgres: run on its own")
+
+// groupWrite is one write waiting for the committer: a create (c set) or an
+// update (ids set).
+type groupWrite struct {
+	ctx context.Context
+	// create
+	c    *bellhop.Command
+	h    bellhop.HistoryEntry
+	idem *store.Idempotency
+	// update
+	ids     []string
+	fn      func(c *bellhop.Command) (*bellhop.HistoryEntry, error)
+	changed []bellhop.Command
+	// results
+	solo    bool // run on its own by the committer: err and the results are final
+	created bool
+	err     error
+	fnErr   error // fn's error, also in err
+	done    chan struct{}
+}
+
+// grouped hands w to the committer and waits for its result.
+func (s *Store) grouped(w *groupWrite) error {
+	w.done = make(chan struct{})
+	select {
+	case s.writes <- w:
+	case <-s.closing:
+		return errors.New("postgres: store is closed")
+	case <-w.ctx.Done():
+		return w.ctx.Err()
+	}
+	<-w.done
+	return w.err
+}
+
+// committers is how many groups may be in flight at once: while one waits
+// for its commit to reach the disk, the next one runs.
+const committers = 2
+
+// startCommitters starts the committers; s.committed is closed when all have
+// stopped.
+func (s *Store) startCommitters() {
+	var wg sync.WaitGroup
+	for range committers {
+		wg.Go(s.commit)
+	}
+	go func() { wg.Wait(); close(s.committed) }()
+}
+
+// commit runs grouped writes until the store closes.
+func (s *Store) commit() {
+	group := make([]*groupWrite, 0, maxGroup)
+	for {
+		select {
+		case w := <-s.writes:
+			group = append(group[:0], w)
+		case <-s.closing:
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case w := <-s.writes:
+				group = append(group, w)
+			default:
+				break more
+			}
+		}
+		s.runGroup(group)
+		for _, w := range group {
+			close(w.done)
+		}
+	}
+}
+
+// createCommands inserts the commands of a group and their first history
+// entries in one statement, returning each command's id and seq.
+const createCommands = `WITH c AS (
+		INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
+			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
+		SELECT id, e, d, t, st, cr, up, ci, cf, cl, data::json, p, n
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::text[])
+			AS v(id, e, d, t, st, cr, up, ci, cf, cl, data, p, n)
+		RETURNING id, seq
+	), h AS (
+		INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
+		SELECT c.seq, v.state, v.utc, v.actor, v.progress, v.notes
+		FROM c JOIN unnest($1::text[], $14::text[], $15::timestamptz[], $16::text[], $17::float8[], $18::text[])
+			AS v(id, state, utc, actor, progress, notes) ON v.id = c.id
+	)
+	SELECT id, seq FROM c`
+
+// updateCommands writes the changes of a group's updates, at most one per
+// command, and their history entries in one statement.
+const updateCommands = `WITH u AS (
+		UPDATE commands c SET state = v.state, updated = v.updated, progress = v.progress, notes = v.notes, data = v.data::json
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[])
+			AS v(seq, state, updated, progress, notes, data)
+		WHERE c.seq = ANY($1) AND c.seq = v.seq -- ANY: by the primary key, whatever the plan
+	)
+	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
+	SELECT * FROM unnest($1::bigint[], $7::text[], $8::timestamptz[], $9::text[], $10::float8[], $11::text[])`
+
+// groupSetupSQL is asyncCommitSQL for a group, which also keeps the
+// group's statements on their indexes: their arrays say nothing to the
+// planner, which, while a table is young and its statistics small, would
+// otherwise cache plans that scan the whole table.
+const groupSetupSQL = `SELECT set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true)`
+
+// insertKeys takes the idempotency keys of a group's creates, returning the
+// command ids of the keys it took.
+const insertKeys = `INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+	ON CONFLICT DO NOTHING RETURNING command_id`
+
+// lockCommands locks the commands of a group's updates that no other
+// transaction holds, and reads them.
+const lockCommands = `SELECT ` + commandCols + ` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED`
+
+// runGroup runs a group of writes in one transaction and sets their results.
+// A write alone runs as it would on its own: its single-row statements
+// cost less than the group's.
+func (s *Store) runGroup(group []*groupWrite) {
+	if len(group) == 1 {
+		w := group[0]
+		w.solo = true
+		if w.c != nil {
+			w.created, w.err = s.createCommand(w.ctx, w.c, w.h, w.idem)
+		} else {
+			w.changed, w.err = s.updateCommands(w.ctx, w.ids, w.fn)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+	defer cancel()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		for _, w := range group {
+			w.err = err
+		}
+		return
+	}
+	defer release(conn)
+
+	// Round trip 1, when there are updates: begin, lock and read the
+	// commands to update, then see which of them exist (a command the lock
+	// skipped still does).
+	live := make([]bool, len(group))
+	taken := make(map[string]bool)
+	var lockIDs []string
+	var keys struct {
+		scope, key, hash, id []string
+		at                   []time.Time
+	}
+	for i, w := range group {
+		if err := w.ctx.Err(); err != nil {
+			w.err = err
+			continue
+		}
+		live[i] = true
+		if w.c != nil {
+			if k := w.idem; k != nil {
+				keys.scope, keys.key, keys.hash = append(keys.scope, k.Scope), append(keys.key, k.Key), append(keys.hash, k.RequestHash)
+				keys.id, keys.at = append(keys.id, w.c.ID), append(keys.at, w.c.CreatedUtc)
+			}
+			continue
+		}
+		for _, id := range w.ids {
+			if taken[id] {
+				// An earlier write of the group changes it.
+				w.err, live[i] = errSolo, false
+				break
+			}
+		}
+		if live[i] {
+			for _, id := range w.ids {
+				taken[id] = true
+			}
+			lockIDs = append(lockIDs, w.ids...)
+		}
+	}
+	var b pgx.Batch
+	b.Queue(`BEGIN`)
+	b.Queue(groupSetupSQL)
+	var cs []bellhop.Command
+	exist := make(map[string]bool)
+	keyed := make(map[string]bool) // command ids whose idempotency key this group took
+	if len(keys.id) > 0 {
+		// ON CONFLICT waits for a concurrent insert of the same key to
+		// commit or roll back; a create whose key is taken runs on its
+		// own, and finds the first command.
+		b.Queue(insertKeys, keys.scope, keys.key, keys.hash, keys.id, keys.at).Query(func(rows pgx.Rows) error {
+			var id string
+			_, err := pgx.ForEachRow(rows, []any{&id}, func() error { keyed[id] = true; return nil })
+			return err
+		})
+	}
+	if len(lockIDs) > 0 {
+		b.Queue(lockCommands, lockIDs).Query(func(rows pgx.Rows) error {
+			var err error
+			cs, err = collectCommands(rows)
+			return err
+		})
+		b.Queue(`SELECT id FROM commands WHERE id = ANY($1)`, lockIDs).Query(func(rows pgx.Rows) error {
+			var id string
+			_, err := pgx.ForEachRow(rows, []any{&id}, func() error { exist[id] = true; return nil })
+			return err
+		})
+	}
+	if len(lockIDs) > 0 || len(keys.id) > 0 {
+		if err := conn.SendBatch(ctx, &b).Close(); err != nil {
+			// Nothing committed.
+			for i, w := range group {
+				if live[i] {
+					w.err = errSolo
+				}
+			}
+			return
+		}
+		b = pgx.Batch{}
+	}
+	lockedAt := make(map[string]int, len(cs))
+	for i := range cs {
+		lockedAt[cs[i].ID] = i
+	}
+
+	// Round trip 2: write, notify, commit, wait until durable.
+	var events []string
+	var cr struct {
+		id, e, d, t, st, ci, cf, cl, n, hs, ha, hn []string
+		cr, up, hu                                 []time.Time
+		data                                       []*string
+		p, hp                                      []*float64
+	}
+	var up struct {
+		seq               []int64
+		st, n, hs, ha, hn []string
+		at, hu            []time.Time
+		p, hp             []*float64
+		data              []*string
+	}
+	creates := map[string]*bellhop.Command{}
+	for i, w := range group {
+		if !live[i] {
+			continue
+		}
+		if c := w.c; c != nil {
+			if w.idem != nil && !keyed[c.ID] {
+				w.err, live[i] = errSolo, false
+				continue
+			}
+			h := w.h
+			cr.id, cr.e, cr.d, cr.t, cr.st = append(cr.id, c.ID), append(cr.e, c.EnterpriseID), append(cr.d, c.DeviceID), append(cr.t, string(c.DeviceType)), append(cr.st, string(c.State))
+			cr.cr, cr.up = append(cr.cr, c.CreatedUtc), append(cr.up, c.UpdatedUtc)
+			cr.ci, cr.cf, cr.cl = append(cr.ci, c.Creator.IntegrationID), append(cr.cf, c.Creator.FirstName), append(cr.cl, c.Creator.LastName)
+			cr.data, cr.p, cr.n = append(cr.data, jsonText(c.Data)), append(cr.p, c.Progress), append(cr.n, c.Notes)
+			cr.hs, cr.hu, cr.ha, cr.hp, cr.hn = append(cr.hs, string(h.State)), append(cr.hu, h.Utc), append(cr.ha, h.Actor), append(cr.hp, h.Progress), append(cr.hn, h.Notes)
+			c.Seq = 0 // set from what the insert returns
+			creates[c.ID] = c
+			events = append(events, encodeEvent(c, true))
+			continue
+		}
+		var mine []int
+		for _, id := range w.ids {
+			if j, ok := lockedAt[id]; ok {
+				mine = append(mine, j)
+			} else if exist[id] {
+				// Another transaction holds it.
+				w.err, live[i] = errSolo, false
+				break
+			}
+		}
+		if !live[i] {
+			continue
+		}
+		sort.Ints(mine) // Seq order
+		mine = slices.Compact(mine)
+		w.changed = []bellhop.Command{}
+		nUp, nEv := len(up.seq), len(events)
+		for _, j := range mine {
+			c := cs[j]
+			seq, state := c.Seq, c.State
+			h, err := w.fn(&c)
+			if err != nil {
+				w.err, w.fnErr, live[i] = err, err, false
+				break
+			}
+			if h == nil {
+				continue
+			}
+			w.changed = append(w.changed, c)
+			up.seq, up.st, up.at, up.p, up.n, up.data = append(up.seq, seq), append(up.st, string(c.State)), append(up.at, c.UpdatedUtc), append(up.p, c.Progress), append(up.n, c.Notes), append(up.data, jsonText(c.Data))
+			up.hs, up.hu, up.ha, up.hp, up.hn = append(up.hs, string(h.State)), append(up.hu, h.Utc), append(up.ha, h.Actor), append(up.hp, h.Progress), append(up.hn, h.Notes)
+			events = append(events, encodeEvent(&c, c.State != state))
+		}
+		if !live[i] {
+			// fn failed: drop what this write queued.
+			up.seq, up.st, up.at, up.p, up.n, up.data = up.seq[:nUp], up.st[:nUp], up.at[:nUp], up.p[:nUp], up.n[:nUp], up.data[:nUp]
+			up.hs, up.hu, up.ha, up.hp, up.hn = up.hs[:nUp], up.hu[:nUp], up.ha[:nUp], up.hp[:nUp], up.hn[:nUp]
+			events = events[:nEv]
+			w.changed = nil
+		}
+	}
+	start := b.Len()
+	if len(cr.id) > 0 {
+		b.Queue(createCommands, cr.id, cr.e, cr.d, cr.t, cr.st, cr.cr, cr.up, cr.ci, cr.cf, cr.cl, cr.data, cr.p, cr.n,
+			cr.hs, cr.hu, cr.ha, cr.hp, cr.hn).Query(func(rows pgx.Rows) error {
+			var id string
+			var seq int64
+			_, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
+				if c := creates[id]; c != nil {
+					c.Seq = seq
+				}
+				return nil
+			})
+			return err
+		})
+	}
+	if len(up.seq) > 0 {
+		b.Queue(updateCommands, up.seq, up.st, up.at, up.p, up.n, up.data, up.hs, up.hu, up.ha, up.hp, up.hn)
+	}
+	for _, p := range joinEvents(events) {
+		b.Queue(notifySQL, channel(s.schema, eventsChannel), p)
+	}
+	precommit := false
+	if b.Len() > start {
+		last := b.QueuedQueries[b.Len()-1]
+		last.Fn = wrapFn(last.Fn, func() { precommit = true })
+	} else {
+		precommit = true
+	}
+	b.Queue(`COMMIT`)
+	b.Queue(`SELECT txid_current()`)
+	err = conn.SendBatch(ctx, &b).Close()
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+	case !precommit && errors.As(err, &pe):
+		// The database rejected a write: nothing committed.
+		for i, w := range group {
+			if live[i] {
+				w.err, w.changed = errSolo, nil
+			}
+		}
+		return
+	default:
+		for i, w := range group {
+			if live[i] {
+				w.err, w.changed = err, nil
+			}
+		}
+		return
+	}
+	for i, w := range group {
+		if !live[i] {
+			continue
+		}
+		if w.c != nil && w.c.Seq == 0 {
+			w.err = errors.New("postgres: group commit: no seq returned")
+		}
+		for j := range w.changed {
+			// As written: timestamptz keeps microseconds.
+			w.changed[j].UpdatedUtc = w.changed[j].UpdatedUtc.Truncate(time.Microsecond).UTC()
+		}
+	}
+}
+
+// jsonText is a command's data as a text parameter: nil is NULL.
+func jsonText(data []byte) *string {
+	if data == nil {
+		return nil
+	}
+	s := string(data)
+	return &s
+}
+
+// wrapFn returns a batch callback that runs fn (or, when nil, reads the
+// result) and then, when that succeeded, after.
+func wrapFn(fn func(pgx.BatchResults) error, after func()) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		var err error
+		if fn != nil {
+			err = fn(br)
+		} else {
+			_, err = br.Exec()
+		}
+		if err == nil {
+			after()
+		}
+		return err
+	}
+}
