@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/bellhop/bellhop/client"
 	"github.com/bellhop/bellhop/internal/agent/driver"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivers"
 )
@@ -268,11 +268,11 @@ func (cfg Config) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("agent config: "+format, args...)) }
 	if cfg.PlatformAddress == "" {
 		add("platform_address is required")
-	} else if err := checkURL(cfg.PlatformAddress, "http", "https"); err != nil {
+	} else if err := checkAddress(cfg.PlatformAddress, ""); err != nil {
 		add("platform_address: %v", err)
 	}
 	if cfg.WebSocketAddress != "" {
-		if err := checkURL(cfg.WebSocketAddress, "ws", "wss", "http", "https"); err != nil {
+		if err := checkAddress("", cfg.WebSocketAddress); err != nil {
 			add("websocket_address: %v", err)
 		}
 	}
@@ -331,20 +331,14 @@ func (cfg Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func checkURL(s string, schemes ...string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return err
+// checkAddress applies the SDK's rule for a hub address (scheme, host, no
+// query or fragment), so that a file this accepts is one the SDK takes.
+func checkAddress(platform, websocket string) error {
+	if platform == "" {
+		platform = "http://placeholder" // checking the WebSocket address alone
 	}
-	for _, scheme := range schemes {
-		if u.Scheme == scheme {
-			if u.Host == "" {
-				return fmt.Errorf("%q has no host", s)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("%q: scheme must be one of %s", s, strings.Join(schemes, ", "))
+	return client.Config{PlatformAddress: platform, WebSocketAddress: websocket,
+		ClientToken: "-", AccessToken: "-", Client: "-"}.Validate()
 }
 
 // loadCA reads a PEM bundle of CA certificates into a pool.

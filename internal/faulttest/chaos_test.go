@@ -236,27 +236,12 @@ chaos:
 	idsMu.Lock()
 	sent := append([]string(nil), ids...)
 	idsMu.Unlock()
-	type row struct{ Id, State, Notes string }
+	type row = commandRow
 	var final map[string]row
 	var all map[string]row
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		all = map[string]row{}
-		cursor := ""
-		for {
-			var page struct {
-				Commands []row
-				Cursor   *string
-			}
-			adminCall(t, c, base, admin, "GET", "commands?limit=1000&cursor="+cursor, nil, &page)
-			for _, r := range page.Commands {
-				all[r.Id] = r
-			}
-			if page.Cursor == nil || len(page.Commands) < 1000 {
-				break
-			}
-			cursor = *page.Cursor
-		}
+		all = allCommands(t, c, base, admin)
 		final = map[string]row{}
 		for _, id := range sent {
 			if r, ok := all[id]; ok && (r.State == "Processed" || r.State == "Error" || r.State == "Cancelled") {

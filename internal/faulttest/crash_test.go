@@ -441,23 +441,7 @@ type ledger struct {
 // does not (every create whose answer was lost has been retried by then).
 func (l *ledger) verify(t testing.TB, c *http.Client, base, admin string, f *figures, final bool) {
 	t.Helper()
-	type row struct{ Id, State, Notes string }
-	got := map[string]row{}
-	cursor := ""
-	for {
-		var page struct {
-			Commands []row
-			Cursor   *string
-		}
-		adminCall(t, c, base, admin, "GET", "commands?limit=1000&cursor="+cursor, nil, &page)
-		for _, r := range page.Commands {
-			got[r.Id] = r
-		}
-		if page.Cursor == nil || len(page.Commands) < 1000 {
-			break
-		}
-		cursor = *page.Cursor
-	}
+	got := allCommands(t, c, base, admin)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	report := func(n *int, format string, args ...any) {
@@ -621,4 +605,29 @@ func (w *worker) advance(ctx context.Context, c *http.Client, base string) error
 	}
 	w.l.acks++
 	return nil
+}
+
+// commandRow is a command as the admin API lists it, with what the fault
+// tests check.
+type commandRow struct{ Id, State, Notes string }
+
+// allCommands pages through every command of the hub, by id.
+func allCommands(t testing.TB, c *http.Client, base, admin string) map[string]commandRow {
+	t.Helper()
+	all := map[string]commandRow{}
+	cursor := ""
+	for {
+		var page struct {
+			Commands []commandRow
+			Cursor   *string
+		}
+		adminCall(t, c, base, admin, "GET", "commands?limit=1000&cursor="+cursor, nil, &page)
+		for _, r := range page.Commands {
+			all[r.Id] = r
+		}
+		if page.Cursor == nil || len(page.Commands) < 1000 {
+			return all
+		}
+		cursor = *page.Cursor
+	}
 }
