@@ -1,6 +1,7 @@
 package bellhop
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,13 +74,18 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
+	first := NewID()
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
 		id := NewID()
-		if !ValidID(id) || seen[id] || id[14] != '4' {
-			t.Fatalf("bad or repeated id %q", id)
+		if !ValidID(id) || seen[id] || id[14] != '7' || !strings.ContainsRune("89ab", rune(id[19])) {
+			t.Fatalf("bad or repeated id %q (want a version 7 RFC 9562 UUID)", id)
 		}
 		seen[id] = true
+	}
+	time.Sleep(2 * time.Millisecond)
+	if later := NewID(); later <= first {
+		t.Errorf("id made later %q sorts before %q", later, first)
 	}
 	for _, bad := range []string{"", "x", "aa20961f-6d9e-4b35-ad25-071213530aeg", "aa20961f6d9e-4b35-ad25-071213530aec0"} {
 		if ValidID(bad) {

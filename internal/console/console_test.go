@@ -732,3 +732,17 @@ func TestLocalPath(t *testing.T) {
 		}
 	}
 }
+
+// TestShortIDs checks that the short form of ids made in the same instant
+// tells them apart: ids begin with their time, so it must not be their start.
+func TestShortIDs(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 100 {
+		s := shortID(bellhop.NewID())
+		if len(s) != 8 || seen[s] {
+			t.Fatalf("short id %q is repeated or not 8 characters", s)
+		}
+		seen[s] = true
+	}
+}

@@ -385,9 +385,12 @@ func localPath(p, def string) string {
 	return p
 }
 
+// shortID is the last 8 characters of an id: the random part. The first
+// ones of the hub's ids are a timestamp that all ids of the same minute
+// share.
 func shortID(id string) string {
 	if len(id) > 8 {
-		return id[:8]
+		return id[len(id)-8:]
 	}
 	return id
 }
