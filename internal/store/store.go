@@ -90,7 +90,9 @@ type Store interface {
 	// in Seq order, in one transaction. fn changes the command in place and
 	// returns the history entry to record, or nil to write nothing for it. An
 	// error from fn rolls everything back and is returned. The result holds
-	// the commands that changed, as written.
+	// the commands that changed, as written. fn may run more than once for a
+	// command (a store may retry a transaction): it must only change c and
+	// return its result.
 	UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error)
 	// History returns a command's history, oldest first.
 	History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error)

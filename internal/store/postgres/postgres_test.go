@@ -134,3 +134,7 @@ func BenchmarkCreateUpdate(b *testing.B) {
 func BenchmarkCreateUpdateParallel(b *testing.B) {
 	storetest.BenchmarkCreateUpdateParallel(b, open(b))
 }
+
+func BenchmarkLifecycleParallel(b *testing.B) {
+	storetest.BenchmarkLifecycleParallel(b, open(b))
+}

@@ -16,6 +16,20 @@ import (
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
 	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes`
 
+// selectCommands reads whole commands: the row and its payload.
+// selectActive does too, through commands_active, for queries that state
+// activeStates and name devices: without statistics, SQLite's planner may
+// prefer another index, and the hot path (a device's queue) must not depend
+// on a guess.
+const (
+	selectCommands = `SELECT ` + commandCols + ` FROM commands LEFT JOIN command_data ON command_seq = seq`
+	selectActive   = `SELECT ` + commandCols + ` FROM commands INDEXED BY commands_active LEFT JOIN command_data ON command_seq = seq`
+)
+
+// activeStates is the condition of the commands_active index, word for word:
+// SQLite uses a partial index only for a query that states its condition.
+const activeStates = `state IN ('Pending', 'Received', 'Processing')`
+
 func scanCommand(row scanner) (c bellhop.Command, err error) {
 	var created, updated int64
 	var progress sql.NullFloat64
@@ -36,6 +50,7 @@ func scanCommand(row scanner) (c bellhop.Command, err error) {
 // error. The idempotency key is dated c.CreatedUtc (see Purge).
 func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
 	err = s.write(ctx, func(tx *tx) error {
+		created = false // fn may run again (see write)
 		if idem != nil {
 			res, err := tx.exec(`INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
 				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, c.ID, ms(c.CreatedUtc))
@@ -51,12 +66,15 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 		}
 		created = true
 		err := tx.row(`INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
-				creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+				creator_integration_id, creator_first_name, creator_last_name, progress, notes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 			c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), ms(c.CreatedUtc), ms(c.UpdatedUtc),
-			c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), nullFloat(c.Progress), c.Notes,
+			c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, nullFloat(c.Progress), c.Notes,
 		).Scan(&c.Seq)
 		if err != nil {
+			return err
+		}
+		if err := tx.setData(c.Seq, c.Data); err != nil {
 			return err
 		}
 		return tx.addHistory(c.Seq, h)
@@ -79,12 +97,23 @@ func (tx *tx) repeated(c *bellhop.Command, idem *store.Idempotency) error {
 	if hash != idem.RequestHash {
 		return bellhop.Errorf(bellhop.ECONFLICT, "Idempotency-Key %q was used with a different request.", idem.Key)
 	}
-	first, err := scanCommand(tx.row(`SELECT `+commandCols+` FROM commands WHERE id = ?`, id))
+	first, err := scanCommand(tx.row(selectCommands+` WHERE id = ?`, id))
 	if err != nil {
 		return wrapErr(err, "command %s of idempotency key %q", id, idem.Key)
 	}
 	*c = first
 	return nil
+}
+
+// setData stores a command's payload; nil data deletes it.
+func (tx *tx) setData(seq int64, data json.RawMessage) error {
+	var err error
+	if data == nil {
+		_, err = tx.exec(`DELETE FROM command_data WHERE command_seq = ?`, seq)
+	} else {
+		_, err = tx.exec(`INSERT OR REPLACE INTO command_data (command_seq, data) VALUES (?, ?)`, seq, []byte(data))
+	}
+	return err
 }
 
 func (tx *tx) addHistory(seq int64, h bellhop.HistoryEntry) error {
@@ -95,7 +124,7 @@ func (tx *tx) addHistory(seq int64, h bellhop.HistoryEntry) error {
 
 // GetCommand returns the command with this id, or ErrNotFound wrapped.
 func (s *Store) GetCommand(ctx context.Context, id string) (*bellhop.Command, error) {
-	c, err := scanCommand(s.read(ctx).row(`SELECT `+commandCols+` FROM commands WHERE id = ?`, id))
+	c, err := scanCommand(s.read(ctx).row(selectCommands+` WHERE id = ?`, id))
 	if err != nil {
 		return nil, wrapErr(err, "get command %s", id)
 	}
@@ -114,7 +143,7 @@ func (s *Store) GetCommands(ctx context.Context, ids []string) ([]bellhop.Comman
 
 func (tx *tx) commandsByID(ids []string) ([]bellhop.Command, error) {
 	if len(ids) == 1 { // the common case, without json_each's cost
-		c, err := scanCommand(tx.row(`SELECT `+commandCols+` FROM commands WHERE id = ?`, ids[0]))
+		c, err := scanCommand(tx.row(selectCommands+` WHERE id = ?`, ids[0]))
 		if errors.Is(err, sql.ErrNoRows) {
 			return []bellhop.Command{}, nil
 		} else if err != nil {
@@ -122,7 +151,7 @@ func (tx *tx) commandsByID(ids []string) ([]bellhop.Command, error) {
 		}
 		return []bellhop.Command{c}, nil
 	}
-	rows, err := tx.query(`SELECT `+commandCols+` FROM commands
+	rows, err := tx.query(selectCommands+`
 		WHERE id IN (SELECT value FROM json_each(?)) ORDER BY seq`, jsonArray(ids))
 	if err != nil {
 		return nil, err
@@ -175,6 +204,13 @@ func commandQuery(f store.Filter) (query string, args []any, ok bool) {
 	if !in("id", f.IDs) || !in("enterprise_id", f.EnterpriseIDs) || !in("device_id", f.DeviceIDs) || !in("state", states) {
 		return "", nil, false
 	}
+	sel := selectCommands
+	if len(states) > 0 && allActive(f.States) {
+		where = append(where, activeStates)
+		if f.DeviceIDs != nil {
+			sel = selectActive
+		}
+	}
 	if f.DeviceType != "" {
 		cond("device_type = ?", string(f.DeviceType))
 	}
@@ -196,7 +232,7 @@ func commandQuery(f store.Filter) (query string, args []any, ok bool) {
 		cond("seq < ?", f.BeforeSeq)
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT ` + commandCols + ` FROM commands`)
+	b.WriteString(sel)
 	if len(where) > 0 {
 		b.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
@@ -225,6 +261,7 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 	}
 	var fnErr error
 	err := s.write(ctx, func(tx *tx) error {
+		changed, fnErr = changed[:0], nil // fn may run again (see write)
 		cs, err := tx.commandsByID(ids)
 		if err != nil {
 			return err
@@ -240,15 +277,15 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 			if h == nil {
 				continue
 			}
-			if bytes.Equal(data, c.Data) { // the usual case: leave the payload alone
-				_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ? WHERE seq = ?`,
-					string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, seq)
-			} else {
-				_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, data = ? WHERE seq = ?`,
-					string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, []byte(c.Data), seq)
-			}
+			_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ? WHERE seq = ?`,
+				string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, seq)
 			if err != nil {
 				return err
+			}
+			if !bytes.Equal(data, c.Data) { // rare: the payload is left alone as a rule
+				if err := tx.setData(seq, c.Data); err != nil {
+					return err
+				}
 			}
 			if err := tx.addHistory(seq, *h); err != nil {
 				return err
@@ -298,9 +335,9 @@ func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry,
 // counted.
 func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]store.DeviceStats, error) {
 	rows, err := s.read(ctx).query(`SELECT d.id,
-			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
-			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processing'),
-			(SELECT min(c.created) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
+			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state IN ('Pending', 'Received')),
+			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state = 'Processing'),
+			(SELECT min(c.created) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state IN ('Pending', 'Received')),
 			(SELECT max(c.updated) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processed')
 		FROM devices d WHERE ?1 = '' OR d.enterprise_id = ?1`, enterpriseID)
 	if err != nil {
@@ -356,6 +393,16 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 		return err
 	})
 	return total, wrapErr(err, "purge idempotency keys")
+}
+
+// allActive reports whether every state is one of the active states.
+func allActive(states []bellhop.State) bool {
+	for _, st := range states {
+		if st != bellhop.Pending && st != bellhop.Received && st != bellhop.Processing {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonArray(vals []string) string {

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -50,6 +51,14 @@ type Config struct {
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// process before it fails; default 5s.
 	BusyTimeout time.Duration
+	// CheckpointEvery is how often WAL pages are copied back into the
+	// database file in the background; default 250ms.
+	CheckpointEvery time.Duration
+	// WALRestartPages is the size of the WAL, in pages, from which the store
+	// makes it start over from its beginning (see checkpoint); default 4096
+	// (16 MiB). The WAL grows past it by at most what is written in one
+	// CheckpointEvery.
+	WALRestartPages int
 }
 
 // Validate checks c and fills in its defaults. It returns an error naming the
@@ -61,6 +70,12 @@ func (c *Config) Validate() error {
 	if c.BusyTimeout == 0 {
 		c.BusyTimeout = DefaultBusyTimeout
 	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 250 * time.Millisecond
+	}
+	if c.WALRestartPages == 0 {
+		c.WALRestartPages = 4096
+	}
 	switch {
 	case c.Path == "":
 		return errors.New("sqlite: Path is required")
@@ -70,6 +85,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf(`sqlite: Sync %q must be "normal" or "full"`, c.Sync)
 	case c.BusyTimeout < 0:
 		return fmt.Errorf("sqlite: BusyTimeout %v must not be negative", c.BusyTimeout)
+	case c.CheckpointEvery < 0:
+		return fmt.Errorf("sqlite: CheckpointEvery %v must not be negative", c.CheckpointEvery)
+	case c.WALRestartPages < 0:
+		return fmt.Errorf("sqlite: WALRestartPages %d must not be negative", c.WALRestartPages)
 	}
 	return nil
 }
@@ -83,6 +102,12 @@ type Store struct {
 	stmts map[stmtKey]*sql.Stmt // prepared statements, by database and text
 
 	c *sql.DB // one connection: background checkpoints
+
+	checkpointEvery time.Duration // Config.CheckpointEvery
+	restartPages    int           // Config.WALRestartPages
+	// restart asks the committer to restart the WAL after its next group
+	// (see checkpoint).
+	restart atomic.Bool
 
 	writes       chan *writeReq // to the committer goroutine
 	checkpointed chan struct{}  // closed when the checkpointer has stopped
@@ -120,7 +145,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 	// The writer never checkpoints: a background connection does (see
 	// checkpoint), so that commits do not pay for copying the WAL back.
-	w, err := sql.Open("sqlite", params("_journal_mode", "WAL", "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"))
+	w, err := sql.Open("sqlite", params("_journal_mode", "WAL", "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)",
+		"_pragma", "journal_size_limit("+strconv.Itoa(walSizeLimit)+")"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
 	}
@@ -129,7 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
+	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
 		closed: make(chan struct{}), committed: make(chan struct{}), checkpointed: make(chan struct{})}
 	go s.commit()
 	if err := s.migrate(ctx); err != nil {
@@ -170,24 +196,55 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// checkpointEvery is how often the WAL is copied back into the database.
-const checkpointEvery = 250 * time.Millisecond
+// walSizeLimit is the size, in bytes, SQLite truncates the WAL to when it
+// starts over.
+const walSizeLimit = 64 << 20
 
 // checkpoint copies committed WAL frames back into the database file in the
 // background, off the writer's path, until the store closes. PASSIVE never
 // waits for readers or the writer; frames it cannot copy yet are copied by a
 // later round.
+//
+// Under steady writes a PASSIVE checkpoint never catches up with the last
+// frame, and SQLite starts writing the WAL from its beginning again only
+// once every frame is copied: the WAL would grow without end, and each new
+// frame would cost the file system a new page. So when the WAL has grown
+// past Config.WALRestartPages, the checkpointer asks the committer, the only writer,
+// to finish the job between two groups (see restartWAL).
 func (s *Store) checkpoint() {
 	defer close(s.checkpointed)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(s.checkpointEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.closed:
 			return
 		case <-t.C:
-			s.c.Exec("PRAGMA wal_checkpoint(PASSIVE)") // a failed round is retried by the next
 		}
+		if s.restart.Load() {
+			continue // the committer checkpoints: SQLite runs one checkpoint at a time
+		}
+		var busy, frames, copied int
+		// A failed round is retried by the next.
+		if s.c.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied) == nil && frames >= s.restartPages {
+			s.restart.Store(true)
+		}
+	}
+}
+
+// restartWAL copies what is left of the WAL into the database and makes the
+// next write start the WAL from its beginning. It runs on the committer,
+// between groups, so no write can add a frame meanwhile; it waits (within
+// the busy timeout) only for readers of an older snapshot. Most frames are
+// copied by the checkpointer already, so it is short. When it cannot finish
+// (another process checkpoints), it tries again after the next group.
+func (s *Store) restartWAL() {
+	if !s.restart.Load() {
+		return
+	}
+	var busy, frames, copied int
+	if err := s.w.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied); err == nil && busy == 0 {
+		s.restart.Store(false)
 	}
 }
 
@@ -304,10 +361,13 @@ func (s *Store) read(ctx context.Context) *tx { return &tx{ctx: ctx, s: s} }
 // error is returned unchanged after its changes are rolled back.
 //
 // Writes that arrive while another commits are grouped: one goroutine runs
-// every waiting fn in one transaction, each inside a savepoint of its own (so
-// a failing fn rolls back only its own changes), and commits once. The
-// commit, the costly part of a small write, is shared, and each caller still
-// returns only after its changes are committed.
+// every waiting fn in one transaction and commits once. The commit, the
+// costly part of a small write, is shared, and each caller still returns only
+// after its changes are committed. A group first runs its fns one after the
+// other, as they come; if one fails, the group is rolled back and run again
+// with each fn inside a savepoint of its own, so that the failing fn rolls
+// back only its own changes. So fn may run twice: it must set its results
+// afresh each time it runs, never add to what an earlier run left.
 func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
@@ -352,28 +412,53 @@ func (s *Store) commit() {
 			}
 		}
 		s.runGroup(batch)
+		s.restartWAL()
 	}
 }
 
-// runGroup runs a group of writes in one transaction.
+// runGroup runs a group of writes in one transaction: first plainly, and
+// again with savepoints when one of several fails (see write).
 func (s *Store) runGroup(batch []*writeReq) {
-	errs := make([]error, len(batch))
-	var unprepared []string
+	errs, err := s.run(batch, false)
+	if err == errRetryGroup {
+		errs, err = s.run(batch, true)
+	}
+	for i, req := range batch {
+		if errs[i] == nil && err != nil {
+			errs[i] = err
+		}
+		req.done <- errs[i]
+	}
+}
+
+// errRetryGroup reports a group in which one write failed: run rolled
+// everything back, and the group must run again with savepoints.
+var errRetryGroup = errors.New("sqlite: a write of the group failed")
+
+// run runs the writes one after the other in one transaction and commits.
+// With savepoints, each runs inside a savepoint of its own, so that a failing
+// write rolls back only its own changes and the others commit. Without, a
+// single write's error is returned as its own, and when one of several
+// fails, run rolls back and returns errRetryGroup. err is an error of the
+// transaction as a whole, for every write that has none of its own.
+func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error) {
+	errs = make([]error, len(batch))
 	t, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
-		for _, req := range batch {
-			req.done <- fmt.Errorf("begin: %w", err)
-		}
-		return
+		return errs, fmt.Errorf("begin: %w", err)
 	}
-	single := len(batch) == 1
+	var unprepared []string
+	defer func() { s.prepareAll(unprepared) }()
+	exec := func(q string) error {
+		_, err := t.ExecContext(context.Background(), q)
+		return err
+	}
 	for i, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			errs[i] = err
+		if errs[i] = req.ctx.Err(); errs[i] != nil {
 			continue
 		}
-		if !single {
-			if _, err := t.ExecContext(context.Background(), "SAVEPOINT w"); err != nil {
+		if savepoints {
+			if err := exec("SAVEPOINT w"); err != nil {
 				errs[i] = fmt.Errorf("savepoint: %w", err)
 				continue
 			}
@@ -381,41 +466,38 @@ func (s *Store) runGroup(batch []*writeReq) {
 		wtx := &tx{ctx: req.ctx, s: s, tx: t}
 		errs[i] = req.fn(wtx)
 		unprepared = append(unprepared, wtx.unprepared...)
-		if single {
-			break
-		}
-		if errs[i] != nil {
-			if _, err := t.ExecContext(context.Background(), "ROLLBACK TO w"); err != nil {
-				// The transaction is in an unknown state: fail the whole group.
-				t.Rollback()
-				for j, req := range batch {
-					req.done <- errors.Join(errs[j], fmt.Errorf("rollback to savepoint: %w", err))
-				}
-				return
+		switch {
+		case !savepoints && errs[i] != nil:
+			t.Rollback()
+			if len(batch) > 1 {
+				return errs, errRetryGroup
 			}
-		}
-		if _, err := t.ExecContext(context.Background(), "RELEASE w"); err != nil && errs[i] == nil {
-			errs[i] = fmt.Errorf("release savepoint: %w", err)
-		}
-	}
-	if single && errs[0] != nil {
-		t.Rollback()
-	} else if err := t.Commit(); err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = fmt.Errorf("commit: %w", err)
+			return errs, nil
+		case !savepoints:
+		case errs[i] != nil && exec("ROLLBACK TO w") != nil:
+			// The transaction is in an unknown state: fail the whole group.
+			t.Rollback()
+			return errs, errors.New("rollback to savepoint failed")
+		default:
+			if err := exec("RELEASE w"); err != nil && errs[i] == nil {
+				errs[i] = fmt.Errorf("release savepoint: %w", err)
 			}
 		}
 	}
-	// The writer's only connection was busy during the transaction, so new
-	// statements are prepared now, for the next writes.
-	for _, q := range unprepared {
+	if err := t.Commit(); err != nil {
+		return errs, fmt.Errorf("commit: %w", err)
+	}
+	return errs, nil
+}
+
+// prepareAll prepares the statements that writes ran unprepared: the
+// writer's only connection was busy during the transaction, so they are
+// prepared after it, for the next writes.
+func (s *Store) prepareAll(queries []string) {
+	for _, q := range queries {
 		if _, err := s.prepare(context.Background(), s.w, q); err != nil {
-			break // not fatal: the query runs unprepared next time again
+			return // not fatal: the query runs unprepared next time again
 		}
-	}
-	for i, req := range batch {
-		req.done <- errs[i]
 	}
 }
 

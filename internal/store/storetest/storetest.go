@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"UpdateCommands", testUpdateCommands},
 		{"UpdateCommandsRollback", testUpdateCommandsRollback},
 		{"UpdateCommandsConcurrent", testUpdateCommandsConcurrent},
+		{"ConcurrentWritesSomeFail", testConcurrentWritesSomeFail},
 		{"ReadDuringWrite", testReadDuringWrite},
 		{"Stats", testStats},
 		{"Purge", testPurge},
@@ -767,6 +768,80 @@ func testUpdateCommandsConcurrent(t *testing.T, s store.Store) {
 	for i, h := range history[1:] {
 		equal(t, "history entry "+strconv.Itoa(i+1), h.Notes, strconv.Itoa(i+1))
 	}
+}
+
+// testConcurrentWritesSomeFail runs many writes at once, a third of which
+// fail: failing updates change a command and then return an error, failing
+// creates reuse a taken id. Whatever writes share a transaction, each failing
+// write changes nothing and each other write is applied exactly once.
+func testConcurrentWritesSomeFail(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	counter := w.command(w.d1, bellhop.Processing, 1)
+	spoiled := w.command(w.d2, bellhop.Processing, 1)
+	sentinel := errors.New("sentinel")
+	const rounds = 30
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var fresh []string
+	errs := make(chan error, 3*rounds)
+	for range rounds {
+		wg.Go(func() {
+			_, err := s.UpdateCommands(ctx, []string{counter.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+				count, _ := strconv.Atoi(c.Notes)
+				c.Notes = strconv.Itoa(count + 1)
+				return &bellhop.HistoryEntry{State: c.State, Utc: at(2), Notes: c.Notes}, nil
+			})
+			errs <- err
+		})
+		wg.Go(func() {
+			_, err := s.UpdateCommands(ctx, []string{spoiled.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+				c.Notes = "spoiled"
+				return nil, sentinel
+			})
+			if !errors.Is(err, sentinel) {
+				errs <- fmt.Errorf("failing update: got %v, want the sentinel", err)
+			}
+		})
+		wg.Go(func() {
+			// The key is stored before the id turns out taken: it must go too.
+			dup := newCommand(w.d1, bellhop.Pending, at(3))
+			dup.ID = counter.ID
+			idem := &store.Idempotency{Scope: "failing", Key: bellhop.NewID(), RequestHash: "h"}
+			if _, err := s.CreateCommand(ctx, &dup, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(3)}, idem); bellhop.ErrorCode(err) != bellhop.ECONFLICT {
+				errs <- fmt.Errorf("create with a taken id: got %v, want ECONFLICT", err)
+			}
+			again := newCommand(w.d1, bellhop.Pending, at(3))
+			if created, err := s.CreateCommand(ctx, &again, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(3)}, idem); err != nil || !created {
+				errs <- fmt.Errorf("create with the key of a failed create: created=%v, %v; want a new command", created, err)
+			}
+			c := newCommand(w.d2, bellhop.Pending, at(3))
+			created, err := s.CreateCommand(ctx, &c, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(3)}, nil)
+			if err == nil && !created {
+				err = errors.New("a fresh create reported created=false")
+			}
+			mu.Lock()
+			fresh = append(fresh, c.ID)
+			mu.Unlock()
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	got, err := s.GetCommands(ctx, []string{counter.ID, spoiled.ID})
+	must(t, err)
+	equal(t, "counter after concurrent increments", got[0].Notes, strconv.Itoa(rounds))
+	equal(t, "command whose updates all failed", got[1], spoiled)
+	history, err := s.History(ctx, counter.ID)
+	must(t, err)
+	equal(t, "history entries of the counter", len(history), rounds+1)
+	stored, err := s.GetCommands(ctx, fresh)
+	must(t, err)
+	equal(t, "fresh creates stored", len(stored), rounds)
 }
 
 // testReadDuringWrite reads while a write transaction is open: the read must

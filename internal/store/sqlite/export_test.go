@@ -1,0 +1,9 @@
+package sqlite
+
+import "github.com/bellhop/bellhop/internal/store"
+
+// CommandQuery exposes commandQuery to the tests' query plans.
+func CommandQuery(f store.Filter) (string, []any) {
+	q, args, _ := commandQuery(f)
+	return q, args
+}
