@@ -1,7 +1,9 @@
 package realtime
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -142,7 +144,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 			httpapi.WriteError(w, r, log, bellhop.Errorf(bellhop.ERATELIMIT, "%s", reason))
 			return
 		}
-		conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns,
+		conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns,
 			CompressionMode: websocket.CompressionDisabled})
 		if err != nil {
 			b.remove(s)
@@ -272,3 +274,31 @@ func (s *socket) ping(done func()) bool {
 	}()
 	return true
 }
+
+// socketWriteBuffer is the size of a socket's write buffer. The hub sends
+// events, most of them well under 2 KB (a larger one costs one more write
+// call). net/http hands a hijacked connection over with a 4 KB writer, and
+// the WebSocket library keeps it for the socket's whole life.
+const socketWriteBuffer = 2048
+
+// smallBuffers is a ResponseWriter whose Hijack hands out a write buffer of
+// socketWriteBuffer bytes instead of net/http's, so that idle sockets stay
+// small. What net/http buffered for the client (the handshake's response)
+// is sent first. The reader stays net/http's: it reads through net/http's
+// connection reader, which may hold a byte read ahead.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
+}
+
+// Unwrap gives http.ResponseController the ResponseWriter underneath.
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
