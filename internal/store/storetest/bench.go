@@ -1,11 +1,13 @@
 package storetest
 
 import (
+	"bytes"
 	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/store"
@@ -86,6 +88,7 @@ func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
 		if io1, ok := readIO(); ok && ioOK {
 			b.ReportMetric(float64(io1.wchar-io0.wchar)/float64(b.N), "wbytes/op")
 			b.ReportMetric(float64(io1.syscw-io0.syscw)/float64(b.N), "wcalls/op")
+			b.ReportMetric(float64(io1.cpu-io0.cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		}
 	}()
 	b.RunParallel(func(pb *testing.PB) {
@@ -115,16 +118,31 @@ func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
 }
 
 // procIO is this process's write counters from /proc/self/io (Linux): bytes
-// handed to write calls and how many calls. They show what a change does to
-// the store's writes more steadily than time does on a busy machine.
-type procIO struct{ wchar, syscw int64 }
+// handed to write calls and how many calls, and its CPU time (user and
+// system) from /proc/self/stat. They show what a change does to the store
+// more steadily than wall time does on a busy machine.
+type procIO struct {
+	wchar, syscw int64
+	cpu          time.Duration
+}
 
 func readIO() (procIO, bool) {
 	b, err := os.ReadFile("/proc/self/io")
 	if err != nil {
 		return procIO{}, false
 	}
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return procIO{}, false
+	}
 	var io procIO
+	// Fields after the command's closing parenthesis; utime and stime are
+	// the 12th and 13th, in clock ticks (100 a second on Linux).
+	if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(f) > 12 {
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		io.cpu = time.Duration(ut+st) * 10 * time.Millisecond
+	}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, _ := strings.Cut(line, ": ")
 		n, _ := strconv.ParseInt(v, 10, 64)
