@@ -54,12 +54,6 @@ type Config struct {
 	// CheckpointEvery is how often WAL pages are copied back into the
 	// database file in the background; default 250ms.
 	CheckpointEvery time.Duration
-	// GroupWait is how long the committer waits for more writes to join a
-	// group once writes come concurrently (see commit):
-	// the pages a group writes are shared by its writes, so larger groups
-	// write less. Default 300µs; negative: never wait. Like PostgreSQL's
-	// commit_delay with commit_siblings.
-	GroupWait time.Duration
 	// WALRestartPages is the size of the WAL, in pages, from which the store
 	// makes it start over from its beginning (see checkpoint); default 4096
 	// (16 MiB). The WAL grows past it by at most what is written in one
@@ -78,9 +72,6 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointEvery == 0 {
 		c.CheckpointEvery = 250 * time.Millisecond
-	}
-	if c.GroupWait == 0 {
-		c.GroupWait = 300 * time.Microsecond
 	}
 	if c.WALRestartPages == 0 {
 		c.WALRestartPages = 4096
@@ -113,7 +104,6 @@ type Store struct {
 	c *sql.DB // one connection: background checkpoints
 
 	checkpointEvery time.Duration // Config.CheckpointEvery
-	groupWait       time.Duration // Config.GroupWait
 	restartPages    int           // Config.WALRestartPages
 	// restart asks the committer to restart the WAL after its next group
 	// (see checkpoint).
@@ -165,7 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{checkpointEvery: cfg.CheckpointEvery, groupWait: cfg.GroupWait, restartPages: cfg.WALRestartPages, w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
+	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
 		closed: make(chan struct{}), committed: make(chan struct{}), checkpointed: make(chan struct{})}
 	go s.commit()
 	if err := s.migrate(ctx); err != nil {
@@ -401,15 +391,10 @@ type writeReq struct {
 // latency stays small.
 const maxGroup = 256
 
-// commit runs the grouped writes until the store closes. A group is every
-// write waiting when the last one committed; when writes come concurrently
-// (this group or the last has two or more), it also waits up to groupWait
-// for more (see Config.GroupWait). A lone write that waited in vain stops
-// the waiting until writes come together again.
+// commit runs the grouped writes until the store closes.
 func (s *Store) commit() {
 	defer close(s.committed)
 	batch := make([]*writeReq, 0, maxGroup)
-	concurrent := false
 	for {
 		select {
 		case req := <-s.writes:
@@ -426,30 +411,9 @@ func (s *Store) commit() {
 				break more
 			}
 		}
-		batch = s.gather(batch, concurrent || len(batch) > 1)
-		concurrent = len(batch) > 1
 		s.runGroup(batch)
 		s.restartWAL()
 	}
-}
-
-// gather adds to batch the writes that come within groupWait, when wait is
-// true and waiting is on.
-func (s *Store) gather(batch []*writeReq, wait bool) []*writeReq {
-	if !wait || s.groupWait <= 0 || len(batch) >= maxGroup {
-		return batch
-	}
-	t := time.NewTimer(s.groupWait)
-	defer t.Stop()
-	for len(batch) < maxGroup {
-		select {
-		case req := <-s.writes:
-			batch = append(batch, req)
-		case <-t.C:
-			return batch
-		}
-	}
-	return batch
 }
 
 // runGroup runs a group of writes in one transaction: first plainly, and

@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"os"
@@ -233,19 +232,5 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	if largest > 10<<20 {
 		t.Errorf("WAL grew to %.1f MiB with 1 MiB restarts", float64(largest)/(1<<20))
-	}
-}
-
-// TestLoneWritesDoNotWait opens a store whose groups would wait an hour for
-// company: writes that come one at a time must not wait at all.
-func TestLoneWritesDoNotWait(t *testing.T) {
-	s := open(t, sqlite.Config{GroupWait: time.Hour})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // a bound, not a wait
-	defer cancel()
-	for i := range 20 {
-		e := bellhop.Enterprise{ID: bellhop.NewID(), Name: "Hotel", CreatedUtc: time.Now()}
-		if err := s.CreateEnterprise(ctx, &e); err != nil {
-			t.Fatalf("write %d: %v", i, err)
-		}
 	}
 }
