@@ -18,17 +18,21 @@ const commandCols = `seq, id, enterprise_id, device_id, device_type, state, crea
 
 // selectCommands reads whole commands: the row and its payload.
 // selectActive does too, through commands_active, for queries that state
-// activeStates and name devices: without statistics, SQLite's planner may
-// prefer another index, and the hot path (a device's queue) must not depend
-// on a guess.
+// activeStates: without statistics, SQLite's planner may prefer another
+// index or none, and neither a device's queue nor the expiry sweep may
+// depend on a guess. The index is small: unfinished commands only.
 const (
 	selectCommands = `SELECT ` + commandCols + ` FROM commands LEFT JOIN command_data ON command_seq = seq`
 	selectActive   = `SELECT ` + commandCols + ` FROM commands INDEXED BY commands_active LEFT JOIN command_data ON command_seq = seq`
 )
 
-// activeStates is the condition of the commands_active index, word for word:
-// SQLite uses a partial index only for a query that states its condition.
-const activeStates = `state IN ('Pending', 'Received', 'Processing')`
+// activeStates and finalStates are the conditions of the commands_active and
+// commands_final indexes, word for word: SQLite uses a partial index only
+// for a query that states its condition.
+const (
+	activeStates = `state IN ('Pending', 'Received', 'Processing')`
+	finalStates  = `state IN ('Processed', 'Cancelled', 'Error')`
+)
 
 func scanCommand(row scanner) (c bellhop.Command, err error) {
 	var created, updated int64
@@ -117,7 +121,8 @@ func (tx *tx) setData(seq int64, data json.RawMessage) error {
 }
 
 func (tx *tx) addHistory(seq int64, h bellhop.HistoryEntry) error {
-	_, err := tx.exec(`INSERT INTO command_history (command_seq, state, utc, actor, progress, notes) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(`INSERT INTO command_history (command_seq, n, state, utc, actor, progress, notes)
+		VALUES (?1, (SELECT coalesce(max(n), 0) + 1 FROM command_history WHERE command_seq = ?1), ?2, ?3, ?4, ?5, ?6)`,
 		seq, string(h.State), ms(h.Utc), h.Actor, nullFloat(h.Progress), h.Notes)
 	return err
 }
@@ -207,9 +212,7 @@ func commandQuery(f store.Filter) (query string, args []any, ok bool) {
 	sel := selectCommands
 	if len(states) > 0 && allActive(f.States) {
 		where = append(where, activeStates)
-		if f.DeviceIDs != nil {
-			sel = selectActive
-		}
+		sel = selectActive
 	}
 	if f.DeviceType != "" {
 		cond("device_type = ?", string(f.DeviceType))
@@ -314,7 +317,7 @@ func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry,
 	if err := r.row(`SELECT seq FROM commands WHERE id = ?`, id).Scan(&seq); err != nil {
 		return nil, wrapErr(err, "history of command %s", id)
 	}
-	rows, err := r.query(`SELECT state, utc, actor, progress, notes FROM command_history WHERE command_seq = ? ORDER BY id`, seq)
+	rows, err := r.query(`SELECT state, utc, actor, progress, notes FROM command_history WHERE command_seq = ? ORDER BY n`, seq)
 	if err != nil {
 		return nil, wrapErr(err, "history of command %s", id)
 	}
@@ -358,6 +361,10 @@ func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]stor
 	return stats, wrapErr(rows.Err(), "stats of %q", enterpriseID)
 }
 
+// purgeQuery deletes up to ?2 final commands updated before ?1.
+const purgeQuery = `DELETE FROM commands WHERE seq IN (
+	SELECT seq FROM commands INDEXED BY commands_final WHERE ` + finalStates + ` AND updated < ?1 LIMIT ?2)`
+
 // purgeBatch is how many commands Purge deletes per write transaction, so
 // that a large purge never holds the writer for long.
 const purgeBatch = 1000
@@ -371,9 +378,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 	for {
 		var n int64
 		err := s.write(ctx, func(tx *tx) error {
-			res, err := tx.exec(`DELETE FROM commands WHERE seq IN (
-				SELECT seq FROM commands WHERE state IN ('Processed', 'Cancelled', 'Error') AND updated < ?1 LIMIT ?2)`,
-				ms(before), purgeBatch)
+			res, err := tx.exec(purgeQuery, ms(before), purgeBatch)
 			if err != nil {
 				return err
 			}

@@ -7,3 +7,6 @@ func CommandQuery(f store.Filter) (string, []any) {
 	q, args, _ := commandQuery(f)
 	return q, args
 }
+
+// PurgeQuery is the statement of one purge batch.
+const PurgeQuery = purgeQuery

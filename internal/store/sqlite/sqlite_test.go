@@ -131,6 +131,10 @@ func TestMigrateCommandData(t *testing.T) {
 			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes) VALUES
 			('0190a000-0000-7000-8000-000000000001', 'e', 'd', 'Printer', 'Pending', 1000, 1000, '', 'Ann', 'Lee', '{"CopyCount":2}', NULL, ''),
 			('0190a000-0000-7000-8000-000000000002', 'e', 'd', 'Printer', 'Processed', 1000, 2000, '', 'Ann', 'Lee', NULL, 1, 'done')`,
+		// History of both, interleaved, as the old table numbered it.
+		`INSERT INTO command_history (id, command_seq, state, utc, actor, progress, notes) VALUES
+			(5, 2, 'Pending', 1000, 'admin', NULL, ''), (6, 1, 'Pending', 1000, 'admin', NULL, ''),
+			(9, 2, 'Processed', 2000, 'agent', 1, 'done')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
@@ -147,17 +151,31 @@ func TestMigrateCommandData(t *testing.T) {
 	if len(got) != 2 || string(got[0].Data) != `{"CopyCount":2}` || got[1].Data != nil || got[1].Notes != "done" || got[1].State != bellhop.Processed {
 		t.Fatalf("after migrating: %+v", got)
 	}
+	history, err := s.History(ctx, "0190a000-0000-7000-8000-000000000002")
+	if err != nil || len(history) != 2 || history[0].State != bellhop.Pending || history[1].State != bellhop.Processed || history[1].Notes != "done" {
+		t.Fatalf("history after migrating: %+v (%v)", history, err)
+	}
+	// New entries follow the migrated ones.
+	if _, err := s.UpdateCommands(ctx, []string{got[0].ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.State = bellhop.Received
+		return &bellhop.HistoryEntry{State: c.State, Utc: time.UnixMilli(3000), Actor: "agent"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if history, err = s.History(ctx, got[0].ID); err != nil || len(history) != 2 || history[1].State != bellhop.Received {
+		t.Fatalf("history after a new entry: %+v (%v)", history, err)
+	}
 	active, err := s.ListCommands(ctx, store.Filter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
-	if err != nil || len(active) != 1 || active[0].ID != got[0].ID {
+	if err != nil || len(active) != 1 || active[0].ID != got[0].ID || active[0].State != bellhop.Received {
 		t.Fatalf("active after migrating: %+v (%v)", active, err)
 	}
 }
 
-// TestActiveQueryPlan checks that the query for a device's active commands
-// uses the small commands_active index: the hot path depends on it, and
-// SQLite uses a partial index only when the query states its condition
-// word for word.
-func TestActiveQueryPlan(t *testing.T) {
+// TestQueryPlans checks that the queries of a device's active commands and
+// of the expiry sweep use the small commands_active index, and the purge the
+// commands_final index: SQLite uses a partial index only when the query
+// states its condition word for word.
+func TestQueryPlans(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bellhop.db")
 	open(t, sqlite.Config{Path: path})
 	db, err := sql.Open("sqlite", path)
@@ -165,23 +183,34 @@ func TestActiveQueryPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	query, args := sqlite.CommandQuery(store.Filter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
-	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
+	queue, queueArgs := sqlite.CommandQuery(store.Filter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
+	sweep, sweepArgs := sqlite.CommandQuery(store.Filter{DeviceType: bellhop.Printer,
+		States: []bellhop.State{bellhop.Pending, bellhop.Received}, UpdatedTo: time.Now(), Limit: 500})
+	for _, tt := range []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"a device's queue", queue, "commands_active", queueArgs},
+		{"expiry sweep", sweep, "commands_active", sweepArgs},
+		{"purge", sqlite.PurgeQuery, "commands_final", []any{time.Now().UnixMilli(), 1000}},
+	} {
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+tt.query, tt.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
 		}
-		plan = append(plan, detail)
-	}
-	if !strings.Contains(strings.Join(plan, "\n"), "commands_active") {
-		t.Errorf("plan of %s\ndoes not use commands_active:\n%s", query, strings.Join(plan, "\n"))
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !strings.Contains(strings.Join(plan, "\n"), tt.index) {
+			t.Errorf("%s: plan of %s\ndoes not use %s:\n%s", tt.name, tt.query, tt.index, strings.Join(plan, "\n"))
+		}
 	}
 }
 
