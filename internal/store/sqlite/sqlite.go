@@ -105,6 +105,7 @@ type Store struct {
 
 	checkpointEvery time.Duration // Config.CheckpointEvery
 	restartPages    int           // Config.WALRestartPages
+	busyTimeout     time.Duration // Config.BusyTimeout
 	// restart asks the committer to restart the WAL after its next group
 	// (see checkpoint).
 	restart atomic.Bool
@@ -155,7 +156,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
+	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, busyTimeout: cfg.BusyTimeout,
+		w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
 		closed: make(chan struct{}), committed: make(chan struct{}), checkpointed: make(chan struct{})}
 	go s.commit()
 	if err := s.migrate(ctx); err != nil {
@@ -209,8 +211,8 @@ const walSizeLimit = 64 << 20
 // frame, and SQLite starts writing the WAL from its beginning again only
 // once every frame is copied: the WAL would grow without end, and each new
 // frame would cost the file system a new page. So when the WAL has grown
-// past Config.WALRestartPages, the checkpointer asks the committer, the only writer,
-// to finish the job between two groups (see restartWAL).
+// past Config.WALRestartPages, the checkpointer asks the committer, the only
+// writer, to finish the job between two groups (see restartWAL).
 func (s *Store) checkpoint() {
 	defer close(s.checkpointed)
 	t := time.NewTicker(s.checkpointEvery)
@@ -234,19 +236,23 @@ func (s *Store) checkpoint() {
 
 // restartWAL copies what is left of the WAL into the database and makes the
 // next write start the WAL from its beginning. It runs on the committer,
-// between groups, so no write can add a frame meanwhile; it waits (within
-// the busy timeout) only for readers of an older snapshot. Most frames are
-// copied by the checkpointer already, so it is short. When it cannot finish
-// (another process checkpoints), it tries again after the next group.
+// between groups, so no write can add a frame meanwhile. Most frames are
+// copied by the checkpointer already, so it is short. It waits for readers
+// of an older snapshot at most restartWait: a long reader (another process,
+// say) must not stall the writes; the checkpointer asks again next round.
 func (s *Store) restartWAL() {
-	if !s.restart.Load() {
+	if !s.restart.Swap(false) {
 		return
 	}
-	var busy, frames, copied int
-	if err := s.w.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied); err == nil && busy == 0 {
-		s.restart.Store(false)
+	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
+		return
 	}
+	s.w.Exec("PRAGMA wal_checkpoint(RESTART)") // if it cannot finish, the next round asks again
+	s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
 }
+
+// restartWait bounds how long restartWAL waits for readers.
+const restartWait = 10 * time.Millisecond
 
 // Close closes the database. Calls after the first return nil; any other
 // method called after Close returns an error.

@@ -264,3 +264,45 @@ func TestWALStaysBounded(t *testing.T) {
 		t.Errorf("WAL grew to %.1f MiB with 1 MiB restarts", float64(largest)/(1<<20))
 	}
 }
+
+// TestWALRestartDoesNotWaitForReaders keeps a read transaction open in
+// another connection, on an old snapshot, while writes push the WAL past its
+// restart size again and again: the restart cannot finish, and the writes
+// must not wait out the busy timeout for it.
+func TestWALRestartDoesNotWaitForReaders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bellhop.db")
+	const busy = 3 * time.Second
+	s := open(t, sqlite.Config{Path: path, WALRestartPages: 16, CheckpointEvery: 5 * time.Millisecond, BusyTimeout: busy})
+	ctx := t.Context()
+	e := bellhop.Enterprise{ID: bellhop.NewID(), Name: "Hotel", CreatedUtc: time.Now()}
+	if err := s.CreateEnterprise(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reader, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	var n int
+	if err := reader.QueryRow(`SELECT count(*) FROM enterprises`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	for i := range 100 {
+		e := bellhop.Enterprise{ID: bellhop.NewID(), Name: strings.Repeat("H", 3000), CreatedUtc: time.Now()}
+		if err := s.CreateEnterprise(ctx, &e); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		time.Sleep(time.Millisecond) // let the checkpointer see the WAL grow
+	}
+	if took := time.Since(start); took >= busy {
+		t.Errorf("100 writes took %v with a reader open: they waited for the WAL restart", took)
+	}
+}
