@@ -271,7 +271,7 @@ func TestWALStaysBounded(t *testing.T) {
 // must not wait out the busy timeout for it.
 func TestWALRestartDoesNotWaitForReaders(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bellhop.db")
-	const busy = 3 * time.Second
+	const busy = 10 * time.Second
 	s := open(t, sqlite.Config{Path: path, WALRestartPages: 16, CheckpointEvery: 5 * time.Millisecond, BusyTimeout: busy})
 	ctx := t.Context()
 	e := bellhop.Enterprise{ID: bellhop.NewID(), Name: "Hotel", CreatedUtc: time.Now()}
