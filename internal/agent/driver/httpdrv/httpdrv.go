@@ -130,7 +130,10 @@ func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error)
 			job.Report(1)
 			return driver.Result{Notes: notes}, nil
 		}
-		if !retry || attempt > d.retries || ctx.Err() != nil {
+		if ctx.Err() != nil { // cancelled while the request failed: say so, as the wait below does
+			return driver.Result{}, fmt.Errorf("http: POST %s (attempt %d of %d): %w: %w", target, attempt, d.retries+1, err, ctx.Err())
+		}
+		if !retry || attempt > d.retries {
 			return driver.Result{}, fmt.Errorf("http: POST %s (attempt %d of %d): %w", target, attempt, d.retries+1, err)
 		}
 		wait := d.backoff(attempt)
