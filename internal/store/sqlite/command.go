@@ -212,7 +212,9 @@ func commandQuery(f store.Filter) (query string, args []any, ok bool) {
 	sel := selectCommands
 	if len(states) > 0 && allActive(f.States) {
 		where = append(where, activeStates)
-		sel = selectActive
+		if f.IDs == nil { // with ids, their unique index finds the rows
+			sel = selectActive
+		}
 	}
 	if f.DeviceType != "" {
 		cond("device_type = ?", string(f.DeviceType))

@@ -480,10 +480,13 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 			}
 			return errs, nil
 		case !savepoints:
-		case errs[i] != nil && exec("ROLLBACK TO w") != nil:
-			// The transaction is in an unknown state: fail the whole group.
-			t.Rollback()
-			return errs, errors.New("rollback to savepoint failed")
+		case errs[i] != nil:
+			if err := exec("ROLLBACK TO w"); err != nil {
+				// The transaction is in an unknown state: fail the whole group.
+				t.Rollback()
+				return errs, fmt.Errorf("rollback to savepoint: %w", err)
+			}
+			fallthrough
 		default:
 			if err := exec("RELEASE w"); err != nil && errs[i] == nil {
 				errs[i] = fmt.Errorf("release savepoint: %w", err)
