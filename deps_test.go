@@ -8,7 +8,7 @@ import (
 )
 
 // TestImports keeps the layout honest: the domain imports only the standard
-// library, and the adapters never import each other (only internal/cli wires
+// library, and the adapters never import each other (only internal/node wires
 // them together).
 func TestImports(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "./...").Output()

@@ -13,8 +13,8 @@ import (
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
 	"github.com/bellhop/bellhop/internal/agent"
-	"github.com/bellhop/bellhop/internal/cli"
 	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // testLog returns a logger for the code under test: quiet unless
@@ -32,7 +32,7 @@ type env struct {
 	t           testing.TB
 	dataDir     string
 	addr        string // fixed after the first start, so restarts keep it
-	hub         *cli.Hub
+	hub         *node.Node
 	stopHub     func()
 	enterprise  string
 	sub         string
@@ -68,7 +68,7 @@ func newEnv(t testing.TB) *env {
 func (e *env) startHub() {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := cli.NewHub(ctx, cli.HubConfig{Addr: e.addr, DataDir: e.dataDir, Logger: testLog(), RateLimit: -1,
+	h, err := node.New(ctx, node.Config{Addr: e.addr, DataDir: e.dataDir, Logger: testLog(), RateLimit: -1,
 		Hub: hub.Config{}})
 	if err != nil {
 		cancel()

@@ -19,7 +19,7 @@ import (
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key to dir.
@@ -49,7 +49,7 @@ func TestAgentTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := selfSigned(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := cli.NewHub(ctx, cli.HubConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), TLSCert: certFile, TLSKey: keyFile,
+	h, err := node.New(ctx, node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), TLSCert: certFile, TLSKey: keyFile,
 		RateLimit: -1, Logger: testLog()})
 	must(t, err)
 	done := make(chan struct{})

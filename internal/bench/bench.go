@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // Scenarios.
@@ -42,12 +43,19 @@ const (
 
 // Config says what to measure. Zero fields take the documented defaults.
 type Config struct {
-	// Target is the hub's base URL (its PlatformAddress). Required.
+	// Target is the hub's base URL (its PlatformAddress). When empty, Run
+	// starts a hub in this process as Hub says and measures that.
 	Target string
+	// Hub configures the in-process hub when Target is empty: its store
+	// (DataDir, a temporary directory when empty; Database; Sync) and its
+	// Logger. The address, the admin token, the rate limit (off) and the
+	// socket cap (none) are the bench's.
+	Hub node.Config
 	// WebSocketAddress is the base URL of the WebSocket; default derived
 	// from Target.
 	WebSocketAddress string
-	// AdminToken authenticates the setup against the admin API. Required.
+	// AdminToken authenticates the setup against the admin API. Required
+	// with Target.
 	AdminToken string
 	// Usage reads the hub's CPU time and RSS; default MetricsUsage(Target).
 	Usage UsageFunc
@@ -154,10 +162,8 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration that cannot run, naming the field.
 func (c *Config) Validate() error {
 	switch {
-	case c.Target == "":
-		return errors.New("bench: Target is required")
-	case c.AdminToken == "":
-		return errors.New("bench: AdminToken is required")
+	case c.Target != "" && c.AdminToken == "":
+		return errors.New("bench: AdminToken is required with Target")
 	case c.Scenario != ScenarioIdle && c.Scenario != ScenarioSteady && c.Scenario != ScenarioBurst &&
 		c.Scenario != ScenarioReconnect && c.Scenario != ScenarioLarge:
 		return fmt.Errorf("bench: unknown scenario %q", c.Scenario)
@@ -179,6 +185,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Target == "" {
+		stop, err := startHub(ctx, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
 	}
 	hc := &http.Client{Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

@@ -195,7 +195,6 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, mut := range map[string]func(c *Config){
-		"no target":          func(c *Config) { c.Target = "" },
 		"no token":           func(c *Config) { c.AdminToken = "" },
 		"unknown scenario":   func(c *Config) { c.Scenario = "soak" },
 		"negative rate":      func(c *Config) { c.Rate = -1 },

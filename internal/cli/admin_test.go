@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // TestAdminCommands drives a real hub through `bellhop admin`.
 func TestAdminCommands(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	token := bellhop.NewToken()
-	h, err := NewHub(ctx, HubConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: token})
+	h, err := node.New(ctx, node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/internal/bench"
-	"github.com/bellhop/bellhop/internal/realtime"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // BenchCmd measures a hub as integrations use it: simulated agents on
@@ -63,36 +61,14 @@ func (c *BenchCmd) Run(ctx context.Context, g *Globals) error {
 	return err
 }
 
-// run starts the in-process hub when there is no --target and runs the bench.
+// run runs the bench, against --target or a hub of its own.
 func (c *BenchCmd) run(ctx context.Context, g *Globals) (*bench.Report, error) {
 	log := g.Logger()
-	limit, err := bench.RaiseFileLimit()
-	if err != nil {
-		log.Warn("bench: cannot raise the open files limit", "err", err)
-	}
 	cfg := bench.Config{Target: c.Target, WebSocketAddress: c.WSAddr, AdminToken: c.AdminToken,
 		Scenario: c.Scenario, Agents: c.Agents, DevicesPerAgent: c.DevicesPerAgent, AgentsPerProducer: c.AgentsPerProducer,
 		Rate: c.Rate, Duration: c.Duration, Warmup: c.Warmup, Burst: c.Burst, Waiting: c.Waiting, PDFSize: c.PDFSize,
 		FindMax: c.FindMax, Bound: c.Bound, MaxInFlight: c.MaxInFlight, Drain: c.Drain, Progress: g.stderr, Logger: log}
-
 	if c.Target == "" {
-		// Both ends of every socket live in this process.
-		if need := uint64(2*c.Agents + 2*c.MaxInFlight + 256); limit > 0 && need > limit {
-			return nil, fmt.Errorf("bench: %d agents need about %d open files in one process, the limit is %d: "+
-				"run the hub separately (bellhop serve --rate-limit=-1) and use --target", c.Agents, need, limit)
-		}
-		dir := c.Data
-		if dir == "" {
-			tmp, err := os.MkdirTemp("", "bellhop-bench-")
-			if err != nil {
-				return nil, err
-			}
-			defer os.RemoveAll(tmp)
-			dir = tmp
-		}
-		var tok [16]byte
-		_, _ = rand.Read(tok[:])
-		cfg.AdminToken = hex.EncodeToString(tok[:])
 		// The hub's own logs would tear the progress line: warnings only.
 		hubLog := log
 		if g.LogLevel == "info" {
@@ -100,26 +76,7 @@ func (c *BenchCmd) run(ctx context.Context, g *Globals) (*bench.Report, error) {
 			quiet.LogLevel = "warn"
 			hubLog = quiet.Logger()
 		}
-		h, err := NewHub(ctx, HubConfig{Addr: "127.0.0.1:0", DataDir: dir, Database: c.Database, Sync: c.Sync,
-			Logger: hubLog, RateLimit: -1, AdminToken: cfg.AdminToken,
-			Realtime: realtime.Config{MaxSocketsPerSubscription: 1 << 20}})
-		if err != nil {
-			return nil, err
-		}
-		defer h.Close()
-		hctx, stop := context.WithCancel(ctx)
-		ran := make(chan error, 1)
-		go func() { ran <- h.Run(hctx) }()
-		defer func() {
-			stop()
-			<-ran
-		}()
-		cfg.Target, cfg.WebSocketAddress = h.PlatformAddress(), h.WebSocketAddress()
-		cfg.Usage, cfg.InProcess = bench.SelfUsage, true
-		cfg.Store = storeName(c.Database)
-		if c.Database == "" {
-			cfg.Store += " (sync=" + c.Sync + ")"
-		}
+		cfg.Hub = node.Config{DataDir: c.Data, Database: c.Database, Sync: c.Sync, Logger: hubLog}
 	} else if c.AdminToken == "" {
 		return nil, errors.New("bench: --target needs --admin-token")
 	}

@@ -1,6 +1,6 @@
-// Package cli is the bellhop command: flags, environment, configuration files
-// and the wiring of every concrete type. It is the only package that sees
-// them all.
+// Package cli is the bellhop command: flags, environment and configuration
+// files. It builds a hub through internal/node, which wires the concrete
+// types together.
 package cli
 
 import (

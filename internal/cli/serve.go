@@ -11,7 +11,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/hub"
-
+	"github.com/bellhop/bellhop/internal/node"
 	"github.com/bellhop/bellhop/internal/realtime"
 )
 
@@ -62,7 +62,7 @@ func (c *ServeCmd) expiry() (map[bellhop.DeviceType]hub.Expiry, error) {
 // Run serves until interrupted.
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 	log := g.Logger()
-	cfg := HubConfig{Addr: c.Addr, WSAddr: c.WSAddr, DataDir: c.Data, Database: c.Database, Sync: c.Sync,
+	cfg := node.Config{Addr: c.Addr, WSAddr: c.WSAddr, DataDir: c.Data, Database: c.Database, Sync: c.Sync,
 		TLSCert: c.TLSCert, TLSKey: c.TLSKey, Logger: log, MaxBody: c.MaxBody, RateLimit: c.RateLimit,
 		RateWindow: c.RateWindow, AdminToken: c.AdminToken,
 		Realtime: realtime.Config{MaxSocketsPerSubscription: c.MaxSockets}}
@@ -73,8 +73,8 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 	if cfg.Hub.Expiry, err = c.expiry(); err != nil {
 		return err
 	}
-	cfg.Console = consoleHandler
-	h, err := NewHub(ctx, cfg)
+	cfg.Console = true
+	h, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 		log.Info("profiler listening", "addr", c.DebugAddr)
 	}
 	if c.Dev {
-		dev, err := SeedDev(ctx, h, c.Data)
+		dev, err := node.SeedDev(ctx, h, c.Data)
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ type MigrateCmd struct {
 
 // Run opens the store, which migrates it, and closes it.
 func (c *MigrateCmd) Run(ctx context.Context, g *Globals) error {
-	st, err := OpenStore(ctx, HubConfig{DataDir: c.Data, Database: c.Database})
+	st, err := node.OpenStore(ctx, node.Config{DataDir: c.Data, Database: c.Database})
 	if err != nil {
 		return err
 	}

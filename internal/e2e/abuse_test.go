@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // attacker is someone who calls the Connector API about a victim's devices
@@ -217,7 +217,7 @@ func TestAbuseTokens(t *testing.T) {
 // size limit (413), nested deeper than the limit, and arrays with more items
 // than an operation takes (400). None changes anything.
 func TestAbuseBodies(t *testing.T) {
-	e := start(t, func(c *cli.HubConfig) { c.MaxBody = 1 << 20 })
+	e := start(t, func(c *node.Config) { c.MaxBody = 1 << 20 })
 	tn := e.tenant("Bodies")
 	id := e.addPrinter(tn)
 	printer := tn.Devices[bellhop.Printer].ID
@@ -272,7 +272,7 @@ func TestAbuseBodies(t *testing.T) {
 // byte (slowloris) are cut off by ReadHeaderTimeout, a body that never
 // finishes by ReadTimeout, and other clients are served meanwhile.
 func TestSlowClients(t *testing.T) {
-	e := start(t, func(c *cli.HubConfig) { c.ReadHeaderTimeout, c.ReadTimeout = 300*time.Millisecond, time.Second })
+	e := start(t, func(c *node.Config) { c.ReadHeaderTimeout, c.ReadTimeout = 300*time.Millisecond, time.Second })
 	tn := e.tenant("Slow")
 	addr := e.hub.Addr()
 	// dribble writes head at once, then slow one byte every 20 ms (an
@@ -346,7 +346,7 @@ func TestSlowClients(t *testing.T) {
 // one over the cap is refused with 429 before the upgrade; other tokens and
 // the open sockets are not affected.
 func TestSocketCap(t *testing.T) {
-	e := start(t, func(c *cli.HubConfig) { c.Realtime.MaxSocketsPerSubscription = 3 })
+	e := start(t, func(c *node.Config) { c.Realtime.MaxSocketsPerSubscription = 3 })
 	tn := e.tenant("Cap")
 	other := e.tenant("Other")
 	var open []*socket
@@ -368,7 +368,7 @@ func TestSocketCap(t *testing.T) {
 // upgrades: the next REST call is refused too (TestRateLimit does the
 // reverse).
 func TestRateLimitAcrossUpgrades(t *testing.T) {
-	e := start(t, func(c *cli.HubConfig) { c.RateLimit, c.RateWindow = 3, time.Hour })
+	e := start(t, func(c *node.Config) { c.RateLimit, c.RateWindow = 3, time.Hour })
 	tn := e.tenant("Rate")
 	for range 3 {
 		e.dial(tn)
@@ -434,7 +434,7 @@ func (b *syncBuffer) String() string {
 func TestNoTokensInLogs(t *testing.T) {
 	logs := &syncBuffer{}
 	data := t.TempDir()
-	e := start(t, func(c *cli.HubConfig) {
+	e := start(t, func(c *node.Config) {
 		c.DataDir = data
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.RateLimit, c.RateWindow = 1000, time.Hour

@@ -14,7 +14,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 	"github.com/bellhop/bellhop/internal/store"
 )
 
@@ -206,7 +206,7 @@ func TestStateTransitions(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	e := start(t, func(c *cli.HubConfig) { c.MaxBody = 1 << 20 })
+	e := start(t, func(c *node.Config) { c.MaxBody = 1 << 20 })
 	tn := e.tenant("Errors")
 	other := e.tenant("Other")
 	id := e.addPrinter(tn)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
-	"github.com/bellhop/bellhop/internal/cli"
 	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // clock is a settable clock for expiry tests.
@@ -53,14 +53,14 @@ type tenant struct {
 
 type env struct {
 	t     testing.TB
-	hub   *cli.Hub
+	hub   *node.Node
 	svc   *hub.Service
 	clock *clock
 	base  string
 	admin string
 }
 
-type option func(*cli.HubConfig)
+type option func(*node.Config)
 
 // start runs a whole hub on port 0 with a temporary SQLite database, or,
 // when BELLHOP_E2E_STORE is "postgres", a fresh schema of the test
@@ -69,7 +69,7 @@ func start(t testing.TB, opts ...option) *env {
 	t.Helper()
 	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
 	admin := bellhop.NewToken()
-	cfg := cli.HubConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clk.Now, AdminToken: admin, RateLimit: -1}
+	cfg := node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clk.Now, AdminToken: admin, RateLimit: -1}
 	if os.Getenv("BELLHOP_E2E_STORE") == "postgres" {
 		cfg.Database = postgresURL(t)
 	}
@@ -77,7 +77,7 @@ func start(t testing.TB, opts ...option) *env {
 		o(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := cli.NewHub(ctx, cfg)
+	h, err := node.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start hub: %v", err)
 	}

@@ -10,13 +10,13 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // TestSilentPeerDropped: a client that never answers pings is dropped after
 // the idle timeout, while one that answers stays.
 func TestSilentPeerDropped(t *testing.T) {
-	e := start(t, func(c *cli.HubConfig) {
+	e := start(t, func(c *node.Config) {
 		c.Realtime.PingInterval = 50 * time.Millisecond
 		c.Realtime.IdleTimeout = 300 * time.Millisecond
 	})
@@ -47,7 +47,7 @@ func TestSilentPeerDropped(t *testing.T) {
 // TestShutdownClosesSockets: stopping the hub closes sockets with 1001.
 func TestShutdownClosesSockets(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := cli.NewHub(ctx, cli.HubConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), RateLimit: -1})
+	h, err := node.New(ctx, node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // The hub on PostgreSQL: the test server is BELLHOP_TEST_DATABASE_URL, or
@@ -74,7 +74,7 @@ func pgSchema(t testing.TB) (dbURL, schema string) {
 // onDatabase runs the hub on this PostgreSQL URL: several hubs on one URL
 // are the nodes of one cluster.
 func onDatabase(dbURL string) option {
-	return func(c *cli.HubConfig) { c.Database = dbURL }
+	return func(c *node.Config) { c.Database = dbURL }
 }
 
 // The end-to-end tests of visibility and of WebSocket events, on PostgreSQL

@@ -22,8 +22,8 @@ import (
 	"github.com/bellhop/bellhop/client"
 )
 
-// node is a `bellhop serve` process.
-type node struct {
+// hubNode is a `bellhop serve` process.
+type hubNode struct {
 	cmd  *exec.Cmd
 	base string // http://127.0.0.1:port
 	done chan struct{}
@@ -34,9 +34,9 @@ type node struct {
 
 // startNode starts `bin serve` on port 0 and reads its address from its
 // log; ready receives it (or an error).
-func startNode(t *testing.T, bin, dbURL, adminToken string) (*node, chan error) {
+func startNode(t *testing.T, bin, dbURL, adminToken string) (*hubNode, chan error) {
 	t.Helper()
-	n := &node{done: make(chan struct{})}
+	n := &hubNode{done: make(chan struct{})}
 	n.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database", dbURL, "--admin-token", adminToken,
 		"--log-format", "json")
 	n.cmd.Dir = t.TempDir()
@@ -88,7 +88,7 @@ func startNode(t *testing.T, bin, dbURL, adminToken string) (*node, chan error) 
 }
 
 // admin calls the node's admin API and decodes its answer into out.
-func (n *node) admin(t *testing.T, token, method, path string, body, out any) {
+func (n *hubNode) admin(t *testing.T, token, method, path string, body, out any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, n.base+"/api/admin/v1/"+path, bytes.NewReader(b))
@@ -110,7 +110,7 @@ func (n *node) admin(t *testing.T, token, method, path string, body, out any) {
 	}
 }
 
-func (n *node) sdk(t *testing.T, clientToken, accessToken string) *client.Client {
+func (n *hubNode) sdk(t *testing.T, clientToken, accessToken string) *client.Client {
 	t.Helper()
 	c, err := client.New(client.Config{PlatformAddress: n.base, WebSocketAddress: n.base, ClientToken: clientToken,
 		AccessToken: accessToken, Client: "e2e 1.0", MaxRetries: -1})

@@ -10,8 +10,8 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
-	"github.com/bellhop/bellhop/internal/cli"
 	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 func TestWebSocketEvents(t *testing.T) {
@@ -277,7 +277,7 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	e := start(t, func(c *cli.HubConfig) { c.RateLimit, c.RateWindow = 5, time.Hour })
+	e := start(t, func(c *node.Config) { c.RateLimit, c.RateWindow = 5, time.Hour })
 	tn := e.tenant("Rate")
 	for i := 0; i < 5; i++ {
 		if r := e.post("devices/getAll", tn.body()); r.Status != 200 {

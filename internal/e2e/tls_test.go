@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/client"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key as PEM files
@@ -64,7 +64,7 @@ func selfSigned(t testing.TB) (certFile, keyFile string, cert *x509.Certificate)
 // plain HTTP or an untrusting client get nothing.
 func TestTLS(t *testing.T) {
 	certFile, keyFile, cert := selfSigned(t)
-	e := start(t, func(c *cli.HubConfig) {
+	e := start(t, func(c *node.Config) {
 		c.TLSCert, c.TLSKey = certFile, keyFile
 		c.Logger = slog.New(slog.DiscardHandler) // the refused handshakes below are logged
 	})

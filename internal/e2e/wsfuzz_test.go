@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // Frame opcodes (RFC 6455 5.2).
@@ -36,7 +36,7 @@ const (
 // /healthz answers.
 func FuzzClientFrames(f *testing.F) {
 	// Sockets close as the hub notices; the cap would refuse a fast fuzzer.
-	e := start(f, func(c *cli.HubConfig) { c.Realtime.MaxSocketsPerSubscription = 1 << 20 })
+	e := start(f, func(c *node.Config) { c.Realtime.MaxSocketsPerSubscription = 1 << 20 })
 	watcher := e.tenant("Watcher")
 	sender := e.tenant("Sender")
 	watching := e.dial(watcher)

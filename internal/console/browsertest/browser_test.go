@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/cli"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 // One browser for every test: starting Chromium is most of a test's time.
@@ -97,11 +97,11 @@ func newTab(t *testing.T) (context.Context, context.CancelFunc) {
 
 // startHub runs a whole hub on port 0 with the console mounted, and returns
 // its base URL and admin token.
-func startHub(t *testing.T) (*cli.Hub, string, string) {
+func startHub(t *testing.T) (*node.Node, string, string) {
 	t.Helper()
 	token := bellhop.NewToken()
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := cli.NewHub(ctx, cli.HubConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Console: cli.ConsoleHandler,
+	h, err := node.New(ctx, node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Console: true,
 		AdminToken: token, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		cancel()

@@ -1,4 +1,8 @@
-package cli
+// Package node builds a hub node from its configuration: the store, the
+// service, the broker, the HTTP APIs, the console and the listeners. It is
+// the one place that sees every concrete type; the CLI, the bench and the
+// tests all build a hub through it.
+package node
 
 import (
 	"context"
@@ -25,9 +29,9 @@ import (
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
 
-// HubConfig is everything a hub node needs. Zero fields take the defaults
+// Config is everything a hub node needs. Zero fields take the defaults
 // that the serve command documents.
-type HubConfig struct {
+type Config struct {
 	Addr       string // HTTP listener, default 127.0.0.1:8080; port 0 picks one
 	WSAddr     string // optional separate listener for /ws/connector
 	DataDir    string // SQLite database and dev.json live here; default ./bellhop-data
@@ -44,8 +48,8 @@ type HubConfig struct {
 	Realtime   realtime.Config
 	// AdminToken, when set, is registered as an admin token at start.
 	AdminToken string
-	// Console, when set, is mounted at / (the web console).
-	Console func(h *Hub) http.Handler
+	// Console mounts the web console at /.
+	Console bool
 	// ReadHeaderTimeout bounds how long a client may take to send a
 	// request's headers (slowloris); default 10 s. ReadTimeout bounds the
 	// whole request, body included; default 2 minutes.
@@ -53,9 +57,9 @@ type HubConfig struct {
 	ReadTimeout       time.Duration
 }
 
-// Hub is a running hub node: store, service, broker and HTTP listeners.
-type Hub struct {
-	cfg       HubConfig
+// Node is a running hub node: store, service, broker and HTTP listeners.
+type Node struct {
+	cfg       Config
 	Store     store.Store
 	Service   *hub.Service
 	Broker    *realtime.Broker
@@ -63,6 +67,7 @@ type Hub struct {
 	Limiter   ratelimit.Limiter
 	publisher hub.Publisher // the broker, counted by Metrics
 	ln, wsln  net.Listener
+	handler   http.Handler
 	srv       *http.Server
 	wssrv     *http.Server
 	log       *slog.Logger
@@ -70,7 +75,7 @@ type Hub struct {
 }
 
 // OpenStore opens the store that cfg names.
-func OpenStore(ctx context.Context, cfg HubConfig) (store.Store, error) {
+func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	if cfg.Database != "" {
 		return openPostgres(ctx, cfg)
 	}
@@ -84,9 +89,9 @@ func OpenStore(ctx context.Context, cfg HubConfig) (store.Store, error) {
 	return sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "bellhop.db"), Sync: cfg.Sync})
 }
 
-// NewHub opens the store, wires the service, the broker and the APIs, and
+// New opens the store, wires the service, the broker and the APIs, and
 // binds the listeners (so Addr is known before Run).
-func NewHub(ctx context.Context, cfg HubConfig) (*Hub, error) {
+func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -103,7 +108,7 @@ func NewHub(ctx context.Context, cfg HubConfig) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{cfg: cfg, Store: st, log: cfg.Logger}
+	h := &Node{cfg: cfg, Store: st, log: cfg.Logger}
 	if err := h.wire(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -111,7 +116,7 @@ func NewHub(ctx context.Context, cfg HubConfig) (*Hub, error) {
 	return h, nil
 }
 
-func (h *Hub) wire(ctx context.Context) error {
+func (h *Node) wire(ctx context.Context) error {
 	cfg := h.cfg
 	hcfg := cfg.Hub
 	hcfg.Logger, hcfg.Now = cfg.Logger, cfg.Now
@@ -159,18 +164,18 @@ func (h *Hub) wire(ctx context.Context) error {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"Status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", h.ready)
-	if cfg.Console != nil {
-		mux.Handle("/", cfg.Console(h))
+	if cfg.Console {
+		mux.Handle("/", h.console())
 	} else {
 		mux.Handle("/", httpapi.NotFound(cfg.Logger))
 	}
-	handler := httpapi.WithRequestID(httpapi.Recover(cfg.Logger, mux))
+	h.handler = httpapi.WithRequestID(httpapi.Recover(cfg.Logger, mux))
 
 	var err2 error
 	if h.ln, err2 = net.Listen("tcp", cfg.Addr); err2 != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err2)
 	}
-	h.srv = newServer(handler, cfg)
+	h.srv = newServer(h.handler, cfg)
 	if cfg.WSAddr != "" {
 		if h.wsln, err2 = net.Listen("tcp", cfg.WSAddr); err2 != nil {
 			h.ln.Close()
@@ -187,7 +192,7 @@ func (h *Hub) wire(ctx context.Context) error {
 // newServer returns an http.Server with timeouts that a slow client cannot
 // stretch: headers must arrive within 10 s, a body within 2 minutes (or
 // cfg's ReadHeaderTimeout and ReadTimeout).
-func newServer(h http.Handler, cfg HubConfig) *http.Server {
+func newServer(h http.Handler, cfg Config) *http.Server {
 	header, read := cfg.ReadHeaderTimeout, cfg.ReadTimeout
 	if header <= 0 {
 		header = 10 * time.Second
@@ -201,7 +206,7 @@ func newServer(h http.Handler, cfg HubConfig) *http.Server {
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
 }
 
-func (h *Hub) ready(w http.ResponseWriter, r *http.Request) {
+func (h *Node) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if _, err := h.Store.ListEnterprises(ctx); err != nil {
@@ -218,14 +223,18 @@ func (p *lazyPublisher) Publish(e []bellhop.Event) { p.next.Publish(e) }
 func (p *lazyPublisher) DevicesChanged(id string)  { p.next.DevicesChanged(id) }
 func (p *lazyPublisher) Revoked(id string)         { p.next.Revoked(id) }
 
+// Handler is the node's whole HTTP handler (what its main listener serves),
+// for tests that call it without a socket.
+func (h *Node) Handler() http.Handler { return h.handler }
+
 // Addr returns the HTTP listener's address.
-func (h *Hub) Addr() string { return h.ln.Addr().String() }
+func (h *Node) Addr() string { return h.ln.Addr().String() }
 
 // PlatformAddress is the base URL of the Connector API.
-func (h *Hub) PlatformAddress() string { return h.scheme("http") + "://" + h.Addr() }
+func (h *Node) PlatformAddress() string { return h.scheme("http") + "://" + h.Addr() }
 
 // WebSocketAddress is the base URL of the WebSocket endpoint.
-func (h *Hub) WebSocketAddress() string {
+func (h *Node) WebSocketAddress() string {
 	addr := h.Addr()
 	if h.wsln != nil {
 		addr = h.wsln.Addr().String()
@@ -233,7 +242,7 @@ func (h *Hub) WebSocketAddress() string {
 	return h.scheme("ws") + "://" + addr
 }
 
-func (h *Hub) scheme(plain string) string {
+func (h *Node) scheme(plain string) string {
 	if h.cfg.TLSCert != "" {
 		return plain + "s"
 	}
@@ -246,7 +255,7 @@ func (h *Hub) scheme(plain string) string {
 //
 // On PostgreSQL it first relays the store's reports of every node's changes
 // to the broker (see hub.Config.Clustered), and serves once that listens.
-func (h *Hub) Run(ctx context.Context) error {
+func (h *Node) Run(ctx context.Context) error {
 	stopRelay, err := startRelay(ctx, h.Service, h.Store, h.publisher)
 	if err != nil {
 		return err
@@ -284,7 +293,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	return err
 }
 
-func (h *Hub) shutdown() {
+func (h *Node) shutdown() {
 	h.Broker.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -295,7 +304,7 @@ func (h *Hub) shutdown() {
 }
 
 // Close stops the listeners and closes the store. Safe to call after Run.
-func (h *Hub) Close() error {
+func (h *Node) Close() error {
 	var err error
 	h.closeOnce.Do(func() {
 		h.shutdown()

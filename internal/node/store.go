@@ -1,4 +1,4 @@
-package cli
+package node
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 // openPostgres opens (and migrates) the PostgreSQL store that several hub
 // nodes share. A search_path parameter in the URL names the schema.
-func openPostgres(ctx context.Context, cfg HubConfig) (store.Store, error) {
+func openPostgres(ctx context.Context, cfg Config) (store.Store, error) {
 	return postgres.Open(ctx, postgres.Config{URL: cfg.Database, Logger: cfg.Logger, Now: cfg.Now})
 }
 
@@ -25,7 +25,7 @@ func clustered(st store.Store) bool {
 
 // newLimiter returns the rate limiter of a hub node: on PostgreSQL one that
 // every node shares, else one in memory.
-func newLimiter(st store.Store, cfg HubConfig) ratelimit.Limiter {
+func newLimiter(st store.Store, cfg Config) ratelimit.Limiter {
 	if pg, ok := st.(*postgres.Store); ok {
 		return postgres.NewLimiter(pg, cfg.RateLimit, cfg.RateWindow)
 	}

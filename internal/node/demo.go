@@ -1,4 +1,4 @@
-package cli
+package node
 
 import (
 	"context"
@@ -38,7 +38,7 @@ type DevDevice struct {
 
 // SeedDev seeds the demo data once: on a later start with the same data
 // directory it reads dev.json back, so tokens and ids stay the same.
-func SeedDev(ctx context.Context, h *Hub, dir string) (*DevInfo, error) {
+func SeedDev(ctx context.Context, h *Node, dir string) (*DevInfo, error) {
 	path := filepath.Join(dir, "dev.json")
 	info, err := readDev(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -74,7 +74,7 @@ func readDev(path string) (*DevInfo, error) {
 	return &info, nil
 }
 
-func seed(ctx context.Context, h *Hub) (*DevInfo, error) {
+func seed(ctx context.Context, h *Node) (*DevInfo, error) {
 	svc := h.Service
 	info := &DevInfo{AdminToken: bellhop.NewToken()}
 	if err := EnsureAdminToken(ctx, h.Store, "dev", info.AdminToken); err != nil {
