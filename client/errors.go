@@ -101,6 +101,11 @@ func IsRateLimited(err error) bool { return StatusCode(err) == http.StatusTooMan
 // maxErrorBody bounds how much of an error body is read.
 const maxErrorBody = 64 << 10
 
+// ParseError turns a non-2xx answer of a bellhop API into an [*Error] for
+// the operation op (the admin client's). It reads a bounded part of the
+// body but does not close it.
+func ParseError(op string, resp *http.Response) *Error { return parseError(op, resp, time.Now()) }
+
 // parseError turns a non-2xx response into an *Error. It reads (a bounded
 // part of) the body but does not close it.
 func parseError(op string, resp *http.Response, now time.Time) *Error {

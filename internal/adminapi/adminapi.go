@@ -1,13 +1,14 @@
 // Package adminapi serves the admin API under /api/admin/v1/: what the Mews
 // Marketplace screens do (enterprises, integrations, subscriptions, devices
 // and their connections, reference data) plus the queue itself (create, list,
-// inspect, cancel commands). JSON with PascalCase fields, authenticated by
-// `Authorization: Bearer <AdminToken>`, errors in the Mews error body.
+// inspect, cancel commands). JSON with PascalCase fields (the types of the
+// public client/admin package, which the CLI and the tests call it with),
+// authenticated by `Authorization: Bearer <AdminToken>`, errors in the Mews
+// error body.
 package adminapi
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/ratelimit"
@@ -88,7 +91,7 @@ func New(cfg Config, h *hub.Service) *Server {
 }
 
 // handler serves one admin operation for an authenticated admin.
-type handler func(ctx context.Context, r *http.Request, admin string) (status int, body any, err error)
+type handler func(ctx context.Context, r *http.Request, who string) (status int, body any, err error)
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
@@ -97,11 +100,11 @@ func (s *Server) wrap(h handler) http.Handler {
 		log := s.cfg.Logger
 		addr := clientAddr(r)
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		admin, err := "", error(nil)
+		who, err := "", error(nil)
 		if !ok {
 			err = &bellhop.Error{Code: bellhop.EUNAUTHORIZED, Message: "Missing Authorization: Bearer <AdminToken>."}
 		} else {
-			admin, err = s.hub.AuthenticateAdmin(r.Context(), strings.TrimSpace(token))
+			who, err = s.hub.AuthenticateAdmin(r.Context(), strings.TrimSpace(token))
 		}
 		if err != nil {
 			if bellhop.ErrorCode(err) == bellhop.EUNAUTHORIZED {
@@ -112,7 +115,7 @@ func (s *Server) wrap(h handler) http.Handler {
 			httpapi.WriteError(w, r, log, err)
 			return
 		}
-		status, body, err := h(r.Context(), r, admin)
+		status, body, err := h(r.Context(), r, who)
 		if err != nil {
 			httpapi.WriteError(w, r, log, err)
 			return
@@ -142,14 +145,12 @@ func (s *Server) decode(r *http.Request, v any) error {
 	return httpapi.Decode(body, v)
 }
 
-type enterpriseJSON struct {
-	Id         string
-	Name       string
-	CreatedUtc string
+func enterpriseJSON(e *bellhop.Enterprise) admin.Enterprise {
+	return admin.Enterprise{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc)}
 }
 
 func (s *Server) createEnterprise(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req struct{ Name string }
+	var req admin.Enterprise
 	if err := s.decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -157,7 +158,7 @@ func (s *Server) createEnterprise(ctx context.Context, r *http.Request, _ string
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, enterpriseJSON{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc)}, nil
+	return http.StatusCreated, enterpriseJSON(e), nil
 }
 
 func (s *Server) listEnterprises(ctx context.Context, r *http.Request, _ string) (int, any, error) {
@@ -165,22 +166,19 @@ func (s *Server) listEnterprises(ctx context.Context, r *http.Request, _ string)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct{ Enterprises []enterpriseJSON }{Enterprises: []enterpriseJSON{}}
-	for _, e := range es {
-		out.Enterprises = append(out.Enterprises, enterpriseJSON{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc)})
+	out := struct{ Enterprises []admin.Enterprise }{Enterprises: []admin.Enterprise{}}
+	for i := range es {
+		out.Enterprises = append(out.Enterprises, enterpriseJSON(&es[i]))
 	}
 	return http.StatusOK, out, nil
 }
 
-type integrationJSON struct {
-	Id          string
-	Name        string
-	CreatedUtc  string
-	ClientToken string `json:",omitempty"`
+func integrationJSON(i *bellhop.Integration) admin.Integration {
+	return admin.Integration{Id: i.ID, Name: i.Name, CreatedUtc: bellhop.FormatTime(i.CreatedUtc)}
 }
 
 func (s *Server) createIntegration(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req struct{ Name string }
+	var req admin.Integration
 	if err := s.decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -188,7 +186,9 @@ func (s *Server) createIntegration(ctx context.Context, r *http.Request, _ strin
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, integrationJSON{Id: i.ID, Name: i.Name, CreatedUtc: bellhop.FormatTime(i.CreatedUtc), ClientToken: token}, nil
+	out := integrationJSON(i)
+	out.ClientToken = token
+	return http.StatusCreated, out, nil
 }
 
 func (s *Server) listIntegrations(ctx context.Context, r *http.Request, _ string) (int, any, error) {
@@ -196,32 +196,20 @@ func (s *Server) listIntegrations(ctx context.Context, r *http.Request, _ string
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct{ Integrations []integrationJSON }{Integrations: []integrationJSON{}}
-	for _, i := range is {
-		out.Integrations = append(out.Integrations, integrationJSON{Id: i.ID, Name: i.Name, CreatedUtc: bellhop.FormatTime(i.CreatedUtc)})
+	out := struct{ Integrations []admin.Integration }{Integrations: []admin.Integration{}}
+	for i := range is {
+		out.Integrations = append(out.Integrations, integrationJSON(&is[i]))
 	}
 	return http.StatusOK, out, nil
 }
 
-type subscriptionJSON struct {
-	Id            string
-	IntegrationId string
-	EnterpriseIds []string
-	CreatedUtc    string
-	Revoked       bool
-	AccessToken   string `json:",omitempty"`
-}
-
-func subscriptionOf(s *bellhop.Subscription) subscriptionJSON {
-	return subscriptionJSON{Id: s.ID, IntegrationId: s.IntegrationID, EnterpriseIds: s.EnterpriseIDs,
+func subscriptionOf(s *bellhop.Subscription) admin.Subscription {
+	return admin.Subscription{Id: s.ID, IntegrationId: s.IntegrationID, EnterpriseIds: s.EnterpriseIDs,
 		CreatedUtc: bellhop.FormatTime(s.CreatedUtc), Revoked: s.Revoked}
 }
 
 func (s *Server) createSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req struct {
-		IntegrationId string
-		EnterpriseIds []string
-	}
+	var req admin.Subscription
 	if err := s.decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -243,7 +231,7 @@ func (s *Server) listSubscriptions(ctx context.Context, r *http.Request, _ strin
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct{ Subscriptions []subscriptionJSON }{Subscriptions: []subscriptionJSON{}}
+	out := struct{ Subscriptions []admin.Subscription }{Subscriptions: []admin.Subscription{}}
 	for i := range subs {
 		out.Subscriptions = append(out.Subscriptions, subscriptionOf(&subs[i]))
 	}
@@ -273,24 +261,13 @@ func (s *Server) disconnect(ctx context.Context, r *http.Request, _ string) (int
 	return http.StatusNoContent, nil, s.hub.Disconnect(ctx, r.PathValue("id"), r.PathValue("deviceId"))
 }
 
-// DeviceJSON is a device as the admin API shows it.
-type DeviceJSON struct {
-	Id            string
-	EnterpriseId  string
-	Type          bellhop.DeviceType
-	Name          string
-	Identifier    string
-	Configuration bellhop.DeviceConfig
-	CreatedUtc    string
-}
-
-func deviceJSON(d *bellhop.Device) DeviceJSON {
-	return DeviceJSON{Id: d.ID, EnterpriseId: d.EnterpriseID, Type: d.Type, Name: d.Name, Identifier: d.Identifier,
-		Configuration: d.Config, CreatedUtc: bellhop.FormatTime(d.CreatedUtc)}
+func deviceJSON(d *bellhop.Device) admin.Device {
+	return admin.Device{Id: d.ID, EnterpriseId: d.EnterpriseID, Type: client.DeviceType(d.Type), Name: d.Name,
+		Identifier: d.Identifier, Configuration: admin.DeviceConfig(d.Config), CreatedUtc: bellhop.FormatTime(d.CreatedUtc)}
 }
 
 func devicesJSON(devs []bellhop.Device) any {
-	out := struct{ Devices []DeviceJSON }{Devices: []DeviceJSON{}}
+	out := struct{ Devices []admin.Device }{Devices: []admin.Device{}}
 	for i := range devs {
 		out.Devices = append(out.Devices, deviceJSON(&devs[i]))
 	}
@@ -298,18 +275,12 @@ func devicesJSON(devs []bellhop.Device) any {
 }
 
 func (s *Server) createDevice(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req struct {
-		EnterpriseId  string
-		Type          bellhop.DeviceType
-		Name          string
-		Identifier    string
-		Configuration bellhop.DeviceConfig
-	}
+	var req admin.Device
 	if err := s.decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	d := &bellhop.Device{EnterpriseID: req.EnterpriseId, Type: req.Type, Name: strings.TrimSpace(req.Name),
-		Identifier: req.Identifier, Config: req.Configuration}
+	d := &bellhop.Device{EnterpriseID: req.EnterpriseId, Type: bellhop.DeviceType(req.Type), Name: strings.TrimSpace(req.Name),
+		Identifier: req.Identifier, Config: bellhop.DeviceConfig(req.Configuration)}
 	if err := s.hub.CreateDevice(ctx, d); err != nil {
 		return 0, nil, err
 	}
@@ -329,10 +300,7 @@ func (s *Server) deleteDevice(ctx context.Context, r *http.Request, _ string) (i
 }
 
 func (s *Server) createReservation(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req struct {
-		EnterpriseId, Number, StartUtc, EndUtc, FirstName, LastName, Email, Telephone string
-		LockIds                                                                       []string
-	}
+	var req admin.Reservation
 	if err := s.decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -349,13 +317,13 @@ func (s *Server) createReservation(ctx context.Context, r *http.Request, _ strin
 	if err := s.hub.CreateReservation(ctx, res); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, map[string]any{"Id": res.ID, "EnterpriseId": res.EnterpriseID, "Number": res.Number,
-		"StartUtc": bellhop.FormatTime(res.StartUtc), "EndUtc": bellhop.FormatTime(res.EndUtc), "FirstName": res.FirstName,
-		"LastName": res.LastName, "Email": res.Email, "Telephone": res.Telephone, "LockIds": res.LockIDs}, nil
+	return http.StatusCreated, admin.Reservation{Id: res.ID, EnterpriseId: res.EnterpriseID, Number: res.Number,
+		StartUtc: bellhop.FormatTime(res.StartUtc), EndUtc: bellhop.FormatTime(res.EndUtc), FirstName: res.FirstName,
+		LastName: res.LastName, Email: res.Email, Telephone: res.Telephone, LockIds: res.LockIDs}, nil
 }
 
 func (s *Server) createCustomer(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req struct{ EnterpriseId, FirstName, LastName, CompanyName, Email string }
+	var req admin.Customer
 	if err := s.decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -364,48 +332,19 @@ func (s *Server) createCustomer(ctx context.Context, r *http.Request, _ string) 
 	if err := s.hub.CreateCustomer(ctx, c); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, map[string]any{"Id": c.ID, "EnterpriseId": c.EnterpriseID, "FirstName": c.FirstName,
-		"LastName": c.LastName, "CompanyName": c.CompanyName, "Email": c.Email}, nil
+	return http.StatusCreated, admin.Customer{Id: c.ID, EnterpriseId: c.EnterpriseID, FirstName: c.FirstName,
+		LastName: c.LastName, CompanyName: c.CompanyName, Email: c.Email}, nil
 }
 
-// CommandJSON is a command as the admin API shows it.
-type CommandJSON struct {
-	Id           string
-	EnterpriseId string
-	DeviceId     string
-	DeviceName   string
-	DeviceType   bellhop.DeviceType
-	State        bellhop.State
-	CreatedUtc   string
-	UpdatedUtc   string
-	Creator      string
-	Progress     *float64
-	Notes        string
-	Data         json.RawMessage
-	History      []HistoryJSON `json:",omitempty"`
-}
-
-// HistoryJSON is one entry of a command's history.
-type HistoryJSON struct {
-	State    bellhop.State
-	Utc      string
-	Actor    string
-	Progress *float64
-	Notes    string
-}
-
-func commandJSON(v *hub.CommandView) CommandJSON {
+func commandJSON(v *hub.CommandView) admin.Command {
 	creator := strings.TrimSpace(v.Creator.FirstName + " " + v.Creator.LastName)
-	return CommandJSON{Id: v.ID, EnterpriseId: v.EnterpriseID, DeviceId: v.DeviceID, DeviceName: v.Device.Name,
-		DeviceType: v.DeviceType, State: v.State, CreatedUtc: bellhop.FormatTime(v.CreatedUtc),
+	return admin.Command{Id: v.ID, EnterpriseId: v.EnterpriseID, DeviceId: v.DeviceID, DeviceName: v.Device.Name,
+		DeviceType: client.DeviceType(v.DeviceType), State: client.State(v.State), CreatedUtc: bellhop.FormatTime(v.CreatedUtc),
 		UpdatedUtc: bellhop.FormatTime(v.UpdatedUtc), Creator: creator, Progress: v.Progress, Notes: v.Notes, Data: v.Data}
 }
 
-func (s *Server) createCommand(ctx context.Context, r *http.Request, admin string) (int, any, error) {
-	var req struct {
-		DeviceId string
-		Data     json.RawMessage
-	}
+func (s *Server) createCommand(ctx context.Context, r *http.Request, who string) (int, any, error) {
+	var req admin.NewCommand
 	body, err := httpapi.ReadBody(r, s.cfg.MaxBody)
 	if err != nil {
 		return 0, nil, err
@@ -417,7 +356,7 @@ func (s *Server) createCommand(ctx context.Context, r *http.Request, admin strin
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
 		idem = &store.Idempotency{Key: key, RequestHash: bellhop.HashToken(string(body))}
 	}
-	cmd, err := s.hub.CreateCommand(ctx, req.DeviceId, req.Data, admin, idem)
+	cmd, err := s.hub.CreateCommand(ctx, req.DeviceId, req.Data, who, idem)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -481,9 +420,9 @@ func (s *Server) listCommands(ctx context.Context, r *http.Request, _ string) (i
 		return 0, nil, err
 	}
 	out := struct {
-		Commands []CommandJSON
+		Commands []admin.Command
 		Cursor   *string
-	}{Commands: []CommandJSON{}}
+	}{Commands: []admin.Command{}}
 	for i := range views {
 		out.Commands = append(out.Commands, commandJSON(&views[i]))
 	}
@@ -499,28 +438,28 @@ func (s *Server) getCommand(ctx context.Context, r *http.Request, _ string) (int
 		return 0, nil, err
 	}
 	out := commandJSON(v)
-	out.History = make([]HistoryJSON, len(hist))
+	out.History = make([]admin.HistoryEntry, len(hist))
 	for i, h := range hist {
-		out.History[i] = HistoryJSON{State: h.State, Utc: h.Utc.UTC().Format(time.RFC3339Nano), Actor: h.Actor, Progress: h.Progress, Notes: h.Notes}
+		out.History[i] = admin.HistoryEntry{State: client.State(h.State), Utc: h.Utc.UTC().Format(time.RFC3339Nano), Actor: h.Actor, Progress: h.Progress, Notes: h.Notes}
 	}
 	return http.StatusOK, out, nil
 }
 
-func (s *Server) cancelCommand(ctx context.Context, r *http.Request, admin string) (int, any, error) {
+func (s *Server) cancelCommand(ctx context.Context, r *http.Request, who string) (int, any, error) {
 	var req struct{ Notes string }
 	if r.ContentLength != 0 {
 		if err := s.decode(r, &req); err != nil {
 			return 0, nil, err
 		}
 	}
-	if _, err := s.hub.CancelCommand(ctx, r.PathValue("id"), admin, req.Notes); err != nil {
+	if _, err := s.hub.CancelCommand(ctx, r.PathValue("id"), who, req.Notes); err != nil {
 		return 0, nil, err
 	}
-	return s.getCommand(ctx, r, admin)
+	return s.getCommand(ctx, r, who)
 }
 
-func (s *Server) resendCommand(ctx context.Context, r *http.Request, admin string) (int, any, error) {
-	cmd, err := s.hub.Resend(ctx, r.PathValue("id"), admin)
+func (s *Server) resendCommand(ctx context.Context, r *http.Request, who string) (int, any, error) {
+	cmd, err := s.hub.Resend(ctx, r.PathValue("id"), who)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/node"
 )
 
@@ -208,9 +209,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	runID := time.Now().Format("150405") + "-" + hex.EncodeToString(b[:])
 
 	rep := newReport(&cfg)
-	admin := &adminClient{base: cfg.Target, token: cfg.AdminToken, hc: hc}
+	adm, err := admin.New(admin.Config{Address: cfg.Target, Token: cfg.AdminToken, HTTPClient: hc})
+	if err != nil {
+		return nil, err
+	}
 	started := time.Now()
-	topo, err := setup(ctx, admin, &cfg, runID, cfg.Scenario != ScenarioIdle)
+	topo, err := setup(ctx, adm, &cfg, runID, cfg.Scenario != ScenarioIdle)
 	if err != nil {
 		return nil, fmt.Errorf("bench setup: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -15,6 +14,9 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/client/admin"
 )
 
 // AdminCmd wraps the admin API for the terminal and for scripts (--json).
@@ -34,64 +36,33 @@ type AdminCmd struct {
 	Commands      adminCommands      `cmd:"" help:"The command queue."`
 }
 
-// call sends one admin API request and returns the decoded answer; an error
-// answer becomes an error with the hub's message and request id.
-func (a *AdminCmd) call(ctx context.Context, method, path string, body any) (any, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.URL, "/")+"/api/admin/v1/"+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.Token)
-	req.Header.Set("Content-Type", "application/json")
-	hc := &http.Client{Timeout: 30 * time.Second}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct{ Message, RequestId string }
-		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return nil, fmt.Errorf("%s (status %d, request %s)", e.Message, resp.StatusCode, e.RequestId)
-		}
-		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if len(b) == 0 {
-		return nil, nil
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("answer is not JSON: %w", err)
-	}
-	return v, nil
+// client returns the typed admin client for --url and --token.
+func (a *AdminCmd) client() (*admin.Client, error) {
+	return admin.New(admin.Config{Address: a.URL, Token: a.Token, HTTPClient: &http.Client{Timeout: 30 * time.Second}})
 }
 
 // show prints an answer: JSON with --json, else a table of the list it holds
 // (under listKey) or of the object's fields.
 func (a *AdminCmd) show(w io.Writer, v any, listKey string, cols ...string) error {
-	if a.JSON || v == nil {
-		if v == nil {
-			return nil
-		}
+	if v == nil {
+		return nil
+	}
+	if a.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
+	// The table shows the answer's fields as the API names them.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
-	m, _ := v.(map[string]any)
 	if listKey != "" {
 		items, _ := m[listKey].([]any)
 		fmt.Fprintln(tw, strings.Join(cols, "\t"))
@@ -140,13 +111,13 @@ type adminEnterprises struct {
 	List struct{} `cmd:"" help:"List enterprises."`
 }
 
-func (c *adminEnterprises) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context) error {
+func (c *adminEnterprises) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context, ac *admin.Client) error {
 	if is(k, "create") {
-		v, err := a.call(ctx, "POST", "enterprises", map[string]any{"Name": c.Create.Name})
+		v, err := ac.CreateEnterprise(ctx, c.Create.Name)
 		return a.result(g, v, err, "")
 	}
-	v, err := a.call(ctx, "GET", "enterprises", nil)
-	return a.result(g, v, err, "Enterprises", "Id", "Name", "CreatedUtc")
+	v, err := ac.Enterprises(ctx)
+	return a.result(g, struct{ Enterprises []admin.Enterprise }{v}, err, "Enterprises", "Id", "Name", "CreatedUtc")
 }
 
 type adminIntegrations struct {
@@ -156,13 +127,13 @@ type adminIntegrations struct {
 	List struct{} `cmd:"" help:"List integrations."`
 }
 
-func (c *adminIntegrations) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context) error {
+func (c *adminIntegrations) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context, ac *admin.Client) error {
 	if is(k, "create") {
-		v, err := a.call(ctx, "POST", "integrations", map[string]any{"Name": c.Create.Name})
+		v, err := ac.CreateIntegration(ctx, c.Create.Name)
 		return a.result(g, v, err, "")
 	}
-	v, err := a.call(ctx, "GET", "integrations", nil)
-	return a.result(g, v, err, "Integrations", "Id", "Name", "CreatedUtc")
+	v, err := ac.Integrations(ctx)
+	return a.result(g, struct{ Integrations []admin.Integration }{v}, err, "Integrations", "Id", "Name", "CreatedUtc")
 }
 
 type adminSubscriptions struct {
@@ -181,20 +152,19 @@ type adminSubscriptions struct {
 	} `cmd:"" help:"List the devices connected to a subscription."`
 }
 
-func (c *adminSubscriptions) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context) error {
+func (c *adminSubscriptions) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context, ac *admin.Client) error {
 	switch {
 	case is(k, "create"):
-		v, err := a.call(ctx, "POST", "subscriptions", map[string]any{"IntegrationId": c.Create.Integration, "EnterpriseIds": c.Create.Enterprise})
+		v, err := ac.CreateSubscription(ctx, c.Create.Integration, c.Create.Enterprise...)
 		return a.result(g, v, err, "")
 	case is(k, "revoke"):
-		v, err := a.call(ctx, "DELETE", "subscriptions/"+url.PathEscape(c.Revoke.ID), nil)
-		return a.result(g, v, err, "")
+		return ac.RevokeSubscription(ctx, c.Revoke.ID)
 	case is(k, "devices"):
-		v, err := a.call(ctx, "GET", "subscriptions/"+url.PathEscape(c.Devices.ID)+"/devices", nil)
-		return a.result(g, v, err, "Devices", "Id", "Type", "Name", "Identifier")
+		v, err := ac.ConnectedDevices(ctx, c.Devices.ID)
+		return a.result(g, struct{ Devices []admin.Device }{v}, err, "Devices", "Id", "Type", "Name", "Identifier")
 	}
-	v, err := a.call(ctx, "GET", "subscriptions?integrationId="+url.QueryEscape(c.List.Integration), nil)
-	return a.result(g, v, err, "Subscriptions", "Id", "IntegrationId", "EnterpriseIds", "Revoked")
+	v, err := ac.Subscriptions(ctx, c.List.Integration)
+	return a.result(g, struct{ Subscriptions []admin.Subscription }{v}, err, "Subscriptions", "Id", "IntegrationId", "EnterpriseIds", "Revoked")
 }
 
 type adminDevices struct {
@@ -213,18 +183,34 @@ type adminDevices struct {
 	} `cmd:"" help:"Delete a device (its commands stay)."`
 }
 
-func (c *adminDevices) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context) error {
+func (c *adminDevices) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context, ac *admin.Client) error {
 	switch {
 	case is(k, "create"):
-		v, err := a.call(ctx, "POST", "devices", map[string]any{"EnterpriseId": c.Create.Enterprise, "Type": c.Create.Type,
-			"Name": c.Create.Name, "Identifier": c.Create.Identifier, "Configuration": c.Create.Config})
+		cfg, err := deviceConfig(c.Create.Config)
+		if err != nil {
+			return err
+		}
+		v, err := ac.CreateDevice(ctx, admin.Device{EnterpriseId: c.Create.Enterprise, Type: client.DeviceType(c.Create.Type),
+			Name: c.Create.Name, Identifier: c.Create.Identifier, Configuration: cfg})
 		return a.result(g, v, err, "")
 	case is(k, "delete"):
-		v, err := a.call(ctx, "DELETE", "devices/"+url.PathEscape(c.Delete.ID), nil)
-		return a.result(g, v, err, "")
+		return ac.DeleteDevice(ctx, c.Delete.ID)
 	}
-	v, err := a.call(ctx, "GET", "devices?enterpriseId="+url.QueryEscape(c.List.Enterprise), nil)
-	return a.result(g, v, err, "Devices", "Id", "Type", "Name", "Identifier", "EnterpriseId")
+	v, err := ac.Devices(ctx, c.List.Enterprise)
+	return a.result(g, struct{ Devices []admin.Device }{v}, err, "Devices", "Id", "Type", "Name", "Identifier", "EnterpriseId")
+}
+
+// deviceConfig turns --config KEY=VALUE pairs into a device's Configuration,
+// by the names the API gives its fields.
+func deviceConfig(kv map[string]string) (admin.DeviceConfig, error) {
+	var cfg admin.DeviceConfig
+	b, _ := json.Marshal(kv)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("--config: %w", err)
+	}
+	return cfg, nil
 }
 
 type adminConnect struct {
@@ -232,13 +218,11 @@ type adminConnect struct {
 	Device       string `arg:"" help:"Device id."`
 }
 
-func (c *adminConnect) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context) error {
-	method := "PUT"
+func (c *adminConnect) Run(ctx context.Context, k *kong.Context, ac *admin.Client) error {
 	if is(k, "disconnect") {
-		method = "DELETE"
+		return ac.Disconnect(ctx, c.Subscription, c.Device)
 	}
-	v, err := a.call(ctx, method, "subscriptions/"+url.PathEscape(c.Subscription)+"/devices/"+url.PathEscape(c.Device), nil)
-	return a.result(g, v, err, "")
+	return ac.Connect(ctx, c.Subscription, c.Device)
 }
 
 type adminReservations struct {
@@ -255,11 +239,11 @@ type adminReservations struct {
 	} `cmd:"" help:"Add a reservation."`
 }
 
-func (c *adminReservations) Run(ctx context.Context, g *Globals, a *AdminCmd) error {
+func (c *adminReservations) Run(ctx context.Context, g *Globals, a *AdminCmd, ac *admin.Client) error {
 	r := c.Create
-	v, err := a.call(ctx, "POST", "reservations", map[string]any{"EnterpriseId": r.Enterprise, "Number": r.Number,
-		"StartUtc": r.Start, "EndUtc": r.End, "FirstName": r.FirstName, "LastName": r.LastName, "Email": r.Email,
-		"Telephone": r.Telephone, "LockIds": r.Lock})
+	v, err := ac.CreateReservation(ctx, admin.Reservation{EnterpriseId: r.Enterprise, Number: r.Number,
+		StartUtc: r.Start, EndUtc: r.End, FirstName: r.FirstName, LastName: r.LastName, Email: r.Email,
+		Telephone: r.Telephone, LockIds: r.Lock})
 	return a.result(g, v, err, "")
 }
 
@@ -273,10 +257,10 @@ type adminCustomers struct {
 	} `cmd:"" help:"Add a customer or company account."`
 }
 
-func (c *adminCustomers) Run(ctx context.Context, g *Globals, a *AdminCmd) error {
+func (c *adminCustomers) Run(ctx context.Context, g *Globals, a *AdminCmd, ac *admin.Client) error {
 	r := c.Create
-	v, err := a.call(ctx, "POST", "customers", map[string]any{"EnterpriseId": r.Enterprise, "FirstName": r.FirstName,
-		"LastName": r.LastName, "CompanyName": r.Company, "Email": r.Email})
+	v, err := ac.CreateCustomer(ctx, admin.Customer{EnterpriseId: r.Enterprise, FirstName: r.FirstName,
+		LastName: r.LastName, CompanyName: r.Company, Email: r.Email})
 	return a.result(g, v, err, "")
 }
 
@@ -304,7 +288,7 @@ type adminCommands struct {
 	} `cmd:"" help:"Queue a copy of a command."`
 }
 
-func (c *adminCommands) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context) error {
+func (c *adminCommands) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context, ac *admin.Client) error {
 	switch {
 	case is(k, "create"):
 		data := c.Create.Data
@@ -318,26 +302,25 @@ func (c *adminCommands) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kon
 		if !json.Valid([]byte(data)) {
 			return fmt.Errorf("--data is not valid JSON")
 		}
-		v, err := a.call(ctx, "POST", "commands", map[string]any{"DeviceId": c.Create.Device, "Data": json.RawMessage(data)})
+		v, err := ac.CreateCommand(ctx, admin.NewCommand{DeviceId: c.Create.Device, Data: json.RawMessage(data)})
 		return a.result(g, v, err, "")
 	case is(k, "show"):
-		v, err := a.call(ctx, "GET", "commands/"+url.PathEscape(c.Show.ID), nil)
+		v, err := ac.Command(ctx, c.Show.ID)
 		return a.result(g, v, err, "")
 	case is(k, "cancel"):
-		v, err := a.call(ctx, "POST", "commands/"+url.PathEscape(c.Cancel.ID)+"/cancel", map[string]any{"Notes": c.Cancel.Notes})
+		v, err := ac.CancelCommand(ctx, c.Cancel.ID, c.Cancel.Notes)
 		return a.result(g, v, err, "")
 	case is(k, "resend"):
-		v, err := a.call(ctx, "POST", "commands/"+url.PathEscape(c.Resend.ID)+"/resend", nil)
+		v, err := ac.ResendCommand(ctx, c.Resend.ID)
 		return a.result(g, v, err, "")
 	}
-	q := url.Values{}
-	for k, v := range map[string]string{"state": c.List.State, "deviceId": c.List.Device, "type": c.List.Type, "cursor": c.List.Cursor} {
-		if v != "" {
-			q.Set(k, v)
+	f := admin.CommandFilter{DeviceId: c.List.Device, Type: client.DeviceType(c.List.Type), Cursor: c.List.Cursor, Limit: c.List.Limit}
+	for _, st := range strings.Split(c.List.State, ",") {
+		if st != "" {
+			f.States = append(f.States, client.State(st))
 		}
 	}
-	q.Set("limit", fmt.Sprint(c.List.Limit))
-	v, err := a.call(ctx, "GET", "commands?"+q.Encode(), nil)
+	v, err := ac.Commands(ctx, f)
 	return a.result(g, v, err, "Commands", "Id", "State", "DeviceType", "DeviceName", "CreatedUtc", "Notes")
 }
 
@@ -346,6 +329,16 @@ func (a *AdminCmd) result(g *Globals, v any, err error, listKey string, cols ...
 		return err
 	}
 	return a.show(g.stdout, v, listKey, cols...)
+}
+
+// AfterApply gives the admin subcommands their client.
+func (a *AdminCmd) AfterApply(k *kong.Context) error {
+	ac, err := a.client()
+	if err != nil {
+		return err
+	}
+	k.Bind(ac)
+	return nil
 }
 
 // is reports whether the selected command's path ends in leaf (before its

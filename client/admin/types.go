@@ -1,0 +1,133 @@
+package admin
+
+import (
+	"encoding/json"
+
+	"github.com/bellhop/bellhop/client"
+)
+
+// The JSON of the admin API: the hub encodes its answers with these types
+// and decodes the bodies of its create operations into them. Fields follow
+// the wire's PascalCase; times are ISO 8601 UTC strings as the hub writes
+// them. Fields the hub assigns (Id, CreatedUtc) are left empty in a create.
+
+// Enterprise is a property (a hotel).
+type Enterprise struct {
+	Id         string `json:",omitempty"`
+	Name       string
+	CreatedUtc string `json:",omitempty"`
+}
+
+// Integration is a client application. ClientToken is set only in the
+// answer that created it: the hub keeps a hash, never the token.
+type Integration struct {
+	Id          string `json:",omitempty"`
+	Name        string
+	CreatedUtc  string `json:",omitempty"`
+	ClientToken string `json:",omitempty"`
+}
+
+// Subscription is an integration's access to enterprises (several make a
+// portfolio token). AccessToken is set only in the answer that created it.
+type Subscription struct {
+	Id            string `json:",omitempty"`
+	IntegrationId string
+	EnterpriseIds []string
+	CreatedUtc    string `json:",omitempty"`
+	Revoked       bool
+	AccessToken   string `json:",omitempty"`
+}
+
+// DeviceConfig is the type-specific configuration of a device, copied by
+// the hub into each of its commands' Data.
+type DeviceConfig struct {
+	// Printer
+	PrinterName       string `json:",omitempty"`
+	PrinterDriverName string `json:",omitempty"`
+	PrinterPortName   string `json:",omitempty"`
+	// KeyCutter
+	KeyCutterID   string `json:"KeyCutterId,omitempty"`
+	KeyCutterData string `json:",omitempty"`
+	// FiscalMachine
+	FiscalMachineID   string `json:"FiscalMachineId,omitempty"`
+	FiscalMachineData string `json:",omitempty"`
+	TaxIdentifier     string `json:",omitempty"`
+	// PaymentTerminal
+	PaymentTerminalID   string `json:"PaymentTerminalId,omitempty"`
+	PaymentTerminalData string `json:",omitempty"`
+	// PassportScanner
+	PassportScannerID string `json:"PassportScannerId,omitempty"`
+	// KeyCutter and FiscalMachine
+	ApiUrl string `json:",omitempty"`
+}
+
+// Device is an on-premise device of an enterprise.
+type Device struct {
+	Id            string `json:",omitempty"`
+	EnterpriseId  string
+	Type          client.DeviceType
+	Name          string
+	Identifier    string
+	Configuration DeviceConfig
+	CreatedUtc    string `json:",omitempty"`
+}
+
+// Reservation is the reference data that addKeyCutter reads.
+type Reservation struct {
+	Id           string `json:",omitempty"`
+	EnterpriseId string
+	Number       string
+	StartUtc     string
+	EndUtc       string
+	FirstName    string
+	LastName     string
+	Email        string
+	Telephone    string
+	LockIds      []string
+}
+
+// Customer is the account (a customer, or a company when CompanyName is
+// set) that addPaymentTerminal charges.
+type Customer struct {
+	Id           string `json:",omitempty"`
+	EnterpriseId string
+	FirstName    string
+	LastName     string
+	CompanyName  string
+	Email        string
+}
+
+// Command is a command in the queue. History is filled only by
+// [Client.Command] (and the answers of cancel), oldest entry first.
+type Command struct {
+	Id           string
+	EnterpriseId string
+	DeviceId     string
+	DeviceName   string
+	DeviceType   client.DeviceType
+	State        client.State
+	CreatedUtc   string
+	UpdatedUtc   string
+	// Creator is the integration or admin token that created it.
+	Creator  string
+	Progress *float64
+	Notes    string
+	Data     json.RawMessage
+	History  []HistoryEntry `json:",omitempty"`
+}
+
+// HistoryEntry is one change of a command's state, progress or notes.
+type HistoryEntry struct {
+	State    client.State
+	Utc      string
+	Actor    string
+	Progress *float64
+	Notes    string
+}
+
+// CommandPage is one page of [Client.Commands], newest first. Cursor, when
+// not nil, continues the list (CommandFilter.Cursor).
+type CommandPage struct {
+	Commands []Command
+	Cursor   *string
+}
