@@ -19,6 +19,7 @@ import (
 	"github.com/bellhop/bellhop/client"
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
 // peerIDs returns the command ids an HTTP peer received, in order.
@@ -68,7 +69,7 @@ func TestAgentRunsCommands(t *testing.T) {
 	cfg := e.config(t.TempDir(),
 		agent.DeviceConfig{Name: printer.Name, Driver: "socket://" + sink.Addr()},
 		agent.DeviceConfig{Name: keys.Name, Driver: peer.URL + "/encode"},
-		agent.DeviceConfig{ID: strings.ToUpper(execDev.ID), Driver: "exec:" + script},
+		agent.DeviceConfig{ID: strings.ToUpper(execDev.Id), Driver: "exec:" + script},
 		agent.DeviceConfig{Name: folderDev.Name, Driver: "folder:" + lockDir},
 	)
 	a, _ := startAgent(t, cfg)
@@ -79,11 +80,11 @@ func TestAgentRunsCommands(t *testing.T) {
 
 	var printIDs, keyIDs, execIDs, folderIDs []string
 	for i := range 5 {
-		id, err := e.sdk.AddPrinterCommand(ctx, client.AddPrinterRequest{PrinterId: printer.ID,
+		id, err := e.sdk.AddPrinterCommand(ctx, client.AddPrinterRequest{PrinterId: printer.Id,
 			Data: base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "print job %d", i)), CopyCount: 2})
 		must(t, err)
 		printIDs = append(printIDs, id)
-		id, err = e.sdk.AddKeyCutterCommand(ctx, client.AddKeyCutterRequest{KeyCutterId: keys.ID, ReservationId: res.ID, KeyCount: 1})
+		id, err = e.sdk.AddKeyCutterCommand(ctx, client.AddKeyCutterRequest{KeyCutterId: keys.Id, ReservationId: res.ID, KeyCount: 1})
 		must(t, err)
 		keyIDs = append(keyIDs, id)
 		execIDs = append(execIDs, e.command(execDev, map[string]any{"N": i}))
@@ -125,7 +126,7 @@ func TestAgentRunsCommands(t *testing.T) {
 		t.Errorf("sink got %d bytes on %d connections, want %d on 5", b, c, want)
 	}
 	// The unconfigured device's command was read (Received) but not touched.
-	waitFor(t, 5*time.Second, func() (bool, string) {
+	hubtest.Eventually(t, 5*time.Second, func() (bool, string) {
 		v := e.view(otherID)
 		return v.State == bellhop.Received, "other command is " + string(v.State)
 	})
@@ -221,7 +222,7 @@ func TestAgentCancel(t *testing.T) {
 	// The second waits behind the first: cancel it, then the running first.
 	_, err := e.hub.Service.CancelCommand(ctx, second, "test", "")
 	must(t, err)
-	waitFor(t, 5*time.Second, func() (bool, string) {
+	hubtest.Eventually(t, 5*time.Second, func() (bool, string) {
 		m := httpGet(t, "http://"+a.HealthAddr()+"/metrics")
 		return strings.Contains(m, `bellhop_agent_commands_total{outcome="cancelled"} 1`), "second not skipped yet"
 	})
@@ -270,8 +271,8 @@ func TestAgentRestartInterrupted(t *testing.T) {
 	repeatable := e.command(folderDev, map[string]any{"Room": 7})
 	j, err := agent.OpenJournal(stateDir, time.Hour, nil)
 	must(t, err)
-	must(t, j.Start(interrupted, "name:"+execDev.Name, execDev.ID))
-	must(t, j.Start(repeatable, "name:"+folderDev.Name, folderDev.ID))
+	must(t, j.Start(interrupted, "name:"+execDev.Name, execDev.Id))
+	must(t, j.Start(repeatable, "name:"+folderDev.Name, folderDev.Id))
 	must(t, j.Close())
 
 	seen := drivertest.AnswerFolder(t, lockDir, repeatable, ".done", "encoded again")
@@ -316,7 +317,7 @@ func TestAgentReportsAfterHubReturns(t *testing.T) {
 	}
 	e.stopHub()
 	close(release) // the device finishes while the hub is away
-	waitFor(t, 10*time.Second, func() (bool, string) {
+	hubtest.Eventually(t, 10*time.Second, func() (bool, string) {
 		// The journal is the agent's, but reading its file is harmless.
 		b, _ := os.ReadFile(filepath.Join(stateDir, agent.JournalFile))
 		return strings.Contains(string(b), `"finished"`), "no finished record yet"
@@ -353,7 +354,7 @@ func TestCheck(t *testing.T) {
 	down := closed.Addr().String()
 	closed.Close()
 	cfg := e.config(t.TempDir(),
-		agent.DeviceConfig{ID: printer.ID, Driver: "socket://" + sink.Addr()},
+		agent.DeviceConfig{ID: printer.Id, Driver: "socket://" + sink.Addr()},
 		agent.DeviceConfig{Name: "Unplugged", Driver: "socket://" + down},
 	)
 	results, err := agent.Check(context.Background(), cfg)

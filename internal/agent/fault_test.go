@@ -7,17 +7,16 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
 // chaosProxy forwards TCP connections to a target and cuts them all on
@@ -118,36 +117,6 @@ func startPrintSink(tb testing.TB) *printSink {
 	return s
 }
 
-// agentProcess runs the bellhop binary as `bellhop agent --config ...`.
-type agentProcess struct {
-	tb     testing.TB
-	bin    string
-	config string
-	log    *os.File
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-func (p *agentProcess) start() {
-	p.tb.Helper()
-	p.cmd = exec.Command(p.bin, "agent", "--config", p.config, "--log-level", "warn")
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	must(p.tb, p.cmd.Start())
-	p.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
-}
-
-func (p *agentProcess) signal(sig syscall.Signal) {
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		p.tb.Errorf("agent did not exit on %v", sig)
-	}
-}
-
 // TestFaultInjection runs a few hundred commands through the agent as a
 // separate process, behind a proxy that cuts its connections to the hub at
 // random, while the agent is killed with SIGKILL and restarted. At the end
@@ -158,13 +127,6 @@ func TestFaultInjection(t *testing.T) {
 		t.Skip("fault injection takes about half a minute")
 	}
 	t.Parallel()
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "bellhop")
-	build := exec.Command("go", "build", "-o", bin, "github.com/bellhop/bellhop/cmd/bellhop")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
 	e := newEnv(t)
 	proxy := startChaosProxy(t, e.addr)
 	sink := startPrintSink(t)
@@ -184,37 +146,13 @@ func TestFaultInjection(t *testing.T) {
 		fmt.Fprintf(w, "encoded %s", id)
 	})
 	printer := e.device(bellhop.Printer, "Printer")
-	encoders := []*bellhop.Device{e.device(bellhop.KeyCutter, "Encoder A"), e.device(bellhop.KeyCutter, "Encoder B")}
+	encoders := []*admin.Device{e.device(bellhop.KeyCutter, "Encoder A"), e.device(bellhop.KeyCutter, "Encoder B")}
 
-	config := filepath.Join(tmp, "agent.yaml")
-	must(t, os.WriteFile(config, fmt.Appendf(nil, `platform_address: http://%s
-client_token: %s
-access_token: %s
-client: fault test agent
-state_dir: %s
-listen: "off"
-poll_interval: 1s
-shutdown_grace: 1s
-devices:
-  - name: Printer
-    driver: socket://%s
-  - name: Encoder A
-    driver: %s/a
-  - id: %s
-    driver: %s/b
-`, proxy.l.Addr(), e.clientToken, e.accessToken, filepath.Join(tmp, "state"), sink.l.Addr(), peer.URL,
-		encoders[1].ID, peer.URL), 0o600))
-	logFile, err := os.Create(filepath.Join(tmp, "agent.log"))
-	must(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Logf("agent log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-		}
-		logFile.Close()
-	})
-	proc := &agentProcess{tb: t, bin: bin, config: config, log: logFile}
-	proc.start()
+	proc := hubtest.StartAgent(t, hubtest.AgentConfig{PlatformAddress: "http://" + proxy.l.Addr().String(),
+		ClientToken: e.clientToken, AccessToken: e.accessToken, Devices: []hubtest.AgentDevice{
+			{Name: "Printer", Driver: "socket://" + sink.l.Addr().String()},
+			{Name: "Encoder A", Driver: peer.URL + "/a"},
+			{ID: encoders[1].Id, Driver: peer.URL + "/b"}}})
 
 	// Producer: 300 commands over about 15 s, a third per device.
 	const total = 300
@@ -233,7 +171,7 @@ devices:
 			} else {
 				dev, data = encoders[i%3-1], map[string]any{"N": i}
 			}
-			c, err := e.hub.Service.CreateCommand(context.Background(), dev.ID, bellhop.MarshalData(data), "producer", nil)
+			c, err := e.hub.Service.CreateCommand(context.Background(), dev.Id, bellhop.MarshalData(data), "producer", nil)
 			if err != nil {
 				t.Errorf("creating command %d: %v", i, err) // not Fatal: this is not the test's goroutine
 				return
@@ -258,16 +196,16 @@ chaos:
 			proxy.cut()
 			nextCut = time.After(time.Duration(200+rand.IntN(800)) * time.Millisecond)
 		case <-nextKill:
-			proc.signal(syscall.SIGKILL)
+			proc.Stop(syscall.SIGKILL)
 			kills++
-			proc.start()
+			proc.Start()
 			nextKill = time.After(time.Duration(1000+rand.IntN(1500)) * time.Millisecond)
 		}
 	}
 
 	// Calm: everything must settle.
 	final := e.waitFinal(45*time.Second, ids...)
-	proc.signal(syscall.SIGTERM)
+	proc.Stop(syscall.SIGTERM)
 
 	var processed, interrupted, twice, other int
 	for _, id := range ids {

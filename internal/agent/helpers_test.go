@@ -12,28 +12,24 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/hub"
-	"github.com/bellhop/bellhop/internal/node"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
-// testLog returns a logger for the code under test: quiet unless
-// BELLHOP_TEST_LOG is set, because the agent logs every reconnect.
-func testLog() *slog.Logger {
-	if os.Getenv("BELLHOP_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func TestMain(m *testing.M) { hubtest.Main(m) }
+
+// testLog is the logger of the agents under test (quiet by default).
+func testLog() *slog.Logger { return hubtest.Logger() }
 
 // env is a real hub on a loopback port with one enterprise and one
 // integration subscribed to it: the agent's integration.
 type env struct {
 	t           testing.TB
-	dataDir     string
-	addr        string // fixed after the first start, so restarts keep it
-	hub         *node.Node
-	stopHub     func()
+	hub         *hubtest.Hub
+	tn          *hubtest.Tenant
+	addr        string
 	enterprise  string
 	sub         string
 	clientToken string
@@ -43,62 +39,28 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, dataDir: t.TempDir(), addr: "127.0.0.1:0"}
-	e.startHub()
-	t.Cleanup(func() {
-		if e.stopHub != nil {
-			e.stopHub()
-		}
-	})
-	ctx := context.Background()
-	ent, err := e.hub.Service.CreateEnterprise(ctx, "Hotel Test")
-	must(t, err)
-	integ, ct, err := e.hub.Service.CreateIntegration(ctx, "Agent integration")
-	must(t, err)
-	sub, at, err := e.hub.Service.CreateSubscription(ctx, integ.ID, []string{ent.ID})
-	must(t, err)
-	e.enterprise, e.sub, e.clientToken, e.accessToken = ent.ID, sub.ID, ct, at
-	e.sdk, err = client.New(client.Config{PlatformAddress: e.hub.PlatformAddress(), ClientToken: ct, AccessToken: at,
-		Client: "test producer 1.0"})
-	must(t, err)
-	return e
+	h := hubtest.Start(t)
+	tn := h.Tenant(t, "Agent")
+	return &env{t: t, hub: h, tn: tn, addr: h.Addr(), enterprise: tn.Enterprise.Id, sub: tn.Subscription.Id,
+		clientToken: tn.ClientToken, accessToken: tn.AccessToken, sdk: h.SDK(tn)}
 }
 
-// startHub starts a hub node on e.addr with the data in e.dataDir.
-func (e *env) startHub() {
-	e.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	h, err := node.New(ctx, node.Config{Addr: e.addr, DataDir: e.dataDir, Logger: testLog(), RateLimit: -1,
-		Hub: hub.Config{}})
-	if err != nil {
-		cancel()
-		e.t.Fatalf("starting the hub: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = h.Run(ctx) }()
-	e.hub, e.addr = h, h.Addr()
-	e.stopHub = func() {
-		cancel()
-		<-done
-		_ = h.Close()
-		e.stopHub = nil
-	}
-}
+// stopHub stops the hub; startHub starts it again on the same address and
+// data.
+func (e *env) stopHub()  { e.hub.Stop() }
+func (e *env) startHub() { e.hub.Restart() }
 
 // device creates a device of type typ named name and connects it to the
 // agent's subscription.
-func (e *env) device(typ bellhop.DeviceType, name string) *bellhop.Device {
+func (e *env) device(typ bellhop.DeviceType, name string) *admin.Device {
 	e.t.Helper()
-	d := &bellhop.Device{EnterpriseID: e.enterprise, Type: typ, Name: name}
-	must(e.t, e.hub.Service.CreateDevice(context.Background(), d))
-	must(e.t, e.hub.Service.Connect(context.Background(), e.sub, d.ID))
-	return d
+	return e.tn.AddDevice(e.t, typ, name)
 }
 
 // command queues a command with Data through the admin path.
-func (e *env) command(d *bellhop.Device, data any) string {
+func (e *env) command(d *admin.Device, data any) string {
 	e.t.Helper()
-	c, err := e.hub.Service.CreateCommand(context.Background(), d.ID, bellhop.MarshalData(data), "test", nil)
+	c, err := e.hub.Service.CreateCommand(context.Background(), d.Id, bellhop.MarshalData(data), "test", nil)
 	must(e.t, err)
 	return c.ID
 }
@@ -150,7 +112,7 @@ func (e *env) view(id string) *hub.CommandView {
 func (e *env) waitFinal(within time.Duration, ids ...string) map[string]*hub.CommandView {
 	e.t.Helper()
 	out := map[string]*hub.CommandView{}
-	waitFor(e.t, within, func() (bool, string) {
+	hubtest.Eventually(e.t, within, func() (bool, string) {
 		for _, id := range ids {
 			if out[id] != nil {
 				continue
@@ -164,25 +126,6 @@ func (e *env) waitFinal(within time.Duration, ids ...string) map[string]*hub.Com
 		return true, ""
 	})
 	return out
-}
-
-// waitFor polls cond every 10 ms until it holds, failing the test after
-// within with cond's last explanation.
-func waitFor(tb testing.TB, within time.Duration, cond func() (bool, string)) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("gave up after %v: %s", within, why)
-		}
-		<-tick.C
-	}
 }
 
 func must(tb testing.TB, err error) {

@@ -2,26 +2,18 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/node"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
 // TestAdminCommands drives a real hub through `bellhop admin`.
 func TestAdminCommands(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	token := bellhop.NewToken()
-	h, err := node.New(ctx, node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); h.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; h.Close() })
+	h := hubtest.Start(t)
+	token := h.AdminToken
 
 	run := func(args ...string) (string, int) {
 		var out, errb bytes.Buffer

@@ -45,60 +45,61 @@ func TestAbuseTokens(t *testing.T) {
 	victim := e.tenant("Victim")
 	printCmd := e.addPrinter(victim)
 	fiscalCmd := e.addFiscal(victim)
-	victimIDs := []string{printCmd, fiscalCmd, victim.Enterprise.ID, victim.Reservation.ID, victim.Customer.ID}
+	victimIDs := []string{printCmd, fiscalCmd, victim.Enterprise.Id, victim.Reservation.Id, victim.Customer.Id}
 	for _, d := range victim.Devices {
-		victimIDs = append(victimIDs, d.ID)
+		victimIDs = append(victimIDs, d.Id)
 	}
 
 	other := e.tenant("Other") // another enterprise, with its own devices
 	third := e.tenant("Third")
 
 	// A portfolio token over two enterprises that are not the victim's.
-	portSub, portAccess, err := e.svc.CreateSubscription(ctx, other.Integration.ID, []string{other.Enterprise.ID, third.Enterprise.ID})
+	portSub, err := e.Admin.CreateSubscription(ctx, other.Integration.Id, other.Enterprise.Id, third.Enterprise.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tn := range []*tenant{other, third} {
-		if err := e.svc.Connect(ctx, portSub.ID, tn.Devices[bellhop.Printer].ID); err != nil {
+		if err := e.Admin.Connect(ctx, portSub.Id, tn.Devices[bellhop.Printer].Id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	portfolio := &tenant{Enterprise: other.Enterprise, ClientToken: other.ClientToken, AccessToken: portAccess}
+	portfolio := &tenant{Enterprise: other.Enterprise, ClientToken: other.ClientToken, AccessToken: portSub.AccessToken}
 
 	// An integration subscribed to the victim's enterprise whose devices
 	// were connected and then disconnected.
-	integ, integToken, err := e.svc.CreateIntegration(ctx, "Former vendor")
+	integ, err := e.Admin.CreateIntegration(ctx, "Former vendor")
 	if err != nil {
 		t.Fatal(err)
 	}
-	formerSub, formerAccess, err := e.svc.CreateSubscription(ctx, integ.ID, []string{victim.Enterprise.ID})
+	formerSub, err := e.Admin.CreateSubscription(ctx, integ.Id, victim.Enterprise.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range victim.Devices {
-		if err := e.svc.Connect(ctx, formerSub.ID, d.ID); err != nil {
+		if err := e.Admin.Connect(ctx, formerSub.Id, d.Id); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.svc.Disconnect(ctx, formerSub.ID, d.ID); err != nil {
+		if err := e.Admin.Disconnect(ctx, formerSub.Id, d.Id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	former := &tenant{Enterprise: victim.Enterprise, Integration: integ, Subscription: formerSub, ClientToken: integToken,
-		AccessToken: formerAccess, Devices: map[bellhop.DeviceType]*bellhop.Device{}}
+	former := &tenant{Enterprise: victim.Enterprise, Integration: integ, Subscription: formerSub, ClientToken: integ.ClientToken,
+		AccessToken: formerSub.AccessToken}
 
 	// A second token of the victim's own integration, revoked.
-	revokedSub, revokedAccess, err := e.svc.CreateSubscription(ctx, victim.Integration.ID, []string{victim.Enterprise.ID})
+	revokedSub, err := e.Admin.CreateSubscription(ctx, victim.Integration.Id, victim.Enterprise.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range victim.Devices {
-		if err := e.svc.Connect(ctx, revokedSub.ID, d.ID); err != nil {
+		if err := e.Admin.Connect(ctx, revokedSub.Id, d.Id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.svc.RevokeSubscription(ctx, revokedSub.ID); err != nil {
+	if err := e.Admin.RevokeSubscription(ctx, revokedSub.Id); err != nil {
 		t.Fatal(err)
 	}
+	revokedAccess := revokedSub.AccessToken
 
 	attackers := []attacker{
 		{name: "no token", tn: &tenant{}, unauthorized: true},
@@ -124,12 +125,12 @@ func TestAbuseTokens(t *testing.T) {
 		{"by ids", "commands/getAllByIds", []any{"CommandIds", []string{printCmd, fiscalCmd}}, 200, ""},
 		{"update", "commands/update", []any{"CommandId", printCmd, "State", "Processed"}, 400, "Invalid CommandId"},
 		{"cancel", "commands/update", []any{"CommandId", printCmd, "State", "Cancelled"}, 400, "Invalid CommandId"},
-		{"print", "commands/addPrinter", []any{"PrinterId", victim.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1}, 400, "Invalid PrinterId"},
-		{"keys", "commands/addKeyCutter", []any{"KeyCutterId", victim.Devices[bellhop.KeyCutter].ID, "ReservationId", victim.Reservation.ID, "KeyCount", 1}, 400, "Invalid KeyCutterId"},
-		{"payment", "commands/addPaymentTerminal", []any{"TerminalId", victim.Devices[bellhop.PaymentTerminal].ID, "CustomerId", victim.Customer.ID,
+		{"print", "commands/addPrinter", []any{"PrinterId", victim.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1}, 400, "Invalid PrinterId"},
+		{"keys", "commands/addKeyCutter", []any{"KeyCutterId", victim.Devices[bellhop.KeyCutter].Id, "ReservationId", victim.Reservation.Id, "KeyCount", 1}, 400, "Invalid KeyCutterId"},
+		{"payment", "commands/addPaymentTerminal", []any{"TerminalId", victim.Devices[bellhop.PaymentTerminal].Id, "CustomerId", victim.Customer.Id,
 			"Type", "Payment", "Amount", map[string]any{"Currency": "EUR", "Value": 10}}, 400, "Invalid TerminalId"},
 		{"fiscal by ids", "fiscalMachineCommands/getAll", []any{"CommandIds", []string{fiscalCmd}, "Limitation", limit}, 200, ""},
-		{"fiscal by devices", "fiscalMachineCommands/getAll", []any{"DeviceIds", []string{victim.Devices[bellhop.FiscalMachine].ID},
+		{"fiscal by devices", "fiscalMachineCommands/getAll", []any{"DeviceIds", []string{victim.Devices[bellhop.FiscalMachine].Id},
 			"States", []string{"Pending", "Received"}, "Limitation", limit}, 200, ""},
 	}
 	before := e.snapshot(victim, other, third)
@@ -137,8 +138,8 @@ func TestAbuseTokens(t *testing.T) {
 		for _, op := range ops {
 			t.Run(a.name+"/"+op.name, func(t *testing.T) {
 				// Name the victim's enterprise, as a portfolio caller must.
-				fields := append([]any{"EnterpriseId", victim.Enterprise.ID}, op.fields...)
-				body := a.tn.body(fields...)
+				fields := append([]any{"EnterpriseId", victim.Enterprise.Id}, op.fields...)
+				body := reqBody(a.tn, fields...)
 				if a.tn.ClientToken == "" {
 					delete(body, "ClientToken")
 					delete(body, "AccessToken")
@@ -188,17 +189,17 @@ func TestAbuseTokens(t *testing.T) {
 	}
 	id := e.addPrinter(victim)
 	victimWS.expect(t, id, bellhop.Pending)
-	if _, err := e.svc.CancelCommand(ctx, id, "test", ""); err != nil {
+	if _, err := e.Service.CancelCommand(ctx, id, "test", ""); err != nil {
 		t.Fatal(err)
 	}
 	victimWS.expect(t, id, bellhop.Cancelled)
 	// Markers: other and the portfolio see other's printer; the former
 	// integration gets the victim's passport scanner connected.
-	if err := e.svc.Connect(ctx, formerSub.ID, victim.Devices[bellhop.PassportScanner].ID); err != nil {
+	if err := e.Admin.Connect(ctx, formerSub.Id, victim.Devices[bellhop.PassportScanner].Id); err != nil {
 		t.Fatal(err)
 	}
 	markerOther := e.addPrinter(other)
-	markerFormer, err := e.svc.CreateCommand(ctx, victim.Devices[bellhop.PassportScanner].ID, []byte(`{}`), "pms", nil)
+	markerFormer, err := e.Service.CreateCommand(ctx, victim.Devices[bellhop.PassportScanner].Id, []byte(`{}`), "pms", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func TestAbuseBodies(t *testing.T) {
 	e := start(t, func(c *node.Config) { c.MaxBody = 1 << 20 })
 	tn := e.tenant("Bodies")
 	id := e.addPrinter(tn)
-	printer := tn.Devices[bellhop.Printer].ID
+	printer := tn.Devices[bellhop.Printer].Id
 	many := func(n int, v string) []string {
 		s := make([]string, n)
 		for i := range s {
@@ -236,17 +237,17 @@ func TestAbuseBodies(t *testing.T) {
 		status   int
 		message  string
 	}{
-		{"oversize body", "commands/addPrinter", tn.body("PrinterId", printer, "Data", strings.Repeat("A", 1<<20), "CopyCount", 1), 413, "Request body too large"},
+		{"oversize body", "commands/addPrinter", reqBody(tn, "PrinterId", printer, "Data", strings.Repeat("A", 1<<20), "CopyCount", 1), 413, "Request body too large"},
 		{"oversize garbage", "devices/getAll", strings.Repeat("x", 2<<20), 413, "Request body too large"},
 		{"deep arrays", "devices/getAll", strings.Repeat("[", 100000) + strings.Repeat("]", 100000), 400, "Invalid JSON"},
 		{"deep objects in a field", "commands/getAllActive", `{"ClientToken":"` + tn.ClientToken + `","AccessToken":"` + tn.AccessToken + `","Limitation":` + deep(65) + `}`, 400, "Invalid JSON"},
 		{"deep in an unknown field", "devices/getAll", `{"X":` + deep(10000) + `}`, 400, "Invalid JSON"},
-		{"1001 command ids", "commands/getAllByIds", tn.body("CommandIds", many(1001, id)), 400, "Invalid CommandIds"},
-		{"100000 command ids", "commands/getAllByIds", tn.body("CommandIds", many(100000, "")), 400, "Invalid CommandIds"},
-		{"1001 fiscal ids", "fiscalMachineCommands/getAll", tn.body("CommandIds", many(1001, id), "Limitation", limit), 400, "Invalid CommandIds"},
-		{"101 fiscal devices", "fiscalMachineCommands/getAll", tn.body("DeviceIds", many(101, printer), "States", []string{"Pending"}, "Limitation", limit), 400, "Invalid DeviceIds"},
-		{"1001 enterprises", "fiscalMachineCommands/getAll", tn.body("DeviceIds", []string{printer}, "States", []string{"Pending"}, "EnterpriseIds", many(1001, tn.Enterprise.ID), "Limitation", limit), 400, "Invalid EnterpriseIds"},
-		{"huge count", "commands/getAllActive", tn.body("Limitation", map[string]any{"Count": 1e18}), 400, "Invalid Limitation"},
+		{"1001 command ids", "commands/getAllByIds", reqBody(tn, "CommandIds", many(1001, id)), 400, "Invalid CommandIds"},
+		{"100000 command ids", "commands/getAllByIds", reqBody(tn, "CommandIds", many(100000, "")), 400, "Invalid CommandIds"},
+		{"1001 fiscal ids", "fiscalMachineCommands/getAll", reqBody(tn, "CommandIds", many(1001, id), "Limitation", limit), 400, "Invalid CommandIds"},
+		{"101 fiscal devices", "fiscalMachineCommands/getAll", reqBody(tn, "DeviceIds", many(101, printer), "States", []string{"Pending"}, "Limitation", limit), 400, "Invalid DeviceIds"},
+		{"1001 enterprises", "fiscalMachineCommands/getAll", reqBody(tn, "DeviceIds", []string{printer}, "States", []string{"Pending"}, "EnterpriseIds", many(1001, tn.Enterprise.Id), "Limitation", limit), 400, "Invalid EnterpriseIds"},
+		{"huge count", "commands/getAllActive", reqBody(tn, "Limitation", map[string]any{"Count": 1e18}), 400, "Invalid Limitation"},
 		{"long token", "devices/getAll", map[string]any{"ClientToken": strings.Repeat("a", 100000), "AccessToken": tn.AccessToken}, 401, "Invalid ClientToken"},
 	}
 	for _, tt := range tests {
@@ -259,11 +260,11 @@ func TestAbuseBodies(t *testing.T) {
 		})
 	}
 	t.Run("admin oversize", func(t *testing.T) {
-		r := e.do(http.MethodPost, "/api/admin/v1/enterprises", []byte(`{"Name":"`+strings.Repeat("a", 2<<20)+`"}`), "Authorization", "Bearer "+e.admin)
+		r := e.do(http.MethodPost, "/api/admin/v1/enterprises", []byte(`{"Name":"`+strings.Repeat("a", 2<<20)+`"}`), "Authorization", "Bearer "+e.AdminToken)
 		expectError(t, r, 413, "Request body too large")
 	})
 	t.Run("admin deep", func(t *testing.T) {
-		r := e.do(http.MethodPost, "/api/admin/v1/enterprises", []byte(`{"Name":"a","X":`+deep(1000)+`}`), "Authorization", "Bearer "+e.admin)
+		r := e.do(http.MethodPost, "/api/admin/v1/enterprises", []byte(`{"Name":"a","X":`+deep(1000)+`}`), "Authorization", "Bearer "+e.AdminToken)
 		expectError(t, r, 400, "Invalid JSON")
 	})
 }
@@ -274,7 +275,7 @@ func TestAbuseBodies(t *testing.T) {
 func TestSlowClients(t *testing.T) {
 	e := start(t, func(c *node.Config) { c.ReadHeaderTimeout, c.ReadTimeout = 300*time.Millisecond, time.Second })
 	tn := e.tenant("Slow")
-	addr := e.hub.Addr()
+	addr := e.Addr()
 	// dribble writes head at once, then slow one byte every 20 ms (an
 	// attack paced on purpose), and reports whether the hub cut the
 	// connection before the end, and what it answered.
@@ -319,7 +320,7 @@ func TestSlowClients(t *testing.T) {
 	})
 	t.Run("body", func(t *testing.T) {
 		t.Parallel()
-		b, err := json.Marshal(tn.body())
+		b, err := json.Marshal(reqBody(tn))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +336,7 @@ func TestSlowClients(t *testing.T) {
 	t.Run("others are served", func(t *testing.T) {
 		t.Parallel()
 		for range 20 {
-			if r := e.post("devices/getAll", tn.body()); r.Status != 200 {
+			if r := e.post("devices/getAll", reqBody(tn)); r.Status != 200 {
 				t.Fatalf("status %d", r.Status)
 			}
 		}
@@ -373,7 +374,7 @@ func TestRateLimitAcrossUpgrades(t *testing.T) {
 	for range 3 {
 		e.dial(tn)
 	}
-	r := e.post("devices/getAll", tn.body())
+	r := e.post("devices/getAll", reqBody(tn))
 	expectError(t, r, 429, "Too many requests")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
@@ -403,7 +404,7 @@ func TestAdminBruteForce(t *testing.T) {
 		}
 	}
 	expectError(t, e.do(http.MethodGet, "/api/admin/v1/enterprises", nil), 429, "Too many requests") // no token at all
-	if r := e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+e.admin); r.Status != 200 {
+	if r := e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+e.AdminToken); r.Status != 200 {
 		t.Fatalf("the real admin token after the throttle: %d %s", r.Status, r.Body)
 	}
 }
@@ -441,18 +442,18 @@ func TestNoTokensInLogs(t *testing.T) {
 	})
 	tn := e.tenant("Logs")
 	wrongClient, wrongAccess, wrongAdmin := bellhop.NewToken(), bellhop.NewToken(), bellhop.NewToken()
-	secrets := []string{tn.ClientToken, tn.AccessToken, e.admin, wrongClient, wrongAccess, wrongAdmin}
+	secrets := []string{tn.ClientToken, tn.AccessToken, e.AdminToken, wrongClient, wrongAccess, wrongAdmin}
 
 	exercise := func() {
 		id := e.addPrinter(tn)
-		e.post("commands/update", tn.body("CommandId", id, "State", "Processing"))
-		e.post("commands/update", tn.body("CommandId", id, "State", "Bogus"))
+		e.post("commands/update", reqBody(tn, "CommandId", id, "State", "Processing"))
+		e.post("commands/update", reqBody(tn, "CommandId", id, "State", "Bogus"))
 		e.post("devices/getAll", map[string]any{"ClientToken": wrongClient, "AccessToken": wrongAccess})
 		e.post("devices/getAll", `{"ClientToken":"`+tn.ClientToken+`","AccessToken":"`+tn.AccessToken+`",}`) // invalid JSON
-		e.post("devices/"+tn.AccessToken, tn.body())                                                         // not an operation
-		e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+e.admin)
+		e.post("devices/"+tn.AccessToken, reqBody(tn))                                                       // not an operation
+		e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+e.AdminToken)
 		e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+wrongAdmin)
-		e.do(http.MethodGet, "/api/admin/v1/commands/"+e.admin, nil, "Authorization", "Bearer "+e.admin)
+		e.do(http.MethodGet, "/api/admin/v1/commands/"+e.AdminToken, nil, "Authorization", "Bearer "+e.AdminToken)
 		for _, pair := range [][2]string{{tn.ClientToken, tn.AccessToken}, {wrongClient, wrongAccess}} {
 			for _, query := range []bool{false, true} {
 				if s, _, err := e.dialRaw(pair[0], pair[1], query); err == nil {
@@ -462,14 +463,14 @@ func TestNoTokensInLogs(t *testing.T) {
 		}
 	}
 	exercise()
-	e.post("commands/addPrinter", tn.body("PrinterId", tn.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1)) // a good one before the store fails
+	e.post("commands/addPrinter", reqBody(tn, "PrinterId", tn.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1)) // a good one before the store fails
 
 	// Now every request that reaches the store fails inside and is logged.
-	e.hub.Store.Close()
+	e.Store.Close()
 	for _, r := range []reply{
-		e.post("devices/getAll", tn.body()),
+		e.post("devices/getAll", reqBody(tn)),
 		e.post("devices/getAll", map[string]any{"ClientToken": wrongClient, "AccessToken": wrongAccess}),
-		e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+e.admin),
+		e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+e.AdminToken),
 		e.do(http.MethodGet, "/api/admin/v1/enterprises", nil, "Authorization", "Bearer "+wrongAdmin),
 	} {
 		if r.Status != 500 {
@@ -484,7 +485,7 @@ func TestNoTokensInLogs(t *testing.T) {
 
 	// Nor in the database, WAL included: it keeps only hashes. (On
 	// PostgreSQL the files are the server's; the store suite checks hashes.)
-	if os.Getenv("BELLHOP_E2E_STORE") == "postgres" {
+	if os.Getenv("BELLHOP_TEST_STORE") == "postgres" {
 		return
 	}
 	files, err := filepath.Glob(filepath.Join(data, "*"))

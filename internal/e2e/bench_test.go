@@ -21,8 +21,8 @@ import (
 func BenchmarkAddPrinter(b *testing.B) {
 	e := start(b)
 	tn := e.tenant("Bench")
-	c := e.sdk(tn)
-	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].ID, Data: pdf, CopyCount: 1}
+	c := e.SDK(tn)
+	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].Id, Data: pdf, CopyCount: 1}
 	b.ReportAllocs()
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
@@ -38,7 +38,7 @@ func BenchmarkAddPrinter(b *testing.B) {
 func BenchmarkGetAllByIds(b *testing.B) {
 	e := start(b)
 	tn := e.tenant("Bench")
-	c := e.sdk(tn)
+	c := e.SDK(tn)
 	ids := make([]string, 10)
 	for i := range ids {
 		ids[i] = e.addPrinter(tn)
@@ -58,7 +58,7 @@ func BenchmarkGetAllByIds(b *testing.B) {
 func BenchmarkUpdateProgress(b *testing.B) {
 	e := start(b)
 	tn := e.tenant("Bench")
-	c := e.sdk(tn)
+	c := e.SDK(tn)
 	id := e.addPrinter(tn)
 	b.ReportAllocs()
 	b.SetParallelism(8)
@@ -80,12 +80,12 @@ func BenchmarkUpdateProgress(b *testing.B) {
 func BenchmarkCreateToEvent(b *testing.B) {
 	e := start(b)
 	tn := e.tenant("Bench")
-	c := e.sdk(tn)
+	c := e.SDK(tn)
 	var socks []*socket
 	for i := 0; i < 10; i++ {
 		socks = append(socks, e.dial(tn))
 	}
-	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].ID, Data: pdf, CopyCount: 1}
+	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].Id, Data: pdf, CopyCount: 1}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -10,6 +10,7 @@ import (
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
 	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
 // Two hub nodes in this process on one PostgreSQL schema.
@@ -18,7 +19,7 @@ import (
 // creates the tenant.
 func cluster(t *testing.T) (a, b *env, tn *tenant, schema string) {
 	t.Helper()
-	dbURL, schema := pgSchema(t)
+	dbURL, schema := hubtest.PostgresSchema(t)
 	a, b = start(t, onDatabase(dbURL)), start(t, onDatabase(dbURL))
 	return a, b, a.tenant("Cluster"), schema
 }
@@ -36,7 +37,7 @@ func TestClusterEvents(t *testing.T) {
 	id := a.addPrinter(tn)
 	wsB.expect(t, id, bellhop.Pending)
 	wsA.expect(t, id, bellhop.Pending)
-	cb := b.sdk(tn)
+	cb := b.SDK(tn)
 	if _, err := cb.CommandsByIds(ctx, []string{id}); err != nil {
 		t.Fatal(err)
 	}
@@ -54,17 +55,17 @@ func TestClusterEvents(t *testing.T) {
 
 	// A second subscription with a socket on node b; its device is
 	// connected through node a.
-	integ, clientToken, err := a.svc.CreateIntegration(ctx, "POS")
+	integ, err := a.Admin.CreateIntegration(ctx, "POS")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, accessToken, err := a.svc.CreateSubscription(ctx, integ.ID, []string{tn.Enterprise.ID})
+	sub, err := a.Admin.CreateSubscription(ctx, integ.Id, tn.Enterprise.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pos := &tenant{Enterprise: tn.Enterprise, Integration: integ, Subscription: sub, ClientToken: clientToken, AccessToken: accessToken}
+	pos := &tenant{Enterprise: tn.Enterprise, Integration: integ, Subscription: sub, ClientToken: integ.ClientToken, AccessToken: sub.AccessToken}
 	wsPOS := b.dial(pos)
-	if err := a.svc.Connect(ctx, sub.ID, tn.Devices[bellhop.Printer].ID); err != nil {
+	if err := a.Admin.Connect(ctx, sub.Id, tn.Devices[bellhop.Printer].Id); err != nil {
 		t.Fatal(err)
 	}
 	// The notification of the connection comes before the command's, so
@@ -72,7 +73,7 @@ func TestClusterEvents(t *testing.T) {
 	id2 := a.addPrinter(tn)
 	wsPOS.expect(t, id2, bellhop.Pending)
 
-	if err := a.svc.RevokeSubscription(ctx, sub.ID); err != nil {
+	if err := a.Admin.RevokeSubscription(ctx, sub.Id); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -92,7 +93,7 @@ func TestClusterEvents(t *testing.T) {
 // listening still reaches the sockets.
 func TestClusterGap(t *testing.T) {
 	a, b, tn, schema := cluster(t)
-	admin := pgAdmin(t)
+	admin := hubtest.Postgres(t)
 	ctx := context.Background()
 	wsB := b.dial(tn)
 	id := a.addPrinter(tn)
@@ -106,11 +107,11 @@ func TestClusterGap(t *testing.T) {
 	}
 	// Committed before the listeners reconnect (after 100 ms): only the
 	// re-read can find it.
-	if err := a.sdk(tn).UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessing}); err != nil {
+	if err := a.SDK(tn).UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessing}); err != nil {
 		t.Fatal(err)
 	}
 	wsB.expect(t, id, bellhop.Processing)
-	if err := a.sdk(tn).UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessed}); err != nil {
+	if err := a.SDK(tn).UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessed}); err != nil {
 		t.Fatal(err)
 	}
 	// The re-read may publish Processing a second time, never an older
@@ -137,12 +138,12 @@ func TestClusterSweep(t *testing.T) {
 	for i := range ids {
 		ids[i] = a.addPrinter(tn)
 	}
-	a.clock.Advance(25 * time.Hour)
-	b.clock.Advance(25 * time.Hour)
+	a.Clock.Advance(25 * time.Hour)
+	b.Clock.Advance(25 * time.Hour)
 	var wg sync.WaitGroup
 	results := make([]hub.SweepResult, 4)
 	for i := range results {
-		svc := []*hub.Service{a.svc, b.svc}[i%2]
+		svc := []*hub.Service{a.Service, b.Service}[i%2]
 		wg.Go(func() {
 			r, err := svc.Sweep(ctx)
 			if err != nil {
@@ -161,11 +162,9 @@ func TestClusterSweep(t *testing.T) {
 	if total > n {
 		t.Fatalf("sweeps cancelled %d commands in all (%+v), more than the %d there are", total, results, n)
 	}
-	if _, err := a.sweep(); err != nil { // whatever a background sweep left
-		t.Fatal(err)
-	}
+	a.Sweep(t) // whatever a background sweep left
 	for _, id := range ids {
-		h, err := b.svc.Store().History(ctx, id)
+		h, err := b.Service.Store().History(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,8 +23,8 @@ var pdf = base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n%%EOF\n"))
 // addPrinter queues a print command for the tenant through the SDK.
 func (e *env) addPrinter(tn *tenant) string {
 	e.t.Helper()
-	id, err := e.sdk(tn).AddPrinterCommand(context.Background(), client.AddPrinterRequest{
-		PrinterId: tn.Devices[bellhop.Printer].ID, Data: pdf, CopyCount: 1})
+	id, err := e.SDK(tn).AddPrinterCommand(context.Background(), client.AddPrinterRequest{
+		PrinterId: tn.Devices[bellhop.Printer].Id, Data: pdf, CopyCount: 1})
 	if err != nil {
 		e.t.Fatalf("addPrinter: %v", err)
 	}
@@ -47,7 +47,7 @@ func (e *env) addFiscal(tn *tenant) string {
 	}
 	data := `{"FiscalMachineId":"FM-1","ApiUrl":"http://127.0.0.1:1/api","FiscalMachineData":"{}","TaxIdentifier":"123","Bill":` +
 		string(example.Commands[0].Bill) + `,"BillFiscalMachineData":{"Discriminator":"ItalianFiscalMachineData","Value":{"IsRefund":false}}}`
-	cmd, err := e.svc.CreateCommand(context.Background(), tn.Devices[bellhop.FiscalMachine].ID, json.RawMessage(data), "pms", nil)
+	cmd, err := e.Service.CreateCommand(context.Background(), tn.Devices[bellhop.FiscalMachine].Id, json.RawMessage(data), "pms", nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -57,17 +57,17 @@ func (e *env) addFiscal(tn *tenant) string {
 func TestCommandData(t *testing.T) {
 	e := start(t)
 	tn := e.tenant("Data")
-	c := e.sdk(tn)
+	c := e.SDK(tn)
 	ctx := context.Background()
 
 	printID := e.addPrinter(tn)
-	keyID, err := c.AddKeyCutterCommand(ctx, client.AddKeyCutterRequest{KeyCutterId: tn.Devices[bellhop.KeyCutter].ID,
-		ReservationId: tn.Reservation.ID, KeyCount: 2})
+	keyID, err := c.AddKeyCutterCommand(ctx, client.AddKeyCutterRequest{KeyCutterId: tn.Devices[bellhop.KeyCutter].Id,
+		ReservationId: tn.Reservation.Id, KeyCount: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	payID, err := c.AddPaymentTerminalCommand(ctx, client.AddPaymentTerminalRequest{TerminalId: tn.Devices[bellhop.PaymentTerminal].ID,
-		CustomerId: tn.Customer.ID, Type: client.PaymentTypePayment, Amount: client.CurrencyValue{Currency: "EUR", Value: 230}})
+	payID, err := c.AddPaymentTerminalCommand(ctx, client.AddPaymentTerminalRequest{TerminalId: tn.Devices[bellhop.PaymentTerminal].Id,
+		CustomerId: tn.Customer.Id, Type: client.PaymentTypePayment, Amount: client.CurrencyValue{Currency: "EUR", Value: 230}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,14 +101,14 @@ func TestCommandData(t *testing.T) {
 	}
 	if k.KeyCount != 2 || k.LastName != "Dvořák" || k.NormalizedLastName == nil || *k.NormalizedLastName != "Dvorak" ||
 		len(k.LockIds) != 2 || k.ReservationNumber == nil || *k.ReservationNumber != "1001" ||
-		k.ApiUrl == nil || *k.ApiUrl != "http://127.0.0.1:1/api" || !k.StartUtc.Equal(tn.Reservation.StartUtc.Truncate(time.Second)) {
+		k.ApiUrl == nil || *k.ApiUrl != "http://127.0.0.1:1/api" || k.StartUtc.Format(time.RFC3339) != tn.Reservation.StartUtc {
 		t.Errorf("key cutter data %+v", k)
 	}
 	var pay client.PaymentTerminalData
 	if err := byID[payID].DecodeData(&pay); err != nil {
 		t.Fatal(err)
 	}
-	if pay.AccountId != tn.Customer.ID || pay.Amount.Currency != "EUR" || pay.Amount.GrossValue == nil || *pay.Amount.GrossValue != 230 ||
+	if pay.AccountId != tn.Customer.Id || pay.Amount.Currency != "EUR" || pay.Amount.GrossValue == nil || *pay.Amount.GrossValue != 230 ||
 		pay.AccountData.Discriminator != "Customer" || pay.AccountData.Customer == nil || pay.AccountData.Customer.FullName != "Ann Lee" {
 		t.Errorf("payment data %+v", pay)
 	}
@@ -117,7 +117,7 @@ func TestCommandData(t *testing.T) {
 func TestStateTransitions(t *testing.T) {
 	e := start(t)
 	tn := e.tenant("States")
-	c := e.sdk(tn)
+	c := e.SDK(tn)
 	ctx := context.Background()
 	half := 0.5
 	tests := []struct {
@@ -155,7 +155,7 @@ func TestStateTransitions(t *testing.T) {
 					t.Fatalf("want 400 Invalid State, got %v", err)
 				}
 				// Nothing changed: the state is still the one before.
-				v, _, err := e.svc.Command(ctx, id)
+				v, _, err := e.Service.Command(ctx, id)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -180,7 +180,7 @@ func TestStateTransitions(t *testing.T) {
 		if err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessed, Notes: &notes}); err != nil {
 			t.Fatal(err)
 		}
-		v, hist, err := e.svc.Command(ctx, id)
+		v, hist, err := e.Service.Command(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestErrors(t *testing.T) {
 	other := e.tenant("Other")
 	id := e.addPrinter(tn)
 	foreign := e.addPrinter(other)
-	printer := tn.Devices[bellhop.Printer].ID
+	printer := tn.Devices[bellhop.Printer].Id
 	tests := []struct {
 		name, op string
 		body     any
@@ -225,37 +225,37 @@ func TestErrors(t *testing.T) {
 		{"no tokens", "devices/getAll", `{}`, 401, "Invalid ClientToken"},
 		{"wrong client token", "devices/getAll", map[string]any{"ClientToken": other.ClientToken, "AccessToken": tn.AccessToken, "Client": "x"}, 401, "Invalid ClientToken"},
 		{"ill-typed token", "devices/getAll", map[string]any{"ClientToken": 5, "AccessToken": tn.AccessToken}, 400, "Invalid ClientToken"},
-		{"missing CommandId", "commands/update", tn.body("State", "Processed"), 400, "Invalid CommandId"},
-		{"missing State", "commands/update", tn.body("CommandId", id), 400, "Invalid State"},
-		{"unknown state", "commands/update", tn.body("CommandId", id, "State", "Done"), 400, "Invalid State"},
-		{"ill-typed progress", "commands/update", tn.body("CommandId", id, "State", "Processing", "Progress", "half"), 400, "Invalid Progress"},
-		{"unknown command", "commands/update", tn.body("CommandId", bellhop.NewID(), "State", "Processed"), 400, "Invalid CommandId"},
-		{"foreign command", "commands/update", tn.body("CommandId", foreign, "State", "Processed"), 400, "Invalid CommandId"},
-		{"malformed id", "commands/update", tn.body("CommandId", "nope", "State", "Processed"), 400, "Invalid CommandId"},
-		{"too many ids", "commands/getAllByIds", tn.body("CommandIds", make([]string, 1001)), 400, "Invalid CommandIds"},
-		{"missing ids", "commands/getAllByIds", tn.body(), 400, "Invalid CommandIds"},
-		{"foreign printer", "commands/addPrinter", tn.body("PrinterId", other.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1), 400, "Invalid PrinterId"},
-		{"printer of other type", "commands/addPrinter", tn.body("PrinterId", tn.Devices[bellhop.KeyCutter].ID, "Data", pdf, "CopyCount", 1), 400, "Invalid PrinterId"},
-		{"bad base64", "commands/addPrinter", tn.body("PrinterId", printer, "Data", "%%%", "CopyCount", 1), 400, "Invalid Data"},
-		{"zero copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf, "CopyCount", 0), 400, "Invalid CopyCount"},
-		{"too many copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf, "CopyCount", 101), 400, "Invalid CopyCount"},
-		{"fractional copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf, "CopyCount", 1.5), 400, "Invalid CopyCount"},
-		{"missing copies", "commands/addPrinter", tn.body("PrinterId", printer, "Data", pdf), 400, "Invalid CopyCount"},
-		{"foreign reservation", "commands/addKeyCutter", tn.body("KeyCutterId", tn.Devices[bellhop.KeyCutter].ID, "ReservationId", other.Reservation.ID, "KeyCount", 1), 400, "Invalid ReservationId"},
-		{"too many keys", "commands/addKeyCutter", tn.body("KeyCutterId", tn.Devices[bellhop.KeyCutter].ID, "ReservationId", tn.Reservation.ID, "KeyCount", 21), 400, "Invalid KeyCount"},
-		{"bad payment type", "commands/addPaymentTerminal", tn.body("TerminalId", tn.Devices[bellhop.PaymentTerminal].ID, "CustomerId", tn.Customer.ID, "Type", "Gift", "Amount", map[string]any{"Currency": "EUR", "Value": 1}), 400, "Invalid Type"},
-		{"bad currency", "commands/addPaymentTerminal", tn.body("TerminalId", tn.Devices[bellhop.PaymentTerminal].ID, "CustomerId", tn.Customer.ID, "Type", "Payment", "Amount", map[string]any{"Currency": "euro", "Value": 1}), 400, "Invalid Amount Currency"},
-		{"foreign customer", "commands/addPaymentTerminal", tn.body("TerminalId", tn.Devices[bellhop.PaymentTerminal].ID, "CustomerId", other.Customer.ID, "Type", "Payment", "Amount", map[string]any{"Currency": "EUR", "Value": 1}), 400, "Invalid CustomerId"},
-		{"fiscal without limitation", "fiscalMachineCommands/getAll", tn.body("CommandIds", []string{id}), 400, "Invalid Limitation"},
-		{"fiscal both sets", "fiscalMachineCommands/getAll", tn.body("CommandIds", []string{id}, "DeviceIds", []string{printer}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid parameters"},
-		{"fiscal long interval", "fiscalMachineCommands/getAll", tn.body("DeviceIds", []string{printer}, "States", []string{"Pending"}, "UpdatedUtc", map[string]any{"StartUtc": "2025-01-01T00:00:00Z", "EndUtc": "2025-04-02T00:00:00Z"}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid UpdatedUtc"},
-		{"fiscal foreign enterprise", "fiscalMachineCommands/getAll", tn.body("DeviceIds", []string{printer}, "States", []string{"Pending"}, "EnterpriseIds", []string{other.Enterprise.ID}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid EnterpriseIds"},
-		{"count too large", "commands/getAllActive", tn.body("Limitation", map[string]any{"Count": 1001}), 400, "Invalid Limitation Count"},
-		{"unknown cursor", "commands/getAllActive", tn.body("Limitation", map[string]any{"Count": 10, "Cursor": bellhop.NewID()}), 400, "Invalid Cursor"},
-		{"wrong case", "commands/getallactive", tn.body(), 404, "Not found"},
-		{"trailing slash", "commands/getAllActive/", tn.body(), 404, "Not found"},
-		{"unknown operation", "commands/delete", tn.body(), 404, "Not found"},
-		{"too large", "commands/addPrinter", tn.body("PrinterId", printer, "Data", strings.Repeat("A", 2<<20), "CopyCount", 1), 413, "Request body too large"},
+		{"missing CommandId", "commands/update", reqBody(tn, "State", "Processed"), 400, "Invalid CommandId"},
+		{"missing State", "commands/update", reqBody(tn, "CommandId", id), 400, "Invalid State"},
+		{"unknown state", "commands/update", reqBody(tn, "CommandId", id, "State", "Done"), 400, "Invalid State"},
+		{"ill-typed progress", "commands/update", reqBody(tn, "CommandId", id, "State", "Processing", "Progress", "half"), 400, "Invalid Progress"},
+		{"unknown command", "commands/update", reqBody(tn, "CommandId", bellhop.NewID(), "State", "Processed"), 400, "Invalid CommandId"},
+		{"foreign command", "commands/update", reqBody(tn, "CommandId", foreign, "State", "Processed"), 400, "Invalid CommandId"},
+		{"malformed id", "commands/update", reqBody(tn, "CommandId", "nope", "State", "Processed"), 400, "Invalid CommandId"},
+		{"too many ids", "commands/getAllByIds", reqBody(tn, "CommandIds", make([]string, 1001)), 400, "Invalid CommandIds"},
+		{"missing ids", "commands/getAllByIds", reqBody(tn), 400, "Invalid CommandIds"},
+		{"foreign printer", "commands/addPrinter", reqBody(tn, "PrinterId", other.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1), 400, "Invalid PrinterId"},
+		{"printer of other type", "commands/addPrinter", reqBody(tn, "PrinterId", tn.Devices[bellhop.KeyCutter].Id, "Data", pdf, "CopyCount", 1), 400, "Invalid PrinterId"},
+		{"bad base64", "commands/addPrinter", reqBody(tn, "PrinterId", printer, "Data", "%%%", "CopyCount", 1), 400, "Invalid Data"},
+		{"zero copies", "commands/addPrinter", reqBody(tn, "PrinterId", printer, "Data", pdf, "CopyCount", 0), 400, "Invalid CopyCount"},
+		{"too many copies", "commands/addPrinter", reqBody(tn, "PrinterId", printer, "Data", pdf, "CopyCount", 101), 400, "Invalid CopyCount"},
+		{"fractional copies", "commands/addPrinter", reqBody(tn, "PrinterId", printer, "Data", pdf, "CopyCount", 1.5), 400, "Invalid CopyCount"},
+		{"missing copies", "commands/addPrinter", reqBody(tn, "PrinterId", printer, "Data", pdf), 400, "Invalid CopyCount"},
+		{"foreign reservation", "commands/addKeyCutter", reqBody(tn, "KeyCutterId", tn.Devices[bellhop.KeyCutter].Id, "ReservationId", other.Reservation.Id, "KeyCount", 1), 400, "Invalid ReservationId"},
+		{"too many keys", "commands/addKeyCutter", reqBody(tn, "KeyCutterId", tn.Devices[bellhop.KeyCutter].Id, "ReservationId", tn.Reservation.Id, "KeyCount", 21), 400, "Invalid KeyCount"},
+		{"bad payment type", "commands/addPaymentTerminal", reqBody(tn, "TerminalId", tn.Devices[bellhop.PaymentTerminal].Id, "CustomerId", tn.Customer.Id, "Type", "Gift", "Amount", map[string]any{"Currency": "EUR", "Value": 1}), 400, "Invalid Type"},
+		{"bad currency", "commands/addPaymentTerminal", reqBody(tn, "TerminalId", tn.Devices[bellhop.PaymentTerminal].Id, "CustomerId", tn.Customer.Id, "Type", "Payment", "Amount", map[string]any{"Currency": "euro", "Value": 1}), 400, "Invalid Amount Currency"},
+		{"foreign customer", "commands/addPaymentTerminal", reqBody(tn, "TerminalId", tn.Devices[bellhop.PaymentTerminal].Id, "CustomerId", other.Customer.Id, "Type", "Payment", "Amount", map[string]any{"Currency": "EUR", "Value": 1}), 400, "Invalid CustomerId"},
+		{"fiscal without limitation", "fiscalMachineCommands/getAll", reqBody(tn, "CommandIds", []string{id}), 400, "Invalid Limitation"},
+		{"fiscal both sets", "fiscalMachineCommands/getAll", reqBody(tn, "CommandIds", []string{id}, "DeviceIds", []string{printer}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid parameters"},
+		{"fiscal long interval", "fiscalMachineCommands/getAll", reqBody(tn, "DeviceIds", []string{printer}, "States", []string{"Pending"}, "UpdatedUtc", map[string]any{"StartUtc": "2025-01-01T00:00:00Z", "EndUtc": "2025-04-02T00:00:00Z"}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid UpdatedUtc"},
+		{"fiscal foreign enterprise", "fiscalMachineCommands/getAll", reqBody(tn, "DeviceIds", []string{printer}, "States", []string{"Pending"}, "EnterpriseIds", []string{other.Enterprise.Id}, "Limitation", map[string]any{"Count": 10}), 400, "Invalid EnterpriseIds"},
+		{"count too large", "commands/getAllActive", reqBody(tn, "Limitation", map[string]any{"Count": 1001}), 400, "Invalid Limitation Count"},
+		{"unknown cursor", "commands/getAllActive", reqBody(tn, "Limitation", map[string]any{"Count": 10, "Cursor": bellhop.NewID()}), 400, "Invalid Cursor"},
+		{"wrong case", "commands/getallactive", reqBody(tn), 404, "Not found"},
+		{"trailing slash", "commands/getAllActive/", reqBody(tn), 404, "Not found"},
+		{"unknown operation", "commands/delete", reqBody(tn), 404, "Not found"},
+		{"too large", "commands/addPrinter", reqBody(tn, "PrinterId", printer, "Data", strings.Repeat("A", 2<<20), "CopyCount", 1), 413, "Request body too large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -270,7 +270,7 @@ func TestErrors(t *testing.T) {
 		expectError(t, e.do(http.MethodGet, "/api/connector/v1/devices/getAll", nil), 404, "Not found")
 	})
 	t.Run("request id on success", func(t *testing.T) {
-		r := e.post("devices/getAll", tn.body())
+		r := e.post("devices/getAll", reqBody(tn))
 		if r.Status != 200 || len(r.Header.Get("Request-Id")) != 36 {
 			t.Fatalf("status %d, Request-Id %q", r.Status, r.Header.Get("Request-Id"))
 		}
@@ -283,7 +283,7 @@ func (e *env) snapshot(tenants ...*tenant) string {
 	e.t.Helper()
 	var b strings.Builder
 	for _, tn := range tenants {
-		cmds, err := e.svc.Store().ListCommands(context.Background(), store.Filter{EnterpriseIDs: []string{tn.Enterprise.ID}})
+		cmds, err := e.Service.Store().ListCommands(context.Background(), store.Filter{EnterpriseIDs: []string{tn.Enterprise.Id}})
 		if err != nil {
 			e.t.Fatal(err)
 		}

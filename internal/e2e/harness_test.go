@@ -6,144 +6,38 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/client"
-	"github.com/bellhop/bellhop/internal/hub"
-	"github.com/bellhop/bellhop/internal/node"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
-// clock is a settable clock for expiry tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+func TestMain(m *testing.M) { hubtest.Main(m) }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// tenant is one integration's subscription to one enterprise, with a device
-// of every type connected.
-type tenant struct {
-	Enterprise   *bellhop.Enterprise
-	Integration  *bellhop.Integration
-	Subscription *bellhop.Subscription
-	ClientToken  string
-	AccessToken  string
-	Devices      map[bellhop.DeviceType]*bellhop.Device
-	Reservation  *bellhop.Reservation
-	Customer     *bellhop.Customer
-}
-
+// env is a hub in this process (see hubtest.Start) with the raw HTTP and
+// WebSocket helpers of these tests.
 type env struct {
-	t     testing.TB
-	hub   *node.Node
-	svc   *hub.Service
-	clock *clock
-	base  string
-	admin string
+	*hubtest.Hub
+	t testing.TB
 }
 
-type option func(*node.Config)
+// tenant is one integration's subscription to one enterprise.
+type tenant = hubtest.Tenant
 
-// start runs a whole hub on port 0 with a temporary SQLite database, or,
-// when BELLHOP_E2E_STORE is "postgres", a fresh schema of the test
-// PostgreSQL (see postgresURL).
-func start(t testing.TB, opts ...option) *env {
+// start runs a whole hub on port 0 (see hubtest.Start).
+func start(t testing.TB, opts ...hubtest.Option) *env {
 	t.Helper()
-	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
-	admin := bellhop.NewToken()
-	cfg := node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Now: clk.Now, AdminToken: admin, RateLimit: -1}
-	if os.Getenv("BELLHOP_E2E_STORE") == "postgres" {
-		cfg.Database = postgresURL(t)
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h, err := node.New(ctx, cfg)
-	if err != nil {
-		t.Fatalf("start hub: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		h.Close()
-	})
-	return &env{t: t, hub: h, svc: h.Service, clock: clk, base: h.PlatformAddress(), admin: admin}
+	return &env{Hub: hubtest.Start(t, opts...), t: t}
 }
 
-// tenant creates an enterprise, an integration subscribed to it, a device of
-// every type connected to the subscription, a reservation and a customer.
+// tenant creates a tenant with a device of every type connected.
 func (e *env) tenant(name string) *tenant {
 	e.t.Helper()
-	ctx := context.Background()
-	tn := &tenant{Devices: map[bellhop.DeviceType]*bellhop.Device{}}
-	var err error
-	if tn.Enterprise, err = e.svc.CreateEnterprise(ctx, name+" Hotel"); err != nil {
-		e.t.Fatal(err)
-	}
-	if tn.Integration, tn.ClientToken, err = e.svc.CreateIntegration(ctx, name+" integration"); err != nil {
-		e.t.Fatal(err)
-	}
-	if tn.Subscription, tn.AccessToken, err = e.svc.CreateSubscription(ctx, tn.Integration.ID, []string{tn.Enterprise.ID}); err != nil {
-		e.t.Fatal(err)
-	}
-	for _, typ := range bellhop.DeviceTypes {
-		d := &bellhop.Device{EnterpriseID: tn.Enterprise.ID, Type: typ, Name: name + " " + string(typ), Identifier: "ID-" + string(typ),
-			Config: bellhop.DeviceConfig{PrinterName: "P1", ApiUrl: "http://127.0.0.1:1/api", KeyCutterID: "KC-1", FiscalMachineID: "FM-1", TaxIdentifier: "123"}}
-		if err := e.svc.CreateDevice(ctx, d); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := e.svc.Connect(ctx, tn.Subscription.ID, d.ID); err != nil {
-			e.t.Fatal(err)
-		}
-		tn.Devices[typ] = d
-	}
-	now := e.clock.Now()
-	tn.Reservation = &bellhop.Reservation{EnterpriseID: tn.Enterprise.ID, Number: "1001", StartUtc: now, EndUtc: now.Add(48 * time.Hour),
-		FirstName: "Jiří", LastName: "Dvořák", Email: "g@example.com", Telephone: "+420 1", LockIDs: []string{"101", "102"}}
-	if err := e.svc.CreateReservation(ctx, tn.Reservation); err != nil {
-		e.t.Fatal(err)
-	}
-	tn.Customer = &bellhop.Customer{EnterpriseID: tn.Enterprise.ID, FirstName: "Ann", LastName: "Lee"}
-	if err := e.svc.CreateCustomer(ctx, tn.Customer); err != nil {
-		e.t.Fatal(err)
-	}
-	return tn
-}
-
-// sdk returns an SDK client for a tenant with retries off, so that errors
-// surface as they are.
-func (e *env) sdk(tn *tenant) *client.Client {
-	e.t.Helper()
-	c, err := client.New(client.Config{PlatformAddress: e.base, WebSocketAddress: e.hub.WebSocketAddress(),
-		ClientToken: tn.ClientToken, AccessToken: tn.AccessToken, Client: "e2e 1.0", MaxRetries: -1})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
+	return e.Tenant(e.t, name, bellhop.DeviceTypes...)
 }
 
 // reply is one raw HTTP answer.
@@ -182,7 +76,7 @@ func (e *env) post(path string, body any, headers ...string) reply {
 
 func (e *env) do(method, path string, body []byte, headers ...string) reply {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.base+path, bytes.NewReader(body))
+	req, err := http.NewRequest(method, e.PlatformAddress()+path, bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -199,8 +93,8 @@ func (e *env) do(method, path string, body []byte, headers ...string) reply {
 	return reply{Status: resp.StatusCode, Header: resp.Header, Body: rb}
 }
 
-// body builds a Connector request body for a tenant.
-func (tn *tenant) body(fields ...any) map[string]any {
+// reqBody builds a Connector request body for a tenant.
+func reqBody(tn *tenant, fields ...any) map[string]any {
 	m := map[string]any{"ClientToken": tn.ClientToken, "AccessToken": tn.AccessToken, "Client": "e2e 1.0"}
 	for i := 0; i+1 < len(fields); i += 2 {
 		m[fields[i].(string)] = fields[i+1]
@@ -240,7 +134,7 @@ func (e *env) dial(tn *tenant) *socket {
 }
 
 func (e *env) dialRaw(clientToken, accessToken string, query bool) (*socket, *http.Response, error) {
-	return dialAt(e.t, e.hub.WebSocketAddress(), clientToken, accessToken, query)
+	return dialAt(e.t, e.WebSocketAddress(), clientToken, accessToken, query)
 }
 
 // dialAt opens a raw WebSocket at the hub whose WebSocket address is wsBase.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hubtest"
 	"github.com/bellhop/bellhop/internal/node"
 )
 
@@ -25,7 +27,7 @@ func TestSilentPeerDropped(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	url := e.hub.WebSocketAddress() + "/ws/connector"
+	url := e.WebSocketAddress() + "/ws/connector"
 	silent, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{
 		"Cookie": {"ClientToken=" + tn.ClientToken + "; AccessToken=" + tn.AccessToken}}})
 	if err != nil {
@@ -33,30 +35,20 @@ func TestSilentPeerDropped(t *testing.T) {
 	}
 	defer silent.CloseNow()
 	// Not reading means not answering pings; wait until the hub lets go.
-	deadline := time.Now().Add(5 * time.Second)
-	for e.hub.Broker.Count() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sockets open, want the silent one dropped", e.hub.Broker.Count())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
+	hubtest.Eventually(t, 5*time.Second, func() (bool, string) {
+		n := e.Broker.Count()
+		return n == 1, fmt.Sprintf("%d sockets open, want the silent one dropped", n)
+	})
 	id := e.addPrinter(tn)
 	alive.expect(t, id, bellhop.Pending)
 }
 
 // TestShutdownClosesSockets: stopping the hub closes sockets with 1001.
 func TestShutdownClosesSockets(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	h, err := node.New(ctx, node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), RateLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); h.Run(ctx) }()
-	e := &env{t: t, hub: h, svc: h.Service, clock: &clock{now: time.Now()}, base: h.PlatformAddress()}
+	e := start(t)
 	tn := e.tenant("Shutdown")
 	s := e.dial(tn)
-	cancel()
+	e.Stop()
 	select {
 	case code := <-s.closed:
 		if code != websocket.StatusGoingAway {
@@ -65,8 +57,6 @@ func TestShutdownClosesSockets(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("socket not closed at shutdown")
 	}
-	<-done
-	h.Close()
 }
 
 // TestOperability: health, readiness and metrics.
@@ -75,7 +65,7 @@ func TestOperability(t *testing.T) {
 	tn := e.tenant("Ops")
 	e.dial(tn)
 	id := e.addPrinter(tn)
-	e.post("commands/update", tn.body("CommandId", id, "State", "Processed"))
+	e.post("commands/update", reqBody(tn, "CommandId", id, "State", "Processed"))
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if r := e.do(http.MethodGet, path, nil); r.Status != 200 {
 			t.Fatalf("%s: %d", path, r.Status)

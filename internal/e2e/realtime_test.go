@@ -10,14 +10,14 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
-	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/node"
 )
 
 func TestWebSocketEvents(t *testing.T) {
 	e := start(t)
 	tn := e.tenant("WS")
-	c := e.sdk(tn)
+	c := e.SDK(tn)
 	ctx := context.Background()
 	ws := e.dial(tn)
 
@@ -46,7 +46,7 @@ func TestWebSocketEvents(t *testing.T) {
 	ws.expect(t, marker, bellhop.Pending)
 
 	// Cancelling through the admin side reaches the agent.
-	if _, err := e.svc.CancelCommand(ctx, marker, "test", ""); err != nil {
+	if _, err := e.Service.CancelCommand(ctx, marker, "test", ""); err != nil {
 		t.Fatal(err)
 	}
 	ws.expect(t, marker, bellhop.Cancelled)
@@ -92,7 +92,7 @@ func TestVisibility(t *testing.T) {
 	markerA := e.addPrinter(a)
 	wsA.expect(t, markerA, bellhop.Pending)
 
-	ca, cb := e.sdk(a), e.sdk(b)
+	ca, cb := e.SDK(a), e.SDK(b)
 	got, err := ca.CommandsByIds(ctx, []string{idA, idB})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestVisibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range devs {
-		if d.Id == a.Devices[bellhop.Printer].ID {
+		if d.Id == a.Devices[bellhop.Printer].Id {
 			t.Fatal("B sees A's printer")
 		}
 	}
@@ -122,26 +122,26 @@ func TestVisibility(t *testing.T) {
 	// A second integration subscribed to A's enterprise sees nothing until a
 	// device is connected to it; then it sees that device's commands at once,
 	// on its open socket.
-	integ, clientToken, err := e.svc.CreateIntegration(ctx, "POS")
+	integ, err := e.Admin.CreateIntegration(ctx, "POS")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, accessToken, err := e.svc.CreateSubscription(ctx, integ.ID, []string{a.Enterprise.ID})
+	sub, err := e.Admin.CreateSubscription(ctx, integ.Id, a.Enterprise.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pos := &tenant{Enterprise: a.Enterprise, Integration: integ, Subscription: sub, ClientToken: clientToken, AccessToken: accessToken,
-		Devices: map[bellhop.DeviceType]*bellhop.Device{}}
+	pos := &tenant{Enterprise: a.Enterprise, Integration: integ, Subscription: sub, ClientToken: integ.ClientToken,
+		AccessToken: sub.AccessToken, Devices: map[bellhop.DeviceType]*admin.Device{}}
 	wsPOS := e.dial(pos)
-	if got, err := e.sdk(pos).CommandsByIds(ctx, []string{idA}); err != nil || len(got) != 0 {
+	if got, err := e.SDK(pos).CommandsByIds(ctx, []string{idA}); err != nil || len(got) != 0 {
 		t.Fatalf("unconnected integration sees %v, %v", got, err)
 	}
-	if err := e.svc.Connect(ctx, sub.ID, a.Devices[bellhop.PaymentTerminal].ID); err != nil {
+	if err := e.Admin.Connect(ctx, sub.Id, a.Devices[bellhop.PaymentTerminal].Id); err != nil {
 		t.Fatal(err)
 	}
 	pos.Devices[bellhop.PaymentTerminal] = a.Devices[bellhop.PaymentTerminal]
-	payID, err := e.sdk(pos).AddPaymentTerminalCommand(ctx, client.AddPaymentTerminalRequest{TerminalId: a.Devices[bellhop.PaymentTerminal].ID,
-		CustomerId: a.Customer.ID, Type: client.PaymentTypePayment, Amount: client.CurrencyValue{Currency: "EUR", Value: 10}})
+	payID, err := e.SDK(pos).AddPaymentTerminalCommand(ctx, client.AddPaymentTerminalRequest{TerminalId: a.Devices[bellhop.PaymentTerminal].Id,
+		CustomerId: a.Customer.Id, Type: client.PaymentTypePayment, Amount: client.CurrencyValue{Currency: "EUR", Value: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,21 +150,21 @@ func TestVisibility(t *testing.T) {
 
 	// Disconnected: the POS still hears of the command it created (it is
 	// the creator), but not of new ones for the terminal.
-	if err := e.svc.Disconnect(ctx, sub.ID, a.Devices[bellhop.PaymentTerminal].ID); err != nil {
+	if err := e.Admin.Disconnect(ctx, sub.Id, a.Devices[bellhop.PaymentTerminal].Id); err != nil {
 		t.Fatal(err)
 	}
 	if err := ca.UpdateCommand(ctx, client.UpdateRequest{CommandId: payID, State: client.StateProcessed}); err != nil {
 		t.Fatal(err)
 	}
 	wsPOS.expect(t, payID, bellhop.Processed)
-	other, err := e.svc.CreateCommand(ctx, a.Devices[bellhop.PaymentTerminal].ID, []byte(`{"Amount":1}`), "pms", nil)
+	other, err := e.Service.CreateCommand(ctx, a.Devices[bellhop.PaymentTerminal].Id, []byte(`{"Amount":1}`), "pms", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wsA.expect(t, other.ID, bellhop.Pending)
 	// The POS gets the creator's events only: revoke it and see its socket
 	// close with 1008 before any event of the other command.
-	if err := e.svc.RevokeSubscription(ctx, sub.ID); err != nil {
+	if err := e.Admin.RevokeSubscription(ctx, sub.Id); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -177,7 +177,7 @@ func TestVisibility(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("revoked socket not closed")
 	}
-	if _, err := e.sdk(pos).Devices(ctx); !client.IsUnauthorized(err) {
+	if _, err := e.SDK(pos).Devices(ctx); !client.IsUnauthorized(err) {
 		t.Fatalf("revoked token: %v", err)
 	}
 }
@@ -187,20 +187,20 @@ func TestPortfolio(t *testing.T) {
 	a := e.tenant("PA")
 	b := e.tenant("PB")
 	ctx := context.Background()
-	sub, access, err := e.svc.CreateSubscription(ctx, a.Integration.ID, []string{a.Enterprise.ID, b.Enterprise.ID})
+	sub, err := e.Admin.CreateSubscription(ctx, a.Integration.Id, a.Enterprise.Id, b.Enterprise.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []*bellhop.Device{a.Devices[bellhop.Printer], b.Devices[bellhop.Printer]} {
-		if err := e.svc.Connect(ctx, sub.ID, d.ID); err != nil {
+	for _, d := range []*admin.Device{a.Devices[bellhop.Printer], b.Devices[bellhop.Printer]} {
+		if err := e.Admin.Connect(ctx, sub.Id, d.Id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	port := &tenant{ClientToken: a.ClientToken, AccessToken: access}
+	port := &tenant{ClientToken: a.ClientToken, AccessToken: sub.AccessToken}
 	// A portfolio token must name the enterprise, and the printer must be in it.
-	expectError(t, e.post("commands/addPrinter", port.body("PrinterId", b.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1)), 400, "Invalid EnterpriseId")
-	expectError(t, e.post("commands/addPrinter", port.body("EnterpriseId", a.Enterprise.ID, "PrinterId", b.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1)), 400, "Invalid PrinterId")
-	r := e.post("commands/addPrinter", port.body("EnterpriseId", b.Enterprise.ID, "PrinterId", b.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1))
+	expectError(t, e.post("commands/addPrinter", reqBody(port, "PrinterId", b.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1)), 400, "Invalid EnterpriseId")
+	expectError(t, e.post("commands/addPrinter", reqBody(port, "EnterpriseId", a.Enterprise.Id, "PrinterId", b.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1)), 400, "Invalid PrinterId")
+	r := e.post("commands/addPrinter", reqBody(port, "EnterpriseId", b.Enterprise.Id, "PrinterId", b.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1))
 	if r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
@@ -218,7 +218,7 @@ func TestPagingAndPreferMinimal(t *testing.T) {
 	var seen []string
 	cursor := any(nil)
 	for {
-		r := e.post("commands/getAllActive", tn.body("Limitation", map[string]any{"Count": 3, "Cursor": cursor}))
+		r := e.post("commands/getAllActive", reqBody(tn, "Limitation", map[string]any{"Count": 3, "Cursor": cursor}))
 		m := r.json(t)
 		cmds := m["Commands"].([]any)
 		for _, c := range cmds {
@@ -241,7 +241,7 @@ func TestPagingAndPreferMinimal(t *testing.T) {
 		}
 	}
 	// getAllByIds with a Limitation pages newest first.
-	r := e.post("commands/getAllByIds", tn.body("CommandIds", ids, "Limitation", map[string]any{"Count": 2}))
+	r := e.post("commands/getAllByIds", reqBody(tn, "CommandIds", ids, "Limitation", map[string]any{"Count": 2}))
 	m := r.json(t)
 	cmds := m["Commands"].([]any)
 	if len(cmds) != 2 || cmds[0].(map[string]any)["Id"] != ids[6] || m["Cursor"] != ids[5] {
@@ -249,11 +249,11 @@ func TestPagingAndPreferMinimal(t *testing.T) {
 	}
 	// Prefer: return=minimal: update answers 204 with no body and no
 	// Content-Type; an empty page answers 204.
-	r = e.post("commands/update", tn.body("CommandId", ids[0], "State", "Processing"), "Prefer", "return=minimal")
+	r = e.post("commands/update", reqBody(tn, "CommandId", ids[0], "State", "Processing"), "Prefer", "return=minimal")
 	if r.Status != 204 || len(r.Body) != 0 || r.Header.Get("Content-Type") != "" {
 		t.Fatalf("minimal update: %d %q %q", r.Status, r.Body, r.Header.Get("Content-Type"))
 	}
-	r = e.post("commands/getAllByIds", tn.body("CommandIds", []string{bellhop.NewID()}, "Limitation", map[string]any{"Count": 2}), "Prefer", "return=minimal")
+	r = e.post("commands/getAllByIds", reqBody(tn, "CommandIds", []string{bellhop.NewID()}, "Limitation", map[string]any{"Count": 2}), "Prefer", "return=minimal")
 	if r.Status != 204 {
 		t.Fatalf("minimal empty page: %d %s", r.Status, r.Body)
 	}
@@ -262,7 +262,7 @@ func TestPagingAndPreferMinimal(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	e := start(t)
 	tn := e.tenant("Idem")
-	body := tn.body("PrinterId", tn.Devices[bellhop.Printer].ID, "Data", pdf, "CopyCount", 1)
+	body := reqBody(tn, "PrinterId", tn.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1)
 	r1 := e.post("commands/addPrinter", body, "Idempotency-Key", "k1")
 	r2 := e.post("commands/addPrinter", body, "Idempotency-Key", "k1")
 	if r1.Status != 200 || r2.Status != 200 || r1.json(t)["CommandId"] != r2.json(t)["CommandId"] {
@@ -280,11 +280,11 @@ func TestRateLimit(t *testing.T) {
 	e := start(t, func(c *node.Config) { c.RateLimit, c.RateWindow = 5, time.Hour })
 	tn := e.tenant("Rate")
 	for i := 0; i < 5; i++ {
-		if r := e.post("devices/getAll", tn.body()); r.Status != 200 {
+		if r := e.post("devices/getAll", reqBody(tn)); r.Status != 200 {
 			t.Fatalf("request %d: %d", i, r.Status)
 		}
 	}
-	r := e.post("devices/getAll", tn.body())
+	r := e.post("devices/getAll", reqBody(tn))
 	expectError(t, r, 429, "Too many requests")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
@@ -296,7 +296,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	// Another token is not affected.
 	other := e.tenant("Other")
-	if r := e.post("devices/getAll", other.body()); r.Status != 200 {
+	if r := e.post("devices/getAll", reqBody(other)); r.Status != 200 {
 		t.Fatalf("other token: %d", r.Status)
 	}
 }
@@ -305,7 +305,7 @@ func TestExpiry(t *testing.T) {
 	e := start(t)
 	tn := e.tenant("Expiry")
 	ctx := context.Background()
-	c := e.sdk(tn)
+	c := e.SDK(tn)
 	ws := e.dial(tn)
 	waiting := e.addPrinter(tn)
 	processing := e.addPrinter(tn)
@@ -315,21 +315,17 @@ func TestExpiry(t *testing.T) {
 	ws.expect(t, waiting, bellhop.Pending)
 	ws.expect(t, processing, bellhop.Pending)
 	ws.expect(t, processing, bellhop.Processing)
-	e.clock.Advance(16 * time.Minute)
-	r, err := e.sweep()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Failed != 1 || r.Cancelled != 0 {
+	e.Clock.Advance(16 * time.Minute)
+	if r := e.Sweep(t); r.Failed != 1 || r.Cancelled != 0 {
 		t.Fatalf("after 16 min: %+v", r)
 	}
 	ws.expect(t, processing, bellhop.Failed)
-	e.clock.Advance(24 * time.Hour)
-	if r, err = e.sweep(); err != nil || r.Cancelled != 1 {
-		t.Fatalf("after 24 h: %+v %v", r, err)
+	e.Clock.Advance(24 * time.Hour)
+	if r := e.Sweep(t); r.Cancelled != 1 {
+		t.Fatalf("after 24 h: %+v", r)
 	}
 	ws.expect(t, waiting, bellhop.Cancelled)
-	v, _, err := e.svc.Command(ctx, waiting)
+	v, _, err := e.Service.Command(ctx, waiting)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,24 +333,11 @@ func TestExpiry(t *testing.T) {
 		t.Fatal("expiry wrote no note")
 	}
 	// Retention: final commands older than 30 days are purged.
-	e.clock.Advance(31 * 24 * time.Hour)
-	if r, err = e.sweep(); err != nil || r.Purged != 2 {
-		t.Fatalf("after 31 days: %+v %v", r, err)
+	e.Clock.Advance(31 * 24 * time.Hour)
+	if r := e.Sweep(t); r.Purged != 2 {
+		t.Fatalf("after 31 days: %+v", r)
 	}
-	if _, _, err := e.svc.Command(ctx, waiting); bellhop.ErrorCode(err) != bellhop.ENOTFOUND {
+	if _, _, err := e.Service.Command(ctx, waiting); bellhop.ErrorCode(err) != bellhop.ENOTFOUND {
 		t.Fatalf("purged command: %v", err)
-	}
-}
-
-// sweep runs one sweep, waiting for the hub's own background sweep to let
-// go of the lock if it holds it.
-func (e *env) sweep() (hub.SweepResult, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, err := e.svc.Sweep(context.Background())
-		if err != nil || !r.Skipped || time.Now().After(deadline) {
-			return r, err
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}
 }

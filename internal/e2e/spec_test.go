@@ -49,7 +49,7 @@ func TestSpecExamples(t *testing.T) {
 			if op == "fiscalMachineCommands/getAll" {
 				// The example's devices hold no commands until one is created.
 				cmd := e.addFiscal(tn)
-				req["DeviceIds"] = []string{tn.Devices[bellhop.FiscalMachine].ID}
+				req["DeviceIds"] = []string{tn.Devices[bellhop.FiscalMachine].Id}
 				req["States"] = []string{"Pending", "Received", "Processing", "Processed"}
 				delete(req, "UpdatedUtc")
 				r = e.post(op, req)
@@ -110,12 +110,12 @@ func loadJSON(t *testing.T, path string) map[string]any {
 func substitute(req map[string]any, tn *tenant, cmdID string) {
 	req["ClientToken"], req["AccessToken"] = tn.ClientToken, tn.AccessToken
 	ids := map[string]string{
-		"EnterpriseId":  tn.Enterprise.ID,
-		"PrinterId":     tn.Devices[bellhop.Printer].ID,
-		"KeyCutterId":   tn.Devices[bellhop.KeyCutter].ID,
-		"TerminalId":    tn.Devices[bellhop.PaymentTerminal].ID,
-		"ReservationId": tn.Reservation.ID,
-		"CustomerId":    tn.Customer.ID,
+		"EnterpriseId":  tn.Enterprise.Id,
+		"PrinterId":     tn.Devices[bellhop.Printer].Id,
+		"KeyCutterId":   tn.Devices[bellhop.KeyCutter].Id,
+		"TerminalId":    tn.Devices[bellhop.PaymentTerminal].Id,
+		"ReservationId": tn.Reservation.Id,
+		"CustomerId":    tn.Customer.Id,
 		"CommandId":     cmdID,
 	}
 	for k, v := range ids {
@@ -127,10 +127,10 @@ func substitute(req map[string]any, tn *tenant, cmdID string) {
 		req["CommandIds"] = []string{cmdID}
 	}
 	if _, ok := req["EnterpriseIds"]; ok {
-		req["EnterpriseIds"] = []string{tn.Enterprise.ID}
+		req["EnterpriseIds"] = []string{tn.Enterprise.Id}
 	}
 	if _, ok := req["DeviceIds"]; ok {
-		req["DeviceIds"] = []string{tn.Devices[bellhop.FiscalMachine].ID}
+		req["DeviceIds"] = []string{tn.Devices[bellhop.FiscalMachine].Id}
 	}
 }
 

@@ -69,7 +69,7 @@ func FuzzClientFrames(f *testing.F) {
 		}
 		e := *e
 		e.t = t
-		conn, br := handshake(t, e.hub.Addr(), sender)
+		conn, br := handshake(t, e.Addr(), sender)
 		defer conn.Close()
 		opcode &= 0xf
 		rsv &= 0x7

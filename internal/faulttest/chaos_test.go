@@ -3,19 +3,14 @@ package faulttest
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	bin "encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,8 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
 // TestChaos runs the agent's promise end to end under every fault at once: a
@@ -50,10 +49,6 @@ func TestChaos(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := &lockedRand{r: mrand.New(mrand.NewPCG(seed, 2))}
-	exe := binary(t)
-	tmp := t.TempDir()
-	admin := rand.Text()
-
 	// The hub listens on a fixed port so that restarts keep the address.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,16 +56,7 @@ func TestChaos(t *testing.T) {
 	}
 	hubAddr := l.Addr().String()
 	l.Close()
-	hubArgs := []string{"--data", filepath.Join(tmp, "hub"), "--addr", hubAddr, "--admin-token", admin, "--rate-limit=-1"}
-	var hub *hubProc
-	t.Cleanup(func() {
-		if hub != nil {
-			hub.kill()
-		}
-	})
-	hub = startHubAt(t, exe, hubArgs)
-	base := hub.base
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 30 * time.Second}
+	hub := hubtest.StartProcess(t, "--addr", hubAddr, "--rate-limit=-1")
 
 	// Devices: two raw printers on one counting sink, two encoders on an
 	// HTTP peer that counts POSTs per command id.
@@ -89,65 +75,29 @@ func TestChaos(t *testing.T) {
 		}
 		fmt.Fprintf(w, "encoded %s", id)
 	})
-	var ent, integ, sub struct{ Id, ClientToken, AccessToken string }
-	adminCall(t, c, base, admin, "POST", "enterprises", map[string]any{"Name": "Chaos Hotel"}, &ent)
-	adminCall(t, c, base, admin, "POST", "integrations", map[string]any{"Name": "Chaos agent"}, &integ)
-	adminCall(t, c, base, admin, "POST", "subscriptions", map[string]any{"IntegrationId": integ.Id, "EnterpriseIds": []string{ent.Id}}, &sub)
+	tn := hubtest.NewTenant(t, hub.Admin, "Chaos")
 	type device struct {
 		id      string
 		printer bool
 	}
 	var devices []device
-	for i, typ := range []string{"Printer", "KeyCutter", "Printer", "KeyCutter"} {
-		var dev struct{ Id string }
-		adminCall(t, c, base, admin, "POST", "devices", map[string]any{"EnterpriseId": ent.Id, "Type": typ,
-			"Name": fmt.Sprintf("%s %d", typ, i), "Identifier": fmt.Sprintf("D%d", i), "Configuration": map[string]any{"PrinterName": "P"}}, &dev)
-		adminCall(t, c, base, admin, "PUT", "subscriptions/"+sub.Id+"/devices/"+dev.Id, nil, nil)
-		devices = append(devices, device{dev.Id, typ == "Printer"})
+	for i, typ := range []bellhop.DeviceType{bellhop.Printer, bellhop.KeyCutter, bellhop.Printer, bellhop.KeyCutter} {
+		dev := tn.AddDevice(t, typ, fmt.Sprintf("%s %d", typ, i))
+		devices = append(devices, device{dev.Id, typ == bellhop.Printer})
 	}
 
 	proxy := startChaosProxy(t, hubAddr, rng)
-	config := filepath.Join(tmp, "agent.yaml")
-	var devYAML strings.Builder
+	var agentDevices []hubtest.AgentDevice
 	for i, d := range devices {
 		target := fmt.Sprintf("socket://%s", sink.l.Addr())
 		if !d.printer {
 			target = fmt.Sprintf("%s/enc%d", peer.URL, i)
 		}
-		fmt.Fprintf(&devYAML, "  - id: %s\n    driver: %s\n", d.id, target)
+		agentDevices = append(agentDevices, hubtest.AgentDevice{ID: d.id, Driver: target})
 	}
-	if err := os.WriteFile(config, fmt.Appendf(nil, `platform_address: http://%[1]s
-websocket_address: ws://%[1]s
-client_token: %[2]s
-access_token: %[3]s
-client: chaos test agent
-state_dir: %[4]s
-listen: "off"
-poll_interval: 1s
-shutdown_grace: 1s
-devices:
-%[5]s`, proxy.addr(), integ.ClientToken, sub.AccessToken, filepath.Join(tmp, "agent-state"), devYAML.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(tmp, "agent.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ag := &agentProc{tb: t, bin: exe, config: config, log: logFile}
-	t.Cleanup(func() {
-		if ag.cmd != nil {
-			ag.stop(syscall.SIGKILL)
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Logf("agent log (last 6 KiB):\n%s", b[max(0, len(b)-6144):])
-			if hub != nil {
-				t.Logf("hub log (last lines):\n%s", hub.log)
-			}
-		}
-		logFile.Close()
-	})
-	ag.start()
+	ag := hubtest.StartAgent(t, hubtest.AgentConfig{PlatformAddress: "http://" + proxy.addr(),
+		WebSocketAddress: "ws://" + proxy.addr(), ClientToken: tn.ClientToken, AccessToken: tn.AccessToken,
+		Devices: agentDevices})
 
 	// Producer: total commands spread over produce, each created with an
 	// Idempotency-Key and retried until the hub answers (it may be down).
@@ -158,6 +108,7 @@ devices:
 	)
 	producerErr := make(chan error, 1)
 	produced := make(chan struct{})
+	adm := hub.Admin // the same across restarts: the port is fixed
 	go func() {
 		defer close(produced)
 		tick := time.NewTicker(produce / time.Duration(total))
@@ -170,8 +121,8 @@ devices:
 				data = map[string]any{"CopyCount": 1, "FileType": "application/pdf", "PrinterName": "P",
 					"FileData": base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "chaos-job-%06d\n", i))}
 			}
-			body, _ := json.Marshal(map[string]any{"DeviceId": d.id, "Data": data})
-			id, err := createRetrying(t, c, base, admin, fmt.Sprintf("chaos-%d", i), body)
+			id, err := createRetrying(t, adm, admin.NewCommand{DeviceId: d.id, Data: bellhop.MarshalData(data),
+				IdempotencyKey: fmt.Sprintf("chaos-%d", i)})
 			if err != nil {
 				producerErr <- fmt.Errorf("command %d: %w", i, err)
 				return
@@ -204,12 +155,12 @@ chaos:
 			proxy.cutSockets()
 			nextCut = after([2]int{500, 2000})
 		case <-nextAgent:
-			ag.stop(syscall.SIGKILL)
+			ag.Stop(syscall.SIGKILL)
 			agentKills++
 			if rng.IntN(3) == 0 { // sometimes a restart loop, sometimes a pause
 				time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
 			}
-			ag.start()
+			ag.Start()
 			nextAgent = after(agentEvery)
 		case <-nextHub:
 			sig := syscall.SIGTERM
@@ -217,10 +168,10 @@ chaos:
 				sig = syscall.SIGKILL
 				hubKills++
 			}
-			hub.stop(t, sig)
+			hub.Stop(sig)
 			hubRestarts++
 			time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
-			hub = startHubAt(t, exe, hubArgs)
+			hub.Restart()
 			nextHub = after(hubEvery)
 		}
 	}
@@ -236,26 +187,19 @@ chaos:
 	idsMu.Lock()
 	sent := append([]string(nil), ids...)
 	idsMu.Unlock()
-	type row = commandRow
-	var final map[string]row
-	var all map[string]row
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		all = allCommands(t, c, base, admin)
-		final = map[string]row{}
+	var final, all map[string]admin.Command
+	hubtest.Poll(30*time.Second, func() bool {
+		all = allCommands(t, hub.Admin)
+		final = map[string]admin.Command{}
 		for _, id := range sent {
-			if r, ok := all[id]; ok && (r.State == "Processed" || r.State == "Error" || r.State == "Cancelled") {
+			if r, ok := all[id]; ok && r.State.Final() {
 				final[id] = r
 			}
 		}
-		if len(final) == len(sent) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return len(final) == len(sent)
+	})
 	settle := time.Since(started) - chaosTime
-	ag.stop(syscall.SIGTERM)
-	ag.cmd = nil
+	ag.Stop(syscall.SIGTERM)
 
 	// Executions per command: connections to the sink carrying a job,
 	// POSTs to the peer.
@@ -286,7 +230,7 @@ chaos:
 		if !ok {
 			state := "missing"
 			if r, ok := all[id]; ok {
-				state = r.State + " " + r.Notes
+				state = string(r.State) + " " + r.Notes
 			}
 			report(&lost, "command %s is not final after settling: %s (executed %d times)", id, state, executed[id])
 			continue
@@ -295,9 +239,9 @@ chaos:
 		switch {
 		case n > 1:
 			report(&twice, "command %s ran %d times on its device; state %s %q", id, n, r.State, r.Notes)
-		case r.State == "Processed" && n == 1:
+		case r.State == client.StateProcessed && n == 1:
 			processed++
-		case r.State == "Error" && r.Notes == agent.InterruptedNote:
+		case r.State == client.StateError && r.Notes == agent.InterruptedNote:
 			interrupted++
 		default:
 			report(&other, "command %s: %s %q after %d executions", id, r.State, r.Notes, n)
@@ -316,105 +260,24 @@ chaos:
 	}
 }
 
-// createRetrying creates a command through the admin API with an
-// Idempotency-Key, retrying while the hub is down or restarting.
-func createRetrying(t testing.TB, c *http.Client, base, admin, key string, body []byte) (string, error) {
+// createRetrying creates a command through the admin API with its
+// Idempotency-Key, retrying every 100 ms while the hub is down or
+// restarting; a 4xx answer is an error.
+func createRetrying(t testing.TB, a *admin.Client, nc admin.NewCommand) (string, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		status, b, err := send(t.Context(), c, "POST", base+"/api/admin/v1/commands", admin, body, "Idempotency-Key", key)
-		switch {
-		case err == nil && status == http.StatusCreated:
-			var out struct{ Id string }
-			if err := json.Unmarshal(b, &out); err != nil || out.Id == "" {
-				return "", fmt.Errorf("create answered %s", b)
-			}
-			return out.Id, nil
-		case err == nil && status/100 == 4:
-			return "", fmt.Errorf("create: %d %s", status, b)
+		cmd, err := a.CreateCommand(t.Context(), nc)
+		switch status := client.StatusCode(err); {
+		case err == nil:
+			return cmd.Id, nil
+		case status/100 == 4:
+			return "", err
 		case t.Context().Err() != nil:
 			return "", t.Context().Err()
 		case time.Now().After(deadline):
-			return "", fmt.Errorf("create: no success within a minute: %d %s %v", status, b, err)
+			return "", fmt.Errorf("create: no success within a minute: %w", err)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// startHubAt starts `bellhop serve` with args (which hold a fixed --addr)
-// and waits until it listens. A port still held by the previous process is
-// retried for a few seconds.
-func startHubAt(t testing.TB, bin string, args []string) *hubProc {
-	t.Helper()
-	var last string
-	for range 20 {
-		log := &lineLog{ready: make(chan string, 1)}
-		cmd := exec.Command(bin, append([]string{"--log-format", "json", "serve"}, args...)...)
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		p := &hubProc{cmd: cmd, exited: make(chan struct{}), log: log}
-		go func() {
-			cmd.Wait()
-			close(p.exited)
-		}()
-		select {
-		case p.base = <-log.ready:
-			return p
-		case <-p.exited:
-			last = log.String()
-			time.Sleep(250 * time.Millisecond)
-		case <-time.After(30 * time.Second):
-			p.kill()
-			t.Fatalf("the hub did not listen within 30 s:\n%s", log)
-		}
-	}
-	t.Fatalf("the hub would not start:\n%s", last)
-	return nil
-}
-
-// stop sends sig and waits for the hub to exit; a hub that does not stop
-// on SIGTERM within 20 s fails the test.
-func (p *hubProc) stop(t testing.TB, sig syscall.Signal) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		p.kill()
-		t.Errorf("the hub did not exit within 20 s of %v:\n%s", sig, p.log)
-	}
-}
-
-// agentProc is a `bellhop agent --config ...` process.
-type agentProc struct {
-	tb     testing.TB
-	bin    string
-	config string
-	log    *os.File
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-func (p *agentProc) start() {
-	p.tb.Helper()
-	p.cmd = exec.Command(p.bin, "agent", "--config", p.config, "--log-level", "warn")
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		p.tb.Fatal(err)
-	}
-	p.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
-}
-
-func (p *agentProc) stop(sig syscall.Signal) {
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		p.tb.Errorf("the agent did not exit on %v", sig)
+		time.Sleep(100 * time.Millisecond) // the hub is restarting: retry
 	}
 }
 

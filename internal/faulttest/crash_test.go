@@ -3,7 +3,6 @@ package faulttest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,56 +11,22 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client/admin"
+	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
 var soak = flag.Bool("soak", false, "run the long crash soak: many more kills, workers and requests")
 
-var (
-	binDir    string // removed by TestMain
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "bellhop-faulttest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// binary builds cmd/bellhop once per test run. It is built without the race
-// detector: the process under test is killed, not inspected.
-func binary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binPath = filepath.Join(binDir, "bellhop")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/bellhop/bellhop/cmd/bellhop").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	hubtest.Main(m)
 }
 
 // TestCrashSQLite kills a loaded hub on SQLite again and again, with both
@@ -76,51 +41,9 @@ func TestCrashSQLite(t *testing.T) {
 }
 
 // TestCrashPostgres is TestCrashSQLite on a PostgreSQL database of its own.
-// It skips when no server is reachable (fails in CI) and while `serve
-// --database` is not wired to the PostgreSQL store.
+// It skips when no server is reachable (fails in CI).
 func TestCrashPostgres(t *testing.T) {
-	ctx := t.Context()
-	admin := databaseURL()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL at %s: %v", admin, err)
-		}
-		t.Skipf("no PostgreSQL at %s: %v", admin, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	name := "bellhop_crash_" + strings.ToLower(rand.Text()[:16])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db := u.String()
-	if out, err := exec.Command(binary(t), "migrate", "--database", db).CombinedOutput(); err != nil {
-		if strings.Contains(string(out), "not wired yet") {
-			t.Skipf("serve --database is not wired to PostgreSQL yet: %s", bytes.TrimSpace(out))
-		}
-		t.Fatalf("migrate: %v\n%s", err, out)
-	}
-	crash(t, "--database", db)
-}
-
-// databaseURL is the test server: BELLHOP_TEST_DATABASE_URL, or a local one.
-func databaseURL() string {
-	if u := os.Getenv("BELLHOP_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	crash(t, "--database", hubtest.PostgresDatabase(t))
 }
 
 // crash runs the hub with storeArgs under load, SIGKILLs it at random
@@ -138,17 +61,9 @@ func crash(t *testing.T, storeArgs ...string) {
 	case testing.Short():
 		kills = 3
 	}
-	admin := rand.Text()
-	args := append([]string{"--data", t.TempDir(), "--admin-token", admin, "--rate-limit=-1"}, storeArgs...)
-	var p *hubProc
-	t.Cleanup(func() {
-		if p != nil {
-			p.kill()
-		}
-	})
-	p = mustStart(t, args)
+	p := hubtest.StartProcess(t, append([]string{"--rate-limit=-1"}, storeArgs...)...)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: time.Minute}
-	tenants := setupTenants(t, c, p.base, admin, 2)
+	tenants := setupTenants(t, p.Admin, 2)
 	l := &ledger{cmds: map[string]*record{}, unanswered: map[string]bool{}}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed) // kill points and requests are random on purpose
@@ -176,7 +91,7 @@ func crash(t *testing.T, storeArgs ...string) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := w.run(ctx, c, p.base, onAck); err != nil && !errors.Is(err, errNoAnswer) {
+				if err := w.run(ctx, c, p.PlatformAddress, onAck); err != nil && !errors.Is(err, errNoAnswer) {
 					errs <- err
 				}
 			}()
@@ -194,15 +109,15 @@ func crash(t *testing.T, storeArgs ...string) {
 			for err := range errs {
 				t.Error(err)
 			}
-			t.Fatalf("every worker stopped before the kill, after %d acknowledged requests:\n%s", acks.Load(), p.log)
-		case <-p.exited:
+			t.Fatalf("every worker stopped before the kill, after %d acknowledged requests", acks.Load())
+		case <-p.Exited():
 			cancel()
-			t.Fatalf("the hub exited on its own: %s\n%s", p.cmd.ProcessState, p.log)
+			t.Fatal("the hub exited on its own")
 		case <-time.After(2 * time.Minute):
 			cancel()
 			t.Fatalf("no kill point after 2 minutes (%d of %d acknowledged)", acks.Load(), threshold)
 		}
-		p.kill() // SIGKILL while the other workers' requests are in flight
+		p.Kill() // SIGKILL while the other workers' requests are in flight
 		f.kills++
 		cancel()
 		<-allDone
@@ -214,19 +129,19 @@ func crash(t *testing.T, storeArgs ...string) {
 			t.FailNow()
 		}
 		c.CloseIdleConnections()
-		p = mustStart(t, args)
-		l.verify(t, c, p.base, admin, &f, false)
+		p.Restart()
+		l.verify(t, p.Admin, &f, false)
 	}
 	// Retry every create whose answer the kills swallowed; the retry must
 	// give the command that was created before the crash, if it was.
 	for _, w := range ws {
 		for w.pending != nil {
-			if err := w.create(t.Context(), c, p.base); err != nil {
+			if err := w.create(t.Context(), c, p.PlatformAddress); err != nil {
 				t.Fatalf("retrying a create: %v", err)
 			}
 		}
 	}
-	l.verify(t, c, p.base, admin, &f, true)
+	l.verify(t, p.Admin, &f, true)
 	l.mu.Lock()
 	f.acked, f.inDoubt, f.applied, f.commands = l.acks, l.inDoubt, l.applied, len(l.cmds)
 	l.mu.Unlock()
@@ -242,87 +157,6 @@ func crash(t *testing.T, storeArgs ...string) {
 type figures struct {
 	acked, inDoubt, applied, commands, kills int
 	lost, backwards, phantom, extra          int
-}
-
-// hubProc is a `bellhop serve` process.
-type hubProc struct {
-	cmd    *exec.Cmd
-	base   string // http://127.0.0.1:port
-	exited chan struct{}
-	log    *lineLog
-}
-
-// mustStart starts `bellhop serve` on a free port and waits until it logs
-// that it listens.
-func mustStart(t testing.TB, args []string) *hubProc {
-	t.Helper()
-	log := &lineLog{ready: make(chan string, 1)}
-	cmd := exec.Command(binary(t), append([]string{"--log-format", "json", "serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &hubProc{cmd: cmd, exited: make(chan struct{}), log: log}
-	go func() {
-		cmd.Wait()
-		close(p.exited)
-	}()
-	select {
-	case p.base = <-log.ready:
-		return p
-	case <-p.exited:
-		t.Fatalf("the hub exited at start: %s\n%s", cmd.ProcessState, log)
-	case <-time.After(30 * time.Second):
-		p.kill()
-		t.Fatalf("the hub did not listen within 30 s:\n%s", log)
-	}
-	return nil
-}
-
-// kill sends SIGKILL (Process.Kill) and waits for the process to be gone.
-func (p *hubProc) kill() {
-	p.cmd.Process.Kill()
-	<-p.exited
-}
-
-// lineLog keeps the last lines a hub process wrote and reports the platform
-// address from its "listening" record.
-type lineLog struct {
-	mu    sync.Mutex
-	part  []byte
-	lines []string
-	ready chan string
-	once  sync.Once
-}
-
-func (l *lineLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.part = append(l.part, b...)
-	for {
-		i := bytes.IndexByte(l.part, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		line := string(l.part[:i])
-		l.part = l.part[i+1:]
-		if l.lines = append(l.lines, line); len(l.lines) > 40 {
-			l.lines = l.lines[1:]
-		}
-		var rec struct {
-			Msg  string `json:"msg"`
-			Addr string `json:"platform_address"`
-		}
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "bellhop hub listening" {
-			l.once.Do(func() { l.ready <- rec.Addr })
-		}
-	}
-}
-
-func (l *lineLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
 }
 
 // errNoAnswer is a request that got no HTTP answer: the hub was killed under
@@ -355,27 +189,6 @@ func send(ctx context.Context, c *http.Client, method, url, bearer string, body 
 	return resp.StatusCode, b, nil
 }
 
-// adminCall calls the admin API and decodes the answer into out (when not nil).
-func adminCall(t testing.TB, c *http.Client, base, token, method, path string, in, out any) {
-	t.Helper()
-	var body []byte
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	status, b, err := send(t.Context(), c, method, base+"/api/admin/v1/"+path, token, body)
-	if err != nil || status/100 != 2 {
-		t.Fatalf("%s %s: %d %s %v", method, path, status, b, err)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
-}
-
 // tenant is an integration subscribed to one enterprise with printers
 // connected.
 type tenant struct {
@@ -383,24 +196,15 @@ type tenant struct {
 	printers                 []string
 }
 
-// setupTenants creates n tenants through the admin API, as an operator would.
-func setupTenants(t testing.TB, c *http.Client, base, admin string, n int) []tenant {
+// setupTenants creates n tenants with two printers each through the admin
+// API, as an operator would.
+func setupTenants(t testing.TB, a *admin.Client, n int) []tenant {
 	t.Helper()
 	var out []tenant
 	for i := range n {
-		var ent, integ, sub struct{ Id, ClientToken, AccessToken string }
-		adminCall(t, c, base, admin, "POST", "enterprises", map[string]any{"Name": fmt.Sprintf("Hotel %d", i)}, &ent)
-		adminCall(t, c, base, admin, "POST", "integrations", map[string]any{"Name": fmt.Sprintf("Vendor %d", i)}, &integ)
-		adminCall(t, c, base, admin, "POST", "subscriptions", map[string]any{"IntegrationId": integ.Id, "EnterpriseIds": []string{ent.Id}}, &sub)
-		tn := tenant{clientToken: integ.ClientToken, accessToken: sub.AccessToken}
-		for j := range 2 {
-			var dev struct{ Id string }
-			adminCall(t, c, base, admin, "POST", "devices", map[string]any{"EnterpriseId": ent.Id, "Type": "Printer",
-				"Name": fmt.Sprintf("Printer %d", j), "Identifier": fmt.Sprintf("P%d", j), "Configuration": map[string]any{"PrinterName": "P"}}, &dev)
-			adminCall(t, c, base, admin, "PUT", "subscriptions/"+sub.Id+"/devices/"+dev.Id, nil, nil)
-			tn.printers = append(tn.printers, dev.Id)
-		}
-		out = append(out, tn)
+		tn := hubtest.NewTenant(t, a, fmt.Sprintf("Hotel %d", i), bellhop.Printer)
+		out = append(out, tenant{clientToken: tn.ClientToken, accessToken: tn.AccessToken,
+			printers: []string{tn.Devices[bellhop.Printer].Id, tn.AddDevice(t, bellhop.Printer, "Printer 1").Id}})
 	}
 	return out
 }
@@ -439,9 +243,9 @@ type ledger struct {
 // verify reads every command through the admin API and checks it against
 // the ledger. With final, the store must hold no command that the ledger
 // does not (every create whose answer was lost has been retried by then).
-func (l *ledger) verify(t testing.TB, c *http.Client, base, admin string, f *figures, final bool) {
+func (l *ledger) verify(t testing.TB, a *admin.Client, f *figures, final bool) {
 	t.Helper()
-	got := allCommands(t, c, base, admin)
+	got := allCommands(t, a)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	report := func(n *int, format string, args ...any) {
@@ -455,7 +259,7 @@ func (l *ledger) verify(t testing.TB, c *http.Client, base, admin string, f *fig
 			report(&f.lost, "acknowledged command %s is gone after a restart", id)
 			continue
 		}
-		now := rank(r.State)
+		now := rank(string(r.State))
 		switch {
 		case now < rec.acked:
 			report(&f.lost, "command %s is %s after a restart, but %s was acknowledged", id, r.State, states[rec.acked])
@@ -607,27 +411,16 @@ func (w *worker) advance(ctx context.Context, c *http.Client, base string) error
 	return nil
 }
 
-// commandRow is a command as the admin API lists it, with what the fault
-// tests check.
-type commandRow struct{ Id, State, Notes string }
-
-// allCommands pages through every command of the hub, by id.
-func allCommands(t testing.TB, c *http.Client, base, admin string) map[string]commandRow {
+// allCommands reads every command of the hub, by id.
+func allCommands(t testing.TB, a *admin.Client) map[string]admin.Command {
 	t.Helper()
-	all := map[string]commandRow{}
-	cursor := ""
-	for {
-		var page struct {
-			Commands []commandRow
-			Cursor   *string
-		}
-		adminCall(t, c, base, admin, "GET", "commands?limit=1000&cursor="+cursor, nil, &page)
-		for _, r := range page.Commands {
-			all[r.Id] = r
-		}
-		if page.Cursor == nil || len(page.Commands) < 1000 {
-			return all
-		}
-		cursor = *page.Cursor
+	cmds, err := a.AllCommands(t.Context(), admin.CommandFilter{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	all := make(map[string]admin.Command, len(cmds))
+	for _, c := range cmds {
+		all[c.Id] = c
+	}
+	return all
 }

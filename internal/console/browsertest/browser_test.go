@@ -3,7 +3,6 @@ package browsertest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hubtest"
 	"github.com/bellhop/bellhop/internal/node"
 )
 
@@ -56,10 +55,7 @@ func newTab(t *testing.T) (context.Context, context.CancelFunc) {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; the README's test command installs it")
-		}
-		t.Skip("chromium is not installed (apt-get install chromium)")
+		hubtest.Unavailable(t, "chromium is not installed (apt-get install chromium; the README's test command does)")
 	}
 	browser.once.Do(func() {
 		dir, err := os.MkdirTemp("", "bellhop-chromium-")
@@ -97,27 +93,10 @@ func newTab(t *testing.T) (context.Context, context.CancelFunc) {
 
 // startHub runs a whole hub on port 0 with the console mounted, and returns
 // its base URL and admin token.
-func startHub(t *testing.T) (*node.Node, string, string) {
+func startHub(t *testing.T) (*hubtest.Hub, string, string) {
 	t.Helper()
-	token := bellhop.NewToken()
-	ctx, cancel := context.WithCancel(context.Background())
-	h, err := node.New(ctx, node.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Console: true,
-		AdminToken: token, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		cancel()
-		t.Fatalf("start hub: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		h.Close()
-	})
-	return h, "http://" + h.Addr(), token
+	h := hubtest.Start(t, func(c *node.Config) { c.Console = true })
+	return h, h.PlatformAddress(), h.AdminToken
 }
 
 // shots saves full-page screenshots where a person can look at them.

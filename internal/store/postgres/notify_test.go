@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hubtest"
 	"github.com/bellhop/bellhop/internal/store"
 	"github.com/bellhop/bellhop/internal/store/postgres"
 )
@@ -75,7 +76,7 @@ func next[T any](t testing.TB, ch chan T) T {
 // moved.
 func TestListenCommitOrder(t *testing.T) {
 	t.Parallel()
-	schema := newSchema(t, connect(t))
+	schema := newSchema(t)
 	a, b := openConfig(t, postgres.Config{Schema: schema}), openConfig(t, postgres.Config{Schema: schema})
 	events, _, _ := listen(t, openConfig(t, postgres.Config{Schema: schema}))
 	now := time.Now().UTC()
@@ -144,7 +145,7 @@ func TestListenCommitOrder(t *testing.T) {
 // revoking a subscription are heard by every node.
 func TestListenTopology(t *testing.T) {
 	t.Parallel()
-	schema := newSchema(t, connect(t))
+	schema := newSchema(t)
 	a := openConfig(t, postgres.Config{Schema: schema})
 	_, topology, _ := listen(t, openConfig(t, postgres.Config{Schema: schema}))
 	ctx := t.Context()
@@ -192,8 +193,8 @@ func TestListenTopology(t *testing.T) {
 // hears the changes after it.
 func TestListenGap(t *testing.T) {
 	t.Parallel()
-	admin := connect(t)
-	schema := newSchema(t, admin)
+	admin := hubtest.Postgres(t)
+	schema := newSchema(t)
 	writer := openConfig(t, postgres.Config{Schema: schema})
 	events, _, gaps := listen(t, openConfig(t, postgres.Config{Schema: schema, ListenRetry: 300 * time.Millisecond}))
 
@@ -228,7 +229,7 @@ func TestListenGap(t *testing.T) {
 // at the same time, and a refused request is not counted.
 func TestLimiterShared(t *testing.T) {
 	t.Parallel()
-	schema := newSchema(t, connect(t))
+	schema := newSchema(t)
 	var mu sync.Mutex
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

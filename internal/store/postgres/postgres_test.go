@@ -1,16 +1,12 @@
 package postgres_test
 
 import (
-	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hubtest"
 	"github.com/bellhop/bellhop/internal/store"
 	"github.com/bellhop/bellhop/internal/store/postgres"
 	"github.com/bellhop/bellhop/internal/store/storetest"
@@ -20,41 +16,11 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) }, storetest.ExclusiveLocks())
 }
 
-// databaseURL is the test server: BELLHOP_TEST_DATABASE_URL, or a local one.
-func databaseURL() string {
-	if u := os.Getenv("BELLHOP_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// connect connects to the test server. Without a server the test is
-// skipped, except in CI (CI set), where it fails.
-func connect(t testing.TB) *pgx.Conn {
-	t.Helper()
-	c, err := pgx.Connect(t.Context(), databaseURL())
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL at %s: %v", databaseURL(), err)
-		}
-		t.Skipf("no PostgreSQL at %s: %v", databaseURL(), err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
-
 // newSchema returns the name of a schema of its own for the test, dropped
 // when it ends.
-func newSchema(t testing.TB, admin *pgx.Conn) string {
+func newSchema(t testing.TB) string {
 	t.Helper()
-	schema := "test_" + strings.ReplaceAll(bellhop.NewID(), "-", "")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	_, schema := hubtest.PostgresSchema(t)
 	return schema
 }
 
@@ -62,7 +28,7 @@ func newSchema(t testing.TB, admin *pgx.Conn) string {
 // ends.
 func open(t testing.TB) *postgres.Store {
 	t.Helper()
-	return openConfig(t, postgres.Config{Schema: newSchema(t, connect(t))})
+	return openConfig(t, postgres.Config{Schema: newSchema(t)})
 }
 
 // openConfig opens a store on the test server with cfg (URL, when empty, is
@@ -71,7 +37,7 @@ func open(t testing.TB) *postgres.Store {
 func openConfig(t testing.TB, cfg postgres.Config) *postgres.Store {
 	t.Helper()
 	if cfg.URL == "" {
-		cfg.URL = databaseURL()
+		cfg.URL = hubtest.PostgresURL()
 	}
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = 8
@@ -88,11 +54,13 @@ func openConfig(t testing.TB, cfg postgres.Config) *postgres.Store {
 // a fresh schema: they wait for each other and apply each migration once.
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
-	admin := connect(t)
-	schema := newSchema(t, admin)
+	admin := hubtest.Postgres(t)
+	schema := newSchema(t)
 	errs := make(chan error, 3)
 	for range 3 {
-		go func() { errs <- postgres.Migrate(t.Context(), postgres.Config{URL: databaseURL(), Schema: schema}) }()
+		go func() {
+			errs <- postgres.Migrate(t.Context(), postgres.Config{URL: hubtest.PostgresURL(), Schema: schema})
+		}()
 	}
 	for range 3 {
 		if err := <-errs; err != nil {
@@ -105,7 +73,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil || n != len(files) || n == 0 {
 		t.Errorf("schema_migrations: %d rows (%v), want %d", n, err, len(files))
 	}
-	s, err := postgres.Open(t.Context(), postgres.Config{URL: databaseURL(), Schema: schema})
+	s, err := postgres.Open(t.Context(), postgres.Config{URL: hubtest.PostgresURL(), Schema: schema})
 	if err != nil {
 		t.Fatalf("open after Migrate: %v", err)
 	}
