@@ -31,7 +31,7 @@ const Prefix = "/api/admin/v1/"
 // Config configures the admin API.
 type Config struct {
 	Logger *slog.Logger
-	// MaxBody is the largest request body; default 32 MiB.
+	// MaxBody is the largest request body; default httpapi.DefaultMaxBody.
 	MaxBody int64
 	// FailureLimiter throttles failed sign-ins per client address (brute
 	// force); default 20 failures per minute.
@@ -51,7 +51,7 @@ func New(cfg Config, h *hub.Service) *Server {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 32 << 20
+		cfg.MaxBody = httpapi.DefaultMaxBody
 	}
 	if cfg.FailureLimiter == nil {
 		cfg.FailureLimiter = ratelimit.NewMemory(20, time.Minute, nil)
@@ -108,7 +108,7 @@ func (s *Server) wrap(h handler) http.Handler {
 		}
 		if err != nil {
 			if bellhop.ErrorCode(err) == bellhop.EUNAUTHORIZED {
-				if allowed, retry := s.cfg.FailureLimiter.Allow(addr); !allowed {
+				if allowed, retry := s.cfg.FailureLimiter.Allow(r.Context(), addr); !allowed {
 					err = &httpapi.RateLimitError{RetryAfter: retry}
 				}
 			}

@@ -108,6 +108,14 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultConfig returns the defaults that Run applies to zero fields (Rate
+// and PDFSize there depend on the scenario).
+func DefaultConfig() Config {
+	var c Config
+	c.setDefaults()
+	return c
+}
+
 func (c *Config) setDefaults() {
 	if c.Scenario == "" {
 		c.Scenario = ScenarioSteady

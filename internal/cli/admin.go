@@ -21,7 +21,7 @@ import (
 
 // AdminCmd wraps the admin API for the terminal and for scripts (--json).
 type AdminCmd struct {
-	URL   string `help:"Base URL of the hub." default:"http://127.0.0.1:8080" env:"BELLHOP_URL"`
+	URL   string `help:"Base URL of the hub." default:"http://${addr}" env:"BELLHOP_URL"`
 	Token string `help:"Admin token (see serve --dev or --admin-token)." env:"BELLHOP_ADMIN_TOKEN" required:""`
 	JSON  bool   `help:"Print the API's JSON instead of a table."`
 

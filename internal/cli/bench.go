@@ -20,24 +20,24 @@ import (
 // AccessToken per 30 s stops a benchmark within seconds) and --max-sockets
 // of at least 1.
 type BenchCmd struct {
-	Scenario          string        `help:"What to measure: idle (memory per idle socket), steady (a rate for a duration), burst (commands all at once), reconnect (all agents drop, commands wait, agents catch up), large (1 MB PDFs)." default:"steady" enum:"idle,steady,burst,reconnect,large"`
-	Agents            int           `help:"Simulated agents, each with its own subscription and WebSocket." default:"100"`
-	DevicesPerAgent   int           `help:"Printers per agent." default:"1"`
-	AgentsPerProducer int           `help:"Agents per producer integration (one PMS per group of properties)." default:"50"`
+	Scenario          string        `help:"What to measure: idle (memory per idle socket), steady (a rate for a duration), burst (commands all at once), reconnect (all agents drop, commands wait, agents catch up), large (1 MB PDFs)." default:"${bench_scenario}" enum:"idle,steady,burst,reconnect,large"`
+	Agents            int           `help:"Simulated agents, each with its own subscription and WebSocket." default:"${bench_agents}"`
+	DevicesPerAgent   int           `help:"Printers per agent." default:"${bench_devices}"`
+	AgentsPerProducer int           `help:"Agents per producer integration (one PMS per group of properties)." default:"${bench_agents_per_producer}"`
 	Rate              float64       `help:"Commands per second, open loop (0: 100, or 10 for large). With --find-max, the first rate tried."`
-	Duration          time.Duration `help:"Measured time at the rate (each step of --find-max)." default:"10s"`
-	Warmup            time.Duration `help:"Time at the rate before measuring (idle: before reading memory)." default:"2s"`
-	Burst             int           `help:"Commands of the burst scenario." default:"1000"`
-	Waiting           int           `help:"Commands waiting when the agents reconnect (reconnect scenario)." default:"10000"`
+	Duration          time.Duration `help:"Measured time at the rate (each step of --find-max)." default:"${bench_duration}"`
+	Warmup            time.Duration `help:"Time at the rate before measuring (idle: before reading memory)." default:"${bench_warmup}"`
+	Burst             int           `help:"Commands of the burst scenario." default:"${bench_burst}"`
+	Waiting           int           `help:"Commands waiting when the agents reconnect (reconnect scenario)." default:"${bench_waiting}"`
 	PDFSize           int           `name:"pdf-size" help:"PDF size in bytes (0: 2 KiB, or 1 MiB for large)."`
 	FindMax           bool          `name:"find-max" help:"Double the rate, then bisect, until the p99 lifecycle latency exceeds --bound; report the highest rate that held."`
-	Bound             time.Duration `help:"p99 lifecycle latency that --find-max must hold." default:"100ms"`
-	MaxInFlight       int           `help:"Creates in flight at most; later ones wait, and the wait counts in their latency." default:"1000"`
-	Drain             time.Duration `help:"How long to wait for outstanding commands after the last create." default:"15s"`
+	Bound             time.Duration `help:"p99 lifecycle latency that --find-max must hold." default:"${bench_bound}"`
+	MaxInFlight       int           `help:"Creates in flight at most; later ones wait, and the wait counts in their latency." default:"${bench_max_in_flight}"`
+	Drain             time.Duration `help:"How long to wait for outstanding commands after the last create." default:"${bench_drain}"`
 	Out               string        `help:"Directory for the JSON, Markdown and SVG results." default:"bench-results" type:"path"`
 	Data              string        `help:"Data directory of the in-process hub's SQLite database; a temporary directory (removed afterwards) when empty." type:"path"`
 	Database          string        `help:"PostgreSQL URL for the in-process hub; SQLite in a temporary directory when empty." env:"BELLHOP_DATABASE_URL"`
-	Sync              string        `help:"SQLite durability of the in-process hub: full or normal." default:"normal" enum:"full,normal"`
+	Sync              string        `help:"SQLite durability of the in-process hub: full or normal." default:"${sync}" enum:"full,normal"`
 	Target            string        `help:"Measure the hub at this URL (its platform address) instead of starting one; it must run with --rate-limit=-1."`
 	WSAddr            string        `name:"ws-addr" help:"WebSocket base URL of --target when it differs."`
 	AdminToken        string        `help:"Admin token of --target." env:"BELLHOP_ADMIN_TOKEN"`

@@ -10,9 +10,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/bellhop/bellhop/internal/bench"
+	"github.com/bellhop/bellhop/internal/httpapi"
+	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/node"
+	"github.com/bellhop/bellhop/internal/ratelimit"
+	"github.com/bellhop/bellhop/internal/realtime"
+	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
 
 // Version is the bellhop version, set at build time.
@@ -52,7 +62,7 @@ type command struct {
 func Run(args []string, stdout, stderr io.Writer) int {
 	var cmd command
 	cmd.stdout, cmd.stderr = stdout, stderr
-	parser, err := kong.New(&cmd, kong.Name("bellhop"),
+	parser, err := kong.New(&cmd, kong.Name("bellhop"), defaults(),
 		kong.Description("A device command hub for hotels, wire-compatible with the Mews Connector device API."),
 		kong.Writers(stdout, stderr), kong.Exit(func(code int) { panic(exitCode(code)) }), kong.UsageOnError())
 	if err != nil {
@@ -75,6 +85,46 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// defaults are the flags' defaults, read from the packages that own them.
+func defaults() kong.Vars {
+	b := bench.DefaultConfig()
+	return kong.Vars{
+		"addr":                      node.DefaultAddr,
+		"data":                      node.DefaultDataDir,
+		"sync":                      sqlite.DefaultSync,
+		"max_body":                  strconv.Itoa(httpapi.DefaultMaxBody),
+		"rate_limit":                strconv.Itoa(ratelimit.DefaultLimit),
+		"rate_window":               duration(ratelimit.DefaultWindow),
+		"retention":                 duration(hub.DefaultRetention),
+		"max_sockets":               strconv.Itoa(realtime.DefaultMaxSockets),
+		"expire_waiting":            duration(hub.DefaultExpiry.Waiting),
+		"expire_processing":         duration(hub.DefaultExpiry.Processing),
+		"bench_scenario":            b.Scenario,
+		"bench_agents":              strconv.Itoa(b.Agents),
+		"bench_devices":             strconv.Itoa(b.DevicesPerAgent),
+		"bench_agents_per_producer": strconv.Itoa(b.AgentsPerProducer),
+		"bench_duration":            duration(b.Duration),
+		"bench_warmup":              duration(b.Warmup),
+		"bench_burst":               strconv.Itoa(b.Burst),
+		"bench_waiting":             strconv.Itoa(b.Waiting),
+		"bench_bound":               duration(b.Bound),
+		"bench_max_in_flight":       strconv.Itoa(b.MaxInFlight),
+		"bench_drain":               duration(b.Drain),
+	}
+}
+
+// duration writes d as a person would: 720h, 15m, 2s, 100ms.
+func duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // exitCode carries kong's request to exit (after --help) out of Parse.

@@ -17,22 +17,22 @@ import (
 
 // ServeCmd runs a hub node.
 type ServeCmd struct {
-	Addr             string            `help:"Listen address of the APIs, the console and (by default) the WebSocket." default:"127.0.0.1:8080" env:"BELLHOP_ADDR"`
+	Addr             string            `help:"Listen address of the APIs, the console and (by default) the WebSocket." default:"${addr}" env:"BELLHOP_ADDR"`
 	WSAddr           string            `name:"ws-addr" help:"Separate listen address for /ws/connector (Mews serves it from its own host)." env:"BELLHOP_WS_ADDR"`
-	Data             string            `help:"Data directory of the embedded SQLite database." default:"bellhop-data" env:"BELLHOP_DATA"`
+	Data             string            `help:"Data directory of the embedded SQLite database." default:"${data}" env:"BELLHOP_DATA"`
 	Database         string            `help:"PostgreSQL URL (postgres://...); SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
-	Sync             string            `help:"SQLite durability: full (every commit survives power loss) or normal (survives a process crash)." default:"normal" enum:"full,normal" env:"BELLHOP_SYNC"`
+	Sync             string            `help:"SQLite durability: full (every commit survives power loss) or normal (survives a process crash)." default:"${sync}" enum:"full,normal" env:"BELLHOP_SYNC"`
 	Dev              bool              `help:"Seed demo data once (an enterprise, an integration, one device of each type) and print its tokens."`
 	AdminToken       string            `help:"Register this admin token (for scripts and deployments)." env:"BELLHOP_ADMIN_TOKEN"`
 	TLSCert          string            `name:"tls-cert" help:"TLS certificate file (PEM)." env:"BELLHOP_TLS_CERT"`
 	TLSKey           string            `name:"tls-key" help:"TLS key file (PEM)." env:"BELLHOP_TLS_KEY"`
-	MaxBody          int64             `help:"Largest request body in bytes." default:"33554432" env:"BELLHOP_MAX_BODY"`
-	RateLimit        int               `help:"Requests per AccessToken per rate window (REST and WebSocket upgrades); -1 disables." default:"200" env:"BELLHOP_RATE_LIMIT"`
-	RateWindow       time.Duration     `help:"Rate limit window." default:"30s" env:"BELLHOP_RATE_WINDOW"`
-	Retention        time.Duration     `help:"How long final commands are kept." default:"720h" env:"BELLHOP_RETENTION"`
-	MaxSockets       int               `help:"Open WebSockets allowed per AccessToken." default:"100" env:"BELLHOP_MAX_SOCKETS"`
-	ExpireWaiting    time.Duration     `help:"A Pending or Received command with no update for this long becomes Cancelled." default:"24h" env:"BELLHOP_EXPIRE_WAITING"`
-	ExpireProcessing time.Duration     `help:"A Processing command with no update for this long becomes Error." default:"15m" env:"BELLHOP_EXPIRE_PROCESSING"`
+	MaxBody          int64             `help:"Largest request body in bytes." default:"${max_body}" env:"BELLHOP_MAX_BODY"`
+	RateLimit        int               `help:"Requests per AccessToken per rate window (REST and WebSocket upgrades); -1 disables." default:"${rate_limit}" env:"BELLHOP_RATE_LIMIT"`
+	RateWindow       time.Duration     `help:"Rate limit window." default:"${rate_window}" env:"BELLHOP_RATE_WINDOW"`
+	Retention        time.Duration     `help:"How long final commands are kept." default:"${retention}" env:"BELLHOP_RETENTION"`
+	MaxSockets       int               `help:"Open WebSockets allowed per AccessToken." default:"${max_sockets}" env:"BELLHOP_MAX_SOCKETS"`
+	ExpireWaiting    time.Duration     `help:"A Pending or Received command with no update for this long becomes Cancelled." default:"${expire_waiting}" env:"BELLHOP_EXPIRE_WAITING"`
+	ExpireProcessing time.Duration     `help:"A Processing command with no update for this long becomes Error." default:"${expire_processing}" env:"BELLHOP_EXPIRE_PROCESSING"`
 	DebugAddr        string            `name:"debug-addr" help:"Serve Go's profiler (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty." env:"BELLHOP_DEBUG_ADDR"`
 	Expiry           map[string]string `help:"Per device type: TYPE=WAITING/PROCESSING, e.g. --expiry KeyCutter=30m/2m." env:"BELLHOP_EXPIRY"`
 }
@@ -112,7 +112,7 @@ func storeName(database string) string {
 
 // MigrateCmd runs the migrations alone.
 type MigrateCmd struct {
-	Data     string `help:"Data directory of the embedded SQLite database." default:"bellhop-data" env:"BELLHOP_DATA"`
+	Data     string `help:"Data directory of the embedded SQLite database." default:"${data}" env:"BELLHOP_DATA"`
 	Database string `help:"PostgreSQL URL; SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
 }
 

@@ -25,7 +25,7 @@ const Prefix = "/api/connector/v1/"
 // Config configures the Connector API handler.
 type Config struct {
 	Logger *slog.Logger
-	// MaxBody is the largest request body; default 32 MiB.
+	// MaxBody is the largest request body; default httpapi.DefaultMaxBody.
 	MaxBody int64
 	// Limiter bounds requests per AccessToken; nil means no limit.
 	Limiter ratelimit.Limiter
@@ -76,7 +76,7 @@ func New(cfg Config, h *hub.Service) *Server {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 32 << 20
+		cfg.MaxBody = httpapi.DefaultMaxBody
 	}
 	s := &Server{cfg: cfg, hub: h}
 	s.ops = map[string]operation{
@@ -148,7 +148,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation) {
 		}
 	}
 	if s.cfg.Limiter != nil && b.AccessToken != nil {
-		if ok, retry := s.cfg.Limiter.Allow(bellhop.HashToken(*b.AccessToken)); !ok {
+		if ok, retry := s.cfg.Limiter.Allow(r.Context(), bellhop.HashToken(*b.AccessToken)); !ok {
 			httpapi.WriteError(w, r, log, &httpapi.RateLimitError{RetryAfter: retry})
 			return
 		}

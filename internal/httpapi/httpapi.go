@@ -40,6 +40,10 @@ func Status(code string) int {
 	return http.StatusInternalServerError
 }
 
+// DefaultMaxBody is the largest request body the HTTP adapters read unless
+// configured otherwise: 32 MiB, room for a print job's PDF in base64.
+const DefaultMaxBody = 32 << 20
+
 // ErrorBody is the Mews error body.
 type ErrorBody struct {
 	Message   string

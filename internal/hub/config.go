@@ -17,14 +17,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Expiry per device type; a type missing from the map uses DefaultExpiry.
 	Expiry map[bellhop.DeviceType]Expiry
-	// Retention is how long final commands are kept; default 30 days.
+	// Retention is how long final commands are kept; default
+	// DefaultRetention.
 	Retention time.Duration
 	// SweepInterval is how often expiry and retention run; default 1 minute.
 	SweepInterval time.Duration
-	// MaxCopyCount and MaxKeyCount bound the add-operations; defaults
-	// bellhop.MaxCopyCount (100) and bellhop.MaxKeyCount (20).
-	MaxCopyCount int
-	MaxKeyCount  int
 	// Clustered says that several hub nodes share the store and that it
 	// reports every committed change to every node (store.Notifier). The
 	// service then publishes nothing itself: the Publisher given to New is
@@ -47,6 +44,10 @@ type Expiry struct {
 // DefaultExpiry is the expiry of device types that Config.Expiry omits.
 var DefaultExpiry = Expiry{Waiting: 24 * time.Hour, Processing: 15 * time.Minute}
 
+// DefaultRetention is how long final commands are kept unless configured
+// otherwise: 30 days.
+const DefaultRetention = 30 * 24 * time.Hour
+
 func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
@@ -55,16 +56,10 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.Default()
 	}
 	if c.Retention == 0 {
-		c.Retention = 30 * 24 * time.Hour
+		c.Retention = DefaultRetention
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = time.Minute
-	}
-	if c.MaxCopyCount == 0 {
-		c.MaxCopyCount = bellhop.MaxCopyCount
-	}
-	if c.MaxKeyCount == 0 {
-		c.MaxKeyCount = bellhop.MaxKeyCount
 	}
 }
 
@@ -83,8 +78,6 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("hub: negative retention")
 	case c.SweepInterval < 0:
 		return fmt.Errorf("hub: negative sweep interval")
-	case c.MaxCopyCount < 0 || c.MaxKeyCount < 0:
-		return fmt.Errorf("hub: negative limits")
 	}
 	return nil
 }

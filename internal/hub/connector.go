@@ -281,8 +281,8 @@ func (s *Service) AddPrinterCommand(ctx context.Context, c *bellhop.Caller, r Ad
 	if _, err := base64.StdEncoding.DecodeString(r.Data); err != nil {
 		return "", bellhop.Invalid("Data")
 	}
-	if r.CopyCount < 1 || r.CopyCount > s.cfg.MaxCopyCount {
-		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid CopyCount: from 1 to %d", s.cfg.MaxCopyCount)
+	if r.CopyCount < 1 || r.CopyCount > bellhop.MaxCopyCount {
+		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid CopyCount: from 1 to %d", bellhop.MaxCopyCount)
 	}
 	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPrinterData(d, r.Data, r.CopyCount)), idem)
 }
@@ -303,8 +303,8 @@ func (s *Service) AddKeyCutterCommand(ctx context.Context, c *bellhop.Caller, r 
 	} else if err != nil {
 		return "", fmt.Errorf("reservation: %w", err)
 	}
-	if r.KeyCount < 1 || r.KeyCount > s.cfg.MaxKeyCount {
-		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid KeyCount: from 1 to %d", s.cfg.MaxKeyCount)
+	if r.KeyCount < 1 || r.KeyCount > bellhop.MaxKeyCount {
+		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid KeyCount: from 1 to %d", bellhop.MaxKeyCount)
 	}
 	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewKeyCutterData(d, res, r.KeyCount)), idem)
 }

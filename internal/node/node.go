@@ -29,23 +29,30 @@ import (
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
 
-// Config is everything a hub node needs. Zero fields take the defaults
-// that the serve command documents.
+// Where a node listens and keeps its SQLite database unless configured
+// otherwise.
+const (
+	DefaultAddr    = "127.0.0.1:8080"
+	DefaultDataDir = "bellhop-data"
+)
+
+// Config is everything a hub node needs. Zero fields take the defaults of
+// the packages that own them (named below); the serve command shows them.
 type Config struct {
-	Addr       string // HTTP listener, default 127.0.0.1:8080; port 0 picks one
+	Addr       string // HTTP listener, default DefaultAddr; port 0 picks one
 	WSAddr     string // optional separate listener for /ws/connector
-	DataDir    string // SQLite database and dev.json live here; default ./bellhop-data
+	DataDir    string // SQLite database and dev.json live here; default DefaultDataDir
 	Database   string // postgres://... selects PostgreSQL instead of SQLite
-	Sync       string // SQLite durability: full or normal (default)
+	Sync       string // SQLite durability: full or normal (sqlite.DefaultSync)
 	TLSCert    string
 	TLSKey     string
 	Logger     *slog.Logger
 	Now        func() time.Time
-	MaxBody    int64         // default 32 MiB
-	RateLimit  int           // requests per AccessToken per RateWindow; default 200; negative disables
-	RateWindow time.Duration // default 30 s
-	Hub        hub.Config
-	Realtime   realtime.Config
+	MaxBody    int64           // default httpapi.DefaultMaxBody
+	RateLimit  int             // requests per AccessToken per RateWindow; default ratelimit.DefaultLimit; negative disables
+	RateWindow time.Duration   // default ratelimit.DefaultWindow
+	Hub        hub.Config      // expiry, retention (hub.DefaultExpiry, hub.DefaultRetention)
+	Realtime   realtime.Config // sockets (realtime.DefaultMaxSockets)
 	// AdminToken, when set, is registered as an admin token at start.
 	AdminToken string
 	// Console mounts the web console at /.
@@ -81,7 +88,7 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	}
 	dir := cfg.DataDir
 	if dir == "" {
-		dir = "bellhop-data"
+		dir = DefaultDataDir
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -96,7 +103,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:8080"
+		cfg.Addr = DefaultAddr
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -149,7 +156,7 @@ func (h *Node) wire(ctx context.Context) error {
 	conn := connectorapi.New(connectorapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody, Limiter: h.Limiter,
 		Observe: h.Metrics.ObserveRequest}, svc)
 	admin := adminapi.New(adminapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody}, svc)
-	var allow func(string) (bool, time.Duration)
+	var allow func(context.Context, string) (bool, time.Duration)
 	if h.Limiter != nil {
 		allow = h.Limiter.Allow
 	}

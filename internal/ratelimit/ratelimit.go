@@ -3,14 +3,16 @@
 package ratelimit
 
 import (
+	"context"
 	"sync"
 	"time"
 )
 
 // Limiter decides whether a key may make one more request now; when not, it
-// says how long until it may.
+// says how long until it may. ctx is the request's: a limiter that asks a
+// database gives up with it.
 type Limiter interface {
-	Allow(key string) (ok bool, retryAfter time.Duration)
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration)
 }
 
 // Memory is a sliding-window-counter limiter kept in process memory: it
@@ -32,14 +34,21 @@ type counter struct {
 	prev, curr int
 }
 
-// NewMemory returns a limiter of limit requests per window (200 per 30 s by
-// default when either is zero). now is the clock (time.Now when nil).
+// The limit of a hub's AccessTokens unless configured otherwise: 200
+// requests per 30 s, REST calls and WebSocket upgrades together.
+const (
+	DefaultLimit  = 200
+	DefaultWindow = 30 * time.Second
+)
+
+// NewMemory returns a limiter of limit requests per window (DefaultLimit per
+// DefaultWindow when either is zero). now is the clock (time.Now when nil).
 func NewMemory(limit int, window time.Duration, now func() time.Time) *Memory {
 	if limit <= 0 {
-		limit = 200
+		limit = DefaultLimit
 	}
 	if window <= 0 {
-		window = 30 * time.Second
+		window = DefaultWindow
 	}
 	if now == nil {
 		now = time.Now
@@ -48,7 +57,7 @@ func NewMemory(limit int, window time.Duration, now func() time.Time) *Memory {
 }
 
 // Allow counts one request for key if it is within the limit.
-func (m *Memory) Allow(key string) (bool, time.Duration) {
+func (m *Memory) Allow(_ context.Context, key string) (bool, time.Duration) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()

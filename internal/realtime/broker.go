@@ -38,7 +38,7 @@ type Config struct {
 	// closed as too slow; default 10,000.
 	MaxQueue int
 	// MaxSocketsPerSubscription bounds the open sockets of one AccessToken;
-	// default 100.
+	// default DefaultMaxSockets.
 	MaxSocketsPerSubscription int
 	// OnDeliver, when set, is called with each event's latency from its
 	// commit to its write on a socket.
@@ -65,9 +65,13 @@ func (c *Config) setDefaults() {
 		c.MaxQueue = 10000
 	}
 	if c.MaxSocketsPerSubscription == 0 {
-		c.MaxSocketsPerSubscription = 100
+		c.MaxSocketsPerSubscription = DefaultMaxSockets
 	}
 }
+
+// DefaultMaxSockets is how many sockets one AccessToken may hold open
+// unless configured otherwise.
+const DefaultMaxSockets = 100
 
 // Broker routes events to sockets. It implements hub.Publisher.
 type Broker struct {

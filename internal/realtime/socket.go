@@ -102,7 +102,7 @@ func (s *socket) close(code websocket.StatusCode, reason string) {
 type HandlerOptions struct {
 	// Allow, when set, is asked before each upgrade with the AccessToken's
 	// hash (the rate limit shared with the REST API).
-	Allow func(key string) (bool, time.Duration)
+	Allow func(ctx context.Context, key string) (bool, time.Duration)
 	// OriginPatterns lists the browser origins allowed besides the hub's own
 	// host; clients that send no Origin (agents) are always allowed.
 	OriginPatterns []string
@@ -121,7 +121,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 		}
 		clientToken, accessToken := tokens(r)
 		if opts.Allow != nil && accessToken != "" {
-			if ok, retry := opts.Allow(bellhop.HashToken(accessToken)); !ok {
+			if ok, retry := opts.Allow(r.Context(), bellhop.HashToken(accessToken)); !ok {
 				httpapi.WriteError(w, r, log, &httpapi.RateLimitError{RetryAfter: retry})
 				return
 			}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -29,14 +30,15 @@ type Limiter struct {
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
 
-// NewLimiter returns a limiter of limit requests per window per key (200 per
-// 30 s when either is zero or negative) on s's database.
+// NewLimiter returns a limiter of limit requests per window per key
+// (ratelimit.DefaultLimit per ratelimit.DefaultWindow when either is zero or
+// negative) on s's database.
 func NewLimiter(s *Store, limit int, window time.Duration) *Limiter {
 	if limit <= 0 {
-		limit = 200
+		limit = ratelimit.DefaultLimit
 	}
 	if window <= 0 {
-		window = 30 * time.Second
+		window = ratelimit.DefaultWindow
 	}
 	return &Limiter{s: s, limit: limit, window: window}
 }
@@ -59,20 +61,23 @@ const allowSQL = `WITH prev AS (
 		coalesce((SELECT count FROM rate_limits WHERE key = $1 AND window_start = $2), 0)`
 
 // Allow counts one request for key if it is within the limit; when not, it
-// says how long until the key may try again.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
+// says how long until the key may try again. It asks the database for at
+// most 2 s, and not after ctx (the request's) is done.
+func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	now := l.s.cfg.Now()
 	start := now.Truncate(l.window)
 	elapsed := now.Sub(start)
 	weight := float64(l.window-elapsed) / float64(l.window)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	l.prune(ctx, now)
 	var prev, curr int
 	var counted *int
 	err := l.s.pool.QueryRow(ctx, allowSQL, key, start, start.Add(-l.window), weight, float64(l.limit)).Scan(&prev, &counted, &curr)
 	if err != nil {
-		l.s.cfg.Logger.Error("rate limit: database unavailable; request allowed", "err", err)
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			l.s.cfg.Logger.Error("rate limit: database unavailable; request allowed", "err", err)
+		}
 		return true, 0
 	}
 	if counted != nil {

@@ -242,7 +242,7 @@ func TestLimiterShared(t *testing.T) {
 	for w := range 8 {
 		allowed.Go(func() {
 			for range 5 {
-				ok, retry := limiters[w%2].Allow("key")
+				ok, retry := limiters[w%2].Allow(t.Context(), "key")
 				if !ok && retry <= 0 {
 					t.Errorf("refused with retry %s", retry)
 				}
@@ -261,7 +261,7 @@ func TestLimiterShared(t *testing.T) {
 	if n != 10 {
 		t.Fatalf("%d of 40 allowed, want 10", n)
 	}
-	if ok, _ := limiters[0].Allow("other"); !ok {
+	if ok, _ := limiters[0].Allow(t.Context(), "other"); !ok {
 		t.Fatal("another key is refused")
 	}
 	// Three quarters into the next window the previous 10 weigh 2.5: 8
@@ -271,7 +271,7 @@ func TestLimiterShared(t *testing.T) {
 	mu.Unlock()
 	n = 0
 	for i := range 20 {
-		if ok, _ := limiters[i%2].Allow("key"); ok {
+		if ok, _ := limiters[i%2].Allow(t.Context(), "key"); ok {
 			n++
 		}
 	}
