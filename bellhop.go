@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -180,6 +181,16 @@ func ValidID(s string) bool {
 		}
 	}
 	return true
+}
+
+// ParseID returns s in the canonical form of an id (lowercase), and whether
+// s is an id at all. Every id a request names goes through it: stores hold
+// and compare ids only in the canonical form.
+func ParseID(s string) (id string, ok bool) {
+	if !ValidID(s) {
+		return "", false
+	}
+	return strings.ToLower(s), true
 }
 
 // NewToken returns a random token of 256 bits in the documented shape (upper

@@ -22,7 +22,6 @@ import (
 	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/ratelimit"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // Prefix is where the admin API lives.
@@ -223,11 +222,7 @@ func (s *Server) createSubscription(ctx context.Context, r *http.Request, _ stri
 }
 
 func (s *Server) listSubscriptions(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	integ := r.URL.Query().Get("integrationId")
-	if integ != "" && !bellhop.ValidID(integ) {
-		return 0, nil, bellhop.Invalid("integrationId")
-	}
-	subs, err := s.hub.Subscriptions(ctx, integ)
+	subs, err := s.hub.Subscriptions(ctx, r.URL.Query().Get("integrationId"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -243,10 +238,7 @@ func (s *Server) revokeSubscription(ctx context.Context, r *http.Request, _ stri
 }
 
 func (s *Server) connectedDevices(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	if _, err := s.hub.Store().GetSubscription(ctx, strings.ToLower(r.PathValue("id"))); err != nil || !bellhop.ValidID(r.PathValue("id")) {
-		return 0, nil, bellhop.Errorf(bellhop.ENOTFOUND, "Subscription not found.")
-	}
-	devs, err := s.hub.ConnectedDevices(ctx, strings.ToLower(r.PathValue("id")))
+	devs, err := s.hub.ConnectedDevices(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -352,9 +344,9 @@ func (s *Server) createCommand(ctx context.Context, r *http.Request, who string)
 	if err := httpapi.Decode(body, &req); err != nil {
 		return 0, nil, err
 	}
-	var idem *store.Idempotency
+	var idem *bellhop.Idempotency
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		idem = &store.Idempotency{Key: key, RequestHash: bellhop.HashToken(string(body))}
+		idem = &bellhop.Idempotency{Key: key, RequestHash: bellhop.HashToken(string(body))}
 	}
 	cmd, err := s.hub.CreateCommand(ctx, req.DeviceId, req.Data, who, idem)
 	if err != nil {
@@ -369,7 +361,7 @@ func (s *Server) createCommand(ctx context.Context, r *http.Request, who string)
 
 func (s *Server) listCommands(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	q := r.URL.Query()
-	var f store.Filter
+	var f bellhop.CommandFilter
 	if st := q.Get("state"); st != "" {
 		for _, v := range strings.Split(st, ",") {
 			if !bellhop.State(v).Valid() {
@@ -383,10 +375,11 @@ func (s *Server) listCommands(ctx context.Context, r *http.Request, _ string) (i
 		dst  *[]string
 	}{{"deviceId", &f.DeviceIDs}, {"enterpriseId", &f.EnterpriseIDs}} {
 		if v := q.Get(p.name); v != "" {
-			if !bellhop.ValidID(v) {
+			id, ok := bellhop.ParseID(v)
+			if !ok {
 				return 0, nil, bellhop.Invalid(p.name)
 			}
-			*p.dst = []string{strings.ToLower(v)}
+			*p.dst = []string{id}
 		}
 	}
 	if t := q.Get("type"); t != "" {

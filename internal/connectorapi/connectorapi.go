@@ -16,7 +16,6 @@ import (
 	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/ratelimit"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // Prefix is where the operations live.
@@ -192,12 +191,12 @@ func preferMinimal(values []string) bool {
 }
 
 // idempotency returns the key of an add-operation, or nil without the header.
-func (r *request) idempotency() *store.Idempotency {
+func (r *request) idempotency() *bellhop.Idempotency {
 	if r.idemKey == "" {
 		return nil
 	}
 	sum := sha256.Sum256(append([]byte(r.path+"\n"), r.body...))
-	return &store.Idempotency{Key: r.idemKey, RequestHash: hex.EncodeToString(sum[:])}
+	return &bellhop.Idempotency{Key: r.idemKey, RequestHash: hex.EncodeToString(sum[:])}
 }
 
 func (s *Server) devicesGetAll(ctx context.Context, r *request) (any, error) {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // configField is one entry of a device's configuration, for display.
@@ -18,7 +17,7 @@ type deviceRow struct {
 	bellhop.Device
 	Config []configField
 	Subs   []subRef
-	Stats  store.DeviceStats
+	Stats  bellhop.DeviceStats
 }
 
 // subRef names a subscription by its integration, which is what staff know.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/hub"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // timeInput is the layout of <input type="datetime-local">, read as UTC
@@ -31,9 +30,9 @@ type queueFilter struct {
 
 // parseFilter reads the filter form. Unknown values are dropped rather than
 // refused, so an old bookmark still opens.
-func parseFilter(q url.Values) (queueFilter, store.Filter, error) {
+func parseFilter(q url.Values) (queueFilter, bellhop.CommandFilter, error) {
 	var qf queueFilter
-	var f store.Filter
+	var f bellhop.CommandFilter
 	qf.States = map[bellhop.State]bool{}
 	for _, v := range q["state"] {
 		if st := bellhop.State(v); st.Valid() && !qf.States[st] {
@@ -41,9 +40,9 @@ func parseFilter(q url.Values) (queueFilter, store.Filter, error) {
 			f.States = append(f.States, st)
 		}
 	}
-	if d := q.Get("device"); bellhop.ValidID(d) {
-		qf.DeviceID = strings.ToLower(d)
-		f.DeviceIDs = []string{qf.DeviceID}
+	if d, ok := bellhop.ParseID(q.Get("device")); ok {
+		qf.DeviceID = d
+		f.DeviceIDs = []string{d}
 	}
 	if t := bellhop.DeviceType(q.Get("type")); t.Valid() {
 		qf.Type, f.DeviceType = t, t
@@ -68,8 +67,8 @@ func parseFilter(q url.Values) (queueFilter, store.Filter, error) {
 	}
 	if ids := q["id"]; len(ids) > 0 {
 		for _, id := range ids {
-			if bellhop.ValidID(id) {
-				f.IDs = append(f.IDs, strings.ToLower(id))
+			if id, ok := bellhop.ParseID(id); ok {
+				f.IDs = append(f.IDs, id)
 			}
 		}
 		if f.IDs == nil {

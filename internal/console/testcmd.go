@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/pdf"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // The test page sends the sample command that the Mews docs' "Testing your
@@ -93,7 +93,8 @@ func (s *server) knownReferences(ctx context.Context) (res, cust []refOption) {
 		seenC[o.ID] = true
 		cust = append(cust, o)
 	}
-	cmds, err := s.svc.Store().ListCommands(ctx, store.Filter{DeviceType: bellhop.KeyCutter, Descending: true, Limit: 100})
+	recent := &hub.Page{Count: 100}
+	cmds, _, err := s.svc.ListCommands(ctx, bellhop.CommandFilter{DeviceType: bellhop.KeyCutter}, recent)
 	if err == nil {
 		for _, c := range cmds {
 			var d bellhop.KeyCutterData
@@ -108,7 +109,7 @@ func (s *server) knownReferences(ctx context.Context) (res, cust []refOption) {
 			}
 		}
 	}
-	cmds, err = s.svc.Store().ListCommands(ctx, store.Filter{DeviceType: bellhop.PaymentTerminal, Descending: true, Limit: 100})
+	cmds, _, err = s.svc.ListCommands(ctx, bellhop.CommandFilter{DeviceType: bellhop.PaymentTerminal}, recent)
 	if err == nil {
 		for _, c := range cmds {
 			var d bellhop.PaymentTerminalData
@@ -129,14 +130,17 @@ func (s *server) knownReferences(ctx context.Context) (res, cust []refOption) {
 
 func (s *server) sendTest(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
-	devID := strings.ToLower(strings.TrimSpace(r.PostFormValue("device")))
+	devID := strings.TrimSpace(r.PostFormValue("device"))
 	if !bellhop.ValidID(devID) {
 		s.back(w, r, sess, "/test", bellhop.Errorf(bellhop.EINVALID, "Choose a device."), "")
 		return
 	}
-	d, err := s.svc.Store().GetDevice(ctx, devID)
-	if err != nil {
+	d, err := s.svc.Device(ctx, devID)
+	if bellhop.ErrorCode(err) == bellhop.ENOTFOUND {
 		s.back(w, r, sess, "/test", bellhop.Errorf(bellhop.EINVALID, "That device does not exist."), "")
+		return
+	} else if err != nil {
+		s.fail(w, r, sess, err)
 		return
 	}
 	data, err := s.testData(ctx, r, d)
@@ -234,15 +238,11 @@ func (s *server) reservation(ctx context.Context, r *http.Request, d *bellhop.De
 		id = r.PostFormValue("reservation")
 	}
 	if id != "" {
-		var res *bellhop.Reservation
-		var err error
-		if bellhop.ValidID(id) {
-			res, err = s.svc.Store().GetReservation(ctx, strings.ToLower(id))
-		}
-		if res == nil || err != nil || res.EnterpriseID != d.EnterpriseID {
+		res, err := s.svc.Reservation(ctx, id)
+		if bellhop.ErrorCode(err) == bellhop.ENOTFOUND || err == nil && res.EnterpriseID != d.EnterpriseID {
 			return nil, bellhop.Errorf(bellhop.EINVALID, "Invalid ReservationId: no such reservation in the device's enterprise")
 		}
-		return res, nil
+		return res, err
 	}
 	day := now.Truncate(24 * time.Hour)
 	room := strings.TrimSpace(r.PostFormValue("room"))
@@ -270,15 +270,11 @@ func (s *server) customer(ctx context.Context, r *http.Request, d *bellhop.Devic
 		id = r.PostFormValue("customer")
 	}
 	if id != "" {
-		var c *bellhop.Customer
-		var err error
-		if bellhop.ValidID(id) {
-			c, err = s.svc.Store().GetCustomer(ctx, strings.ToLower(id))
-		}
-		if c == nil || err != nil || c.EnterpriseID != d.EnterpriseID {
+		c, err := s.svc.Customer(ctx, id)
+		if bellhop.ErrorCode(err) == bellhop.ENOTFOUND || err == nil && c.EnterpriseID != d.EnterpriseID {
 			return nil, bellhop.Errorf(bellhop.EINVALID, "Invalid CustomerId: no such customer in the device's enterprise")
 		}
-		return c, nil
+		return c, err
 	}
 	c := &bellhop.Customer{EnterpriseID: d.EnterpriseID, FirstName: "Test", LastName: "Guest", Email: "test.guest@example.com"}
 	if err := s.svc.CreateCustomer(ctx, c); err != nil {
@@ -341,7 +337,7 @@ func sampleBill(d *bellhop.Device, amount float64, currency string, now time.Tim
 type healthDevice struct {
 	bellhop.Device
 	Enterprise string
-	Stats      store.DeviceStats
+	Stats      bellhop.DeviceStats
 }
 
 // socketRow is one subscription's open WebSockets.
@@ -414,17 +410,14 @@ func (s *server) healthPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		v.Devices = append(v.Devices, healthDevice{Device: d, Enterprise: entNames[d.EnterpriseID], Stats: st})
 	}
 	sort.SliceStable(v.Devices, func(a, b int) bool { return v.Devices[a].Stats.Waiting > v.Devices[b].Stats.Waiting })
-	// The oldest waiting command: the first in creation order among the
-	// waiting states, read straight from the store (the service lists newest
-	// first only).
-	oldest, err := s.svc.Store().ListCommands(ctx, store.Filter{States: []bellhop.State{bellhop.Pending, bellhop.Received}, Limit: 1})
+	oldest, ok, err := s.svc.OldestWaiting(ctx)
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
-	if len(oldest) == 1 {
-		v.Oldest = &oldest[0]
-		v.OldestDevice = orText(devNames[oldest[0].DeviceID], "deleted device")
+	if ok {
+		v.Oldest = oldest
+		v.OldestDevice = orText(devNames[oldest.DeviceID], "deleted device")
 	}
 	s.render(w, r, sess, http.StatusOK, "health", page{Title: "Health", Nav: "health", Content: v})
 }

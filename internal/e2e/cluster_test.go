@@ -164,7 +164,7 @@ func TestClusterSweep(t *testing.T) {
 	}
 	a.Sweep(t) // whatever a background sweep left
 	for _, id := range ids {
-		h, err := b.Service.Store().History(ctx, id)
+		_, h, err := b.Service.Command(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/node"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 var pdf = base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n%%EOF\n"))
@@ -283,12 +283,12 @@ func (e *env) snapshot(tenants ...*tenant) string {
 	e.t.Helper()
 	var b strings.Builder
 	for _, tn := range tenants {
-		cmds, err := e.Service.Store().ListCommands(context.Background(), store.Filter{EnterpriseIDs: []string{tn.Enterprise.Id}})
+		cmds, err := e.Admin.AllCommands(context.Background(), admin.CommandFilter{EnterpriseId: tn.Enterprise.Id})
 		if err != nil {
 			e.t.Fatal(err)
 		}
 		for _, c := range cmds {
-			fmt.Fprintf(&b, "%s %s %q %v\n", c.ID, c.State, c.Notes, c.Progress)
+			fmt.Fprintf(&b, "%s %s %q %v\n", c.Id, c.State, c.Notes, c.Progress)
 		}
 	}
 	return b.String()

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // The operations of the admin API and the console: what the Mews
@@ -45,17 +44,18 @@ func (s *Service) CreateIntegration(ctx context.Context, name string) (*bellhop.
 // CreateSubscription gives an integration access to enterprises and returns
 // the subscription with its AccessToken (shown once, stored as a hash).
 func (s *Service) CreateSubscription(ctx context.Context, integrationID string, enterpriseIDs []string) (*bellhop.Subscription, string, error) {
-	if !bellhop.ValidID(integrationID) {
+	integrationID, ok := bellhop.ParseID(integrationID)
+	if !ok {
 		return nil, "", bellhop.Invalid("IntegrationId")
 	}
-	ents, err := lowerIDs(enterpriseIDs, "EnterpriseIds")
+	ents, err := parseIDs(enterpriseIDs, "EnterpriseIds")
 	if err != nil {
 		return nil, "", err
 	}
 	if len(ents) == 0 || len(ents) > MaxPage {
 		return nil, "", bellhop.Invalid("EnterpriseIds")
 	}
-	sub := &bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: strings.ToLower(integrationID), EnterpriseIDs: dedupe(ents), CreatedUtc: s.Now()}
+	sub := &bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: integrationID, EnterpriseIDs: dedupe(ents), CreatedUtc: s.Now()}
 	token := bellhop.NewToken()
 	if err := s.store.CreateSubscription(ctx, sub, bellhop.HashToken(token)); err != nil {
 		if errors.Is(err, bellhop.ErrNotFound) {
@@ -69,22 +69,24 @@ func (s *Service) CreateSubscription(ctx context.Context, integrationID string, 
 // RevokeSubscription stops a subscription's AccessToken at once and closes its
 // open sockets.
 func (s *Service) RevokeSubscription(ctx context.Context, id string) error {
-	if _, err := get(ctx, id, "subscription", s.store.GetSubscription); err != nil {
+	sub, err := get(ctx, id, "subscription", s.store.GetSubscription)
+	if err != nil {
 		return err
 	}
-	if err := s.store.RevokeSubscription(ctx, strings.ToLower(id)); err != nil {
+	if err := s.store.RevokeSubscription(ctx, sub.ID); err != nil {
 		return fmt.Errorf("revoke subscription: %w", err)
 	}
-	s.pub.Revoked(strings.ToLower(id))
+	s.pub.Revoked(sub.ID)
 	return nil
 }
 
 // CreateDevice adds a device to an enterprise.
 func (s *Service) CreateDevice(ctx context.Context, d *bellhop.Device) error {
-	if !bellhop.ValidID(d.EnterpriseID) {
+	ent, ok := bellhop.ParseID(d.EnterpriseID)
+	if !ok {
 		return bellhop.Invalid("EnterpriseId")
 	}
-	d.EnterpriseID = strings.ToLower(d.EnterpriseID)
+	d.EnterpriseID = ent
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -101,14 +103,15 @@ func (s *Service) CreateDevice(ctx context.Context, d *bellhop.Device) error {
 // DeleteDevice removes a device and disconnects it everywhere; its commands
 // stay for their history.
 func (s *Service) DeleteDevice(ctx context.Context, id string) error {
-	if _, err := get(ctx, id, "device", s.store.GetDevice); err != nil {
+	d, err := get(ctx, id, "device", s.store.GetDevice)
+	if err != nil {
 		return err
 	}
-	subs, err := s.store.DeviceSubscriptions(ctx, strings.ToLower(id))
+	subs, err := s.store.DeviceSubscriptions(ctx, d.ID)
 	if err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}
-	if err := s.store.DeleteDevice(ctx, strings.ToLower(id)); err != nil {
+	if err := s.store.DeleteDevice(ctx, d.ID); err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}
 	for _, sub := range subs {
@@ -133,10 +136,11 @@ func (s *Service) connection(ctx context.Context, subscriptionID, deviceID strin
 	if err != nil {
 		return err
 	}
-	if _, err := get(ctx, deviceID, "device", s.store.GetDevice); err != nil {
+	d, err := get(ctx, deviceID, "device", s.store.GetDevice)
+	if err != nil {
 		return err
 	}
-	if err := op(ctx, sub.ID, strings.ToLower(deviceID)); err != nil {
+	if err := op(ctx, sub.ID, d.ID); err != nil {
 		return err
 	}
 	s.pub.DevicesChanged(sub.ID)
@@ -182,7 +186,7 @@ func (s *Service) checkEnterprise(ctx context.Context, id *string) error {
 // CreateCommand queues a command of any type with explicit Data: how a PMS
 // action ("bill closed, fiscalize") enters the queue. Data must be a JSON
 // object; who is the creator's name in the history.
-func (s *Service) CreateCommand(ctx context.Context, deviceID string, data json.RawMessage, who string, idem *store.Idempotency) (*bellhop.Command, error) {
+func (s *Service) CreateCommand(ctx context.Context, deviceID string, data json.RawMessage, who string, idem *bellhop.Idempotency) (*bellhop.Command, error) {
 	d, err := get(ctx, deviceID, "device", s.store.GetDevice)
 	if bellhop.ErrorCode(err) == bellhop.ENOTFOUND {
 		return nil, bellhop.Invalid("DeviceId")
@@ -249,7 +253,7 @@ func (s *Service) Command(ctx context.Context, id string) (*CommandView, []bellh
 }
 
 // ListCommands returns commands newest first, one page at a time.
-func (s *Service) ListCommands(ctx context.Context, f store.Filter, p *Page) ([]CommandView, string, error) {
+func (s *Service) ListCommands(ctx context.Context, f bellhop.CommandFilter, p *Page) ([]CommandView, string, error) {
 	n, err := p.count()
 	if err != nil {
 		return nil, "", err
@@ -274,10 +278,11 @@ func (s *Service) ListCommands(ctx context.Context, f store.Filter, p *Page) ([]
 // malformed and unknown ids alike.
 func get[T any](ctx context.Context, id, what string, read func(context.Context, string) (*T, error)) (*T, error) {
 	notFound := bellhop.Errorf(bellhop.ENOTFOUND, "%s%s not found.", strings.ToUpper(what[:1]), what[1:])
-	if !bellhop.ValidID(id) {
+	id, ok := bellhop.ParseID(id)
+	if !ok {
 		return nil, notFound
 	}
-	v, err := read(ctx, strings.ToLower(id))
+	v, err := read(ctx, id)
 	if errors.Is(err, bellhop.ErrNotFound) {
 		return nil, notFound
 	} else if err != nil {
@@ -310,20 +315,69 @@ func (s *Service) Integrations(ctx context.Context) ([]bellhop.Integration, erro
 
 // Subscriptions lists the subscriptions of an integration (all when "").
 func (s *Service) Subscriptions(ctx context.Context, integrationID string) ([]bellhop.Subscription, error) {
-	return s.store.ListSubscriptions(ctx, strings.ToLower(integrationID))
+	id, err := optionalID(integrationID, "integrationId")
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListSubscriptions(ctx, id)
 }
 
 // ListDevices lists the devices of an enterprise (all when "").
 func (s *Service) ListDevices(ctx context.Context, enterpriseID string) ([]bellhop.Device, error) {
-	if enterpriseID != "" && !bellhop.ValidID(enterpriseID) {
-		return nil, bellhop.Invalid("EnterpriseId")
+	id, err := optionalID(enterpriseID, "EnterpriseId")
+	if err != nil {
+		return nil, err
 	}
-	return s.store.ListDevices(ctx, strings.ToLower(enterpriseID))
+	return s.store.ListDevices(ctx, id)
 }
 
-// ConnectedDevices lists the devices connected to a subscription.
+// optionalID is id in canonical form, or "" for "": an EINVALID error names
+// field when id is neither.
+func optionalID(id, field string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	id, ok := bellhop.ParseID(id)
+	if !ok {
+		return "", bellhop.Invalid(field)
+	}
+	return id, nil
+}
+
+// ConnectedDevices lists the devices connected to a subscription; an
+// unknown or malformed id is ENOTFOUND "Subscription not found.".
 func (s *Service) ConnectedDevices(ctx context.Context, subscriptionID string) ([]bellhop.Device, error) {
-	return s.store.ConnectedDevices(ctx, subscriptionID)
+	sub, err := get(ctx, subscriptionID, "subscription", s.store.GetSubscription)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ConnectedDevices(ctx, sub.ID)
+}
+
+// Device returns a device; an unknown or malformed id is ENOTFOUND "Device
+// not found.".
+func (s *Service) Device(ctx context.Context, id string) (*bellhop.Device, error) {
+	return get(ctx, id, "device", s.store.GetDevice)
+}
+
+// Reservation returns a reservation, or ENOTFOUND "Reservation not found.".
+func (s *Service) Reservation(ctx context.Context, id string) (*bellhop.Reservation, error) {
+	return get(ctx, id, "reservation", s.store.GetReservation)
+}
+
+// Customer returns a customer, or ENOTFOUND "Customer not found.".
+func (s *Service) Customer(ctx context.Context, id string) (*bellhop.Customer, error) {
+	return get(ctx, id, "customer", s.store.GetCustomer)
+}
+
+// OldestWaiting returns the Pending or Received command created first, and
+// false when none waits.
+func (s *Service) OldestWaiting(ctx context.Context) (*bellhop.Command, bool, error) {
+	cmds, err := s.store.ListCommands(ctx, bellhop.CommandFilter{States: []bellhop.State{bellhop.Pending, bellhop.Received}, Limit: 1})
+	if err != nil || len(cmds) == 0 {
+		return nil, false, err
+	}
+	return &cmds[0], true, nil
 }
 
 // ConnectedDeviceIDs lists the ids of the devices connected to a
@@ -342,10 +396,14 @@ func (s *Service) ConnectedDeviceIDs(ctx context.Context, subscriptionID string)
 
 // DeviceSubscriptions lists the subscriptions a device is connected to.
 func (s *Service) DeviceSubscriptions(ctx context.Context, deviceID string) ([]string, error) {
-	return s.store.DeviceSubscriptions(ctx, strings.ToLower(deviceID))
+	id, ok := bellhop.ParseID(deviceID)
+	if !ok {
+		return nil, bellhop.Invalid("DeviceId")
+	}
+	return s.store.DeviceSubscriptions(ctx, id)
 }
 
 // Stats returns per device what waits and when it last processed something.
-func (s *Service) Stats(ctx context.Context, enterpriseID string) (map[string]store.DeviceStats, error) {
+func (s *Service) Stats(ctx context.Context, enterpriseID string) (map[string]bellhop.DeviceStats, error) {
 	return s.store.Stats(ctx, enterpriseID)
 }

@@ -114,7 +114,7 @@ func (r *relay) reread(from time.Time) error {
 			r.pub.DevicesChanged(sub.ID)
 		}
 	}
-	f := store.Filter{UpdatedFrom: from, Limit: 1000}
+	f := bellhop.CommandFilter{UpdatedFrom: from, Limit: 1000}
 	for {
 		cmds, err := r.s.store.ListCommands(r.ctx, f)
 		if err != nil {

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // MaxPage is the default and largest page of the paged operations.
@@ -68,10 +66,11 @@ func (s *Service) cursorSeq(ctx context.Context, p *Page) (int64, error) {
 	if p == nil || p.Cursor == "" {
 		return 0, nil
 	}
-	if !bellhop.ValidID(p.Cursor) {
+	id, ok := bellhop.ParseID(p.Cursor)
+	if !ok {
 		return 0, bellhop.Invalid("Cursor")
 	}
-	cmd, err := s.store.GetCommand(ctx, strings.ToLower(p.Cursor))
+	cmd, err := s.store.GetCommand(ctx, id)
 	if errors.Is(err, bellhop.ErrNotFound) {
 		return 0, bellhop.Invalid("Cursor")
 	} else if err != nil {
@@ -100,7 +99,7 @@ func (s *Service) ActiveCommands(ctx context.Context, c *bellhop.Caller, p *Page
 	for id := range devs {
 		ids = append(ids, id)
 	}
-	cmds, err := s.store.ListCommands(ctx, store.Filter{DeviceIDs: ids, States: []bellhop.State{bellhop.Pending, bellhop.Received},
+	cmds, err := s.store.ListCommands(ctx, bellhop.CommandFilter{DeviceIDs: ids, States: []bellhop.State{bellhop.Pending, bellhop.Received},
 		AfterSeq: after, Limit: n})
 	if err != nil {
 		return nil, "", fmt.Errorf("active commands: %w", err)
@@ -150,11 +149,9 @@ func (s *Service) CommandsByIDs(ctx context.Context, c *bellhop.Caller, ids []st
 	if len(ids) > MaxPage {
 		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid CommandIds: at most %d items", MaxPage)
 	}
-	for i, id := range ids {
-		if !bellhop.ValidID(id) {
-			return nil, "", bellhop.Invalid("CommandIds")
-		}
-		ids[i] = strings.ToLower(id)
+	ids, err := parseIDs(ids, "CommandIds")
+	if err != nil {
+		return nil, "", err
 	}
 	devs, err := s.connected(ctx, c)
 	if err != nil {
@@ -209,10 +206,10 @@ func visible(c *bellhop.Caller, cmd *bellhop.Command, devs map[string]bellhop.De
 // connected to the command's device; the integration that created the command
 // may also cancel it. Unknown or invisible commands are `Invalid CommandId`.
 func (s *Service) UpdateCommand(ctx context.Context, c *bellhop.Caller, id string, u bellhop.Update) error {
-	if !bellhop.ValidID(id) {
+	id, ok := bellhop.ParseID(id)
+	if !ok {
 		return bellhop.Invalid("CommandId")
 	}
-	id = strings.ToLower(id)
 	if err := u.Normalize(); err != nil {
 		return err
 	}
@@ -270,7 +267,7 @@ type AddPaymentTerminal struct {
 
 // AddPrinterCommand queues a print job. The printer must be a Printer
 // connected to the caller; with a portfolio token EnterpriseID is required.
-func (s *Service) AddPrinterCommand(ctx context.Context, c *bellhop.Caller, r AddPrinter, idem *store.Idempotency) (string, error) {
+func (s *Service) AddPrinterCommand(ctx context.Context, c *bellhop.Caller, r AddPrinter, idem *bellhop.Idempotency) (string, error) {
 	d, err := s.addTarget(ctx, c, r.EnterpriseID, r.PrinterID, bellhop.Printer, "PrinterId")
 	if err != nil {
 		return "", err
@@ -289,15 +286,16 @@ func (s *Service) AddPrinterCommand(ctx context.Context, c *bellhop.Caller, r Ad
 
 // AddKeyCutterCommand queues key encoding for a reservation of the device's
 // enterprise.
-func (s *Service) AddKeyCutterCommand(ctx context.Context, c *bellhop.Caller, r AddKeyCutter, idem *store.Idempotency) (string, error) {
+func (s *Service) AddKeyCutterCommand(ctx context.Context, c *bellhop.Caller, r AddKeyCutter, idem *bellhop.Idempotency) (string, error) {
 	d, err := s.addTarget(ctx, c, r.EnterpriseID, r.KeyCutterID, bellhop.KeyCutter, "KeyCutterId")
 	if err != nil {
 		return "", err
 	}
-	if !bellhop.ValidID(r.ReservationID) {
+	resID, ok := bellhop.ParseID(r.ReservationID)
+	if !ok {
 		return "", bellhop.Invalid("ReservationId")
 	}
-	res, err := s.store.GetReservation(ctx, strings.ToLower(r.ReservationID))
+	res, err := s.store.GetReservation(ctx, resID)
 	if errors.Is(err, bellhop.ErrNotFound) || err == nil && res.EnterpriseID != d.EnterpriseID {
 		return "", bellhop.Invalid("ReservationId")
 	} else if err != nil {
@@ -311,15 +309,16 @@ func (s *Service) AddKeyCutterCommand(ctx context.Context, c *bellhop.Caller, r 
 
 // AddPaymentTerminalCommand queues a payment on a terminal for a customer of
 // the device's enterprise.
-func (s *Service) AddPaymentTerminalCommand(ctx context.Context, c *bellhop.Caller, r AddPaymentTerminal, idem *store.Idempotency) (string, error) {
+func (s *Service) AddPaymentTerminalCommand(ctx context.Context, c *bellhop.Caller, r AddPaymentTerminal, idem *bellhop.Idempotency) (string, error) {
 	d, err := s.addTarget(ctx, c, "", r.TerminalID, bellhop.PaymentTerminal, "TerminalId")
 	if err != nil {
 		return "", err
 	}
-	if !bellhop.ValidID(r.CustomerID) {
+	custID, ok := bellhop.ParseID(r.CustomerID)
+	if !ok {
 		return "", bellhop.Invalid("CustomerId")
 	}
-	cust, err := s.store.GetCustomer(ctx, strings.ToLower(r.CustomerID))
+	cust, err := s.store.GetCustomer(ctx, custID)
 	if errors.Is(err, bellhop.ErrNotFound) || err == nil && cust.EnterpriseID != d.EnterpriseID {
 		return "", bellhop.Invalid("CustomerId")
 	} else if err != nil {
@@ -358,30 +357,33 @@ func validCurrency(s string) bool {
 // to the caller and of the right type; a portfolio caller must name its
 // enterprise. Anything else is `Invalid <field>`, revealing nothing.
 func (s *Service) addTarget(ctx context.Context, c *bellhop.Caller, enterpriseID, deviceID string, t bellhop.DeviceType, field string) (*bellhop.Device, error) {
-	if c.Subscription.Portfolio() && t != bellhop.PaymentTerminal {
-		if !bellhop.ValidID(enterpriseID) || !c.Subscription.Covers(strings.ToLower(enterpriseID)) {
+	portfolio := c.Subscription.Portfolio() && t != bellhop.PaymentTerminal
+	if portfolio {
+		var ok bool
+		if enterpriseID, ok = bellhop.ParseID(enterpriseID); !ok || !c.Subscription.Covers(enterpriseID) {
 			return nil, bellhop.Invalid("EnterpriseId")
 		}
 	}
-	if !bellhop.ValidID(deviceID) {
+	deviceID, ok := bellhop.ParseID(deviceID)
+	if !ok {
 		return nil, bellhop.Invalid(field)
 	}
 	devs, err := s.connected(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	d, ok := devs[strings.ToLower(deviceID)]
+	d, ok := devs[deviceID]
 	if !ok || d.Type != t {
 		return nil, bellhop.Invalid(field)
 	}
-	if c.Subscription.Portfolio() && t != bellhop.PaymentTerminal && d.EnterpriseID != strings.ToLower(enterpriseID) {
+	if portfolio && d.EnterpriseID != enterpriseID {
 		return nil, bellhop.Invalid(field)
 	}
 	return &d, nil
 }
 
 // create stores a new Pending command and publishes its event.
-func (s *Service) create(ctx context.Context, c *bellhop.Caller, d *bellhop.Device, data []byte, idem *store.Idempotency) (string, error) {
+func (s *Service) create(ctx context.Context, c *bellhop.Caller, d *bellhop.Device, data []byte, idem *bellhop.Idempotency) (string, error) {
 	cr := bellhop.Creator{IntegrationID: c.Integration.ID, LastName: c.Integration.Name}
 	if idem != nil {
 		idem.Scope = c.Subscription.ID
@@ -393,7 +395,7 @@ func (s *Service) create(ctx context.Context, c *bellhop.Caller, d *bellhop.Devi
 	return cmd.ID, nil
 }
 
-func (s *Service) newCommand(ctx context.Context, d *bellhop.Device, cr bellhop.Creator, data []byte, actor string, idem *store.Idempotency) (*bellhop.Command, error) {
+func (s *Service) newCommand(ctx context.Context, d *bellhop.Device, cr bellhop.Creator, data []byte, actor string, idem *bellhop.Idempotency) (*bellhop.Command, error) {
 	now := s.Now()
 	cmd := &bellhop.Command{ID: bellhop.NewID(), EnterpriseID: d.EnterpriseID, DeviceID: d.ID, DeviceType: d.Type,
 		State: bellhop.Pending, CreatedUtc: now, UpdatedUtc: now, Creator: cr, Data: data}
@@ -437,7 +439,7 @@ func (s *Service) FiscalCommands(ctx context.Context, c *bellhop.Caller, q Fisca
 	if err != nil {
 		return nil, "", err
 	}
-	f := store.Filter{DeviceType: bellhop.FiscalMachine, Descending: true, Limit: n}
+	f := bellhop.CommandFilter{DeviceType: bellhop.FiscalMachine, Descending: true, Limit: n}
 	switch {
 	case len(q.CommandIDs) > 0 && len(q.DeviceIDs) > 0, len(q.CommandIDs) == 0 && len(q.DeviceIDs) == 0:
 		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid parameters: give either CommandIds or DeviceIds with States")
@@ -450,10 +452,10 @@ func (s *Service) FiscalCommands(ctx context.Context, c *bellhop.Caller, q Fisca
 	case len(q.EnterpriseIDs) > MaxPage:
 		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid EnterpriseIds: at most %d items", MaxPage)
 	}
-	if f.IDs, err = lowerIDs(q.CommandIDs, "CommandIds"); err != nil {
+	if f.IDs, err = parseIDs(q.CommandIDs, "CommandIds"); err != nil {
 		return nil, "", err
 	}
-	if f.DeviceIDs, err = lowerIDs(q.DeviceIDs, "DeviceIds"); err != nil {
+	if f.DeviceIDs, err = parseIDs(q.DeviceIDs, "DeviceIds"); err != nil {
 		return nil, "", err
 	}
 	for _, st := range q.States {
@@ -470,7 +472,7 @@ func (s *Service) FiscalCommands(ctx context.Context, c *bellhop.Caller, q Fisca
 	}
 	f.EnterpriseIDs = c.Subscription.EnterpriseIDs
 	if len(q.EnterpriseIDs) > 0 {
-		ents, err := lowerIDs(q.EnterpriseIDs, "EnterpriseIds")
+		ents, err := parseIDs(q.EnterpriseIDs, "EnterpriseIds")
 		if err != nil {
 			return nil, "", err
 		}
@@ -517,7 +519,7 @@ func (s *Service) FiscalCommands(ctx context.Context, c *bellhop.Caller, q Fisca
 
 // mergeFiscal runs the by-id query twice (connected devices, own commands)
 // and merges the pages newest first.
-func (s *Service) mergeFiscal(ctx context.Context, c *bellhop.Caller, devs map[string]bellhop.Device, a, b store.Filter) ([]CommandView, string, error) {
+func (s *Service) mergeFiscal(ctx context.Context, c *bellhop.Caller, devs map[string]bellhop.Device, a, b bellhop.CommandFilter) ([]CommandView, string, error) {
 	ca, err := s.store.ListCommands(ctx, a)
 	if err != nil {
 		return nil, "", fmt.Errorf("fiscal commands: %w", err)
@@ -554,16 +556,18 @@ func CheckInterval(start, end time.Time, field string) error {
 	return nil
 }
 
-func lowerIDs(ids []string, field string) ([]string, error) {
+// parseIDs returns ids in canonical form (nil for none), or an EINVALID
+// error naming field when one is not an id.
+func parseIDs(ids []string, field string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		if !bellhop.ValidID(id) {
+		var ok bool
+		if out[i], ok = bellhop.ParseID(id); !ok {
 			return nil, bellhop.Invalid(field)
 		}
-		out[i] = strings.ToLower(id)
 	}
 	return out, nil
 }

@@ -53,9 +53,6 @@ func New(cfg Config, s store.Store, pub Publisher) (*Service, error) {
 	return &Service{cfg: cfg, store: s, pub: invalidating{pub, c}, log: cfg.Logger, cache: c}, nil
 }
 
-// Store returns the store the service works on.
-func (s *Service) Store() store.Store { return s.store }
-
 // Now returns the service's clock reading.
 func (s *Service) Now() time.Time { return s.cfg.Now().UTC() }
 

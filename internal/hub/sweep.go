@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // Run sweeps every SweepInterval until ctx is done: it expires stale commands
@@ -73,7 +72,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 func (s *Service) expire(ctx context.Context, t bellhop.DeviceType, states []bellhop.State, before time.Time, u bellhop.Update) (int, error) {
 	total := 0
 	for {
-		cmds, err := s.store.ListCommands(ctx, store.Filter{DeviceType: t, States: states, UpdatedTo: before, Limit: 500})
+		cmds, err := s.store.ListCommands(ctx, bellhop.CommandFilter{DeviceType: t, States: states, UpdatedTo: before, Limit: 500})
 		if err != nil {
 			return total, fmt.Errorf("expire %s: %w", t, err)
 		}

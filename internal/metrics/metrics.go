@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // Hub holds the hub's collectors on a registry of its own.
@@ -26,9 +25,15 @@ type Hub struct {
 	delivery    prometheus.Histogram
 }
 
+// Stats is what the metrics read at scrape time: per device, what waits
+// (the hub service answers it).
+type Stats interface {
+	Stats(ctx context.Context, enterpriseID string) (map[string]bellhop.DeviceStats, error)
+}
+
 // NewHub registers the hub's metrics. sockets reports open sockets; st is
 // read at scrape time for the commands that wait.
-func NewHub(sockets func() int, st store.Store) *Hub {
+func NewHub(sockets func() int, st Stats) *Hub {
 	h := &Hub{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bellhop_requests_total",
@@ -44,7 +49,7 @@ func NewHub(sockets func() int, st store.Store) *Hub {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bellhop_open_sockets", Help: "Open WebSockets."},
 			func() float64 { return float64(sockets()) }),
-		&waiting{store: st})
+		&waiting{stats: st})
 	return h
 }
 
@@ -91,9 +96,9 @@ func (p Publisher) DevicesChanged(id string) { p.Next.DevicesChanged(id) }
 // Revoked passes the revocation on.
 func (p Publisher) Revoked(id string) { p.Next.Revoked(id) }
 
-// waiting reports the commands that wait and those in processing, read from
-// the store at scrape time.
-type waiting struct{ store store.Store }
+// waiting reports the commands that wait and those in processing, read at
+// scrape time.
+type waiting struct{ stats Stats }
 
 var (
 	waitingDesc    = prometheus.NewDesc("bellhop_commands_waiting", "Pending or Received commands.", nil, nil)
@@ -110,7 +115,7 @@ func (w *waiting) Describe(ch chan<- *prometheus.Desc) {
 func (w *waiting) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stats, err := w.store.Stats(ctx, "")
+	stats, err := w.stats.Stats(ctx, "")
 	if err != nil {
 		return
 	}

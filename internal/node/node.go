@@ -138,7 +138,7 @@ func (h *Node) wire(ctx context.Context) error {
 		return err
 	}
 	h.Service = svc
-	h.Metrics = metrics.NewHub(func() int { return h.Broker.Count() }, h.Store)
+	h.Metrics = metrics.NewHub(func() int { return h.Broker.Count() }, svc)
 	rcfg.OnDeliver = h.Metrics.ObserveDelivery
 	h.Broker = realtime.NewBroker(rcfg, svc)
 	pub.next = metrics.Publisher{Next: h.Broker, Hub: h.Metrics}

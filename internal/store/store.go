@@ -79,13 +79,13 @@ type Store interface {
 	// create with the same Scope and Key returns the first command in c and
 	// created=false when RequestHash matches, and an ECONFLICT error when it
 	// does not.
-	CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *Idempotency) (created bool, err error)
+	CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency) (created bool, err error)
 	// GetCommand returns one command or ErrNotFound wrapped.
 	GetCommand(ctx context.Context, id string) (*bellhop.Command, error)
 	// GetCommands returns the commands with these ids that exist, in Seq order.
 	GetCommands(ctx context.Context, ids []string) ([]bellhop.Command, error)
 	// ListCommands returns the commands that match f.
-	ListCommands(ctx context.Context, f Filter) ([]bellhop.Command, error)
+	ListCommands(ctx context.Context, f bellhop.CommandFilter) ([]bellhop.Command, error)
 	// UpdateCommands runs fn on each of the commands with these ids that exist,
 	// in Seq order, in one transaction. fn changes the command in place and
 	// returns the history entry to record, or nil to write nothing for it. An
@@ -98,7 +98,7 @@ type Store interface {
 	History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error)
 	// Stats returns, per device of an enterprise (all when ""), what waits and
 	// when it last processed something.
-	Stats(ctx context.Context, enterpriseID string) (map[string]DeviceStats, error)
+	Stats(ctx context.Context, enterpriseID string) (map[string]bellhop.DeviceStats, error)
 	// Purge deletes final commands last updated before the time, with their
 	// history, and idempotency keys older than it. It returns how many
 	// commands it deleted.
@@ -110,41 +110,6 @@ type Store interface {
 	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
 
 	Close() error
-}
-
-// Idempotency identifies a create request that a client may repeat.
-type Idempotency struct {
-	Scope       string // who may repeat it: a subscription id, or "admin"
-	Key         string // the Idempotency-Key header
-	RequestHash string // hash of the operation and body
-}
-
-// Filter selects commands. Zero fields do not filter; a non-nil empty slice
-// matches nothing.
-type Filter struct {
-	IDs                  []string
-	EnterpriseIDs        []string
-	DeviceIDs            []string
-	States               []bellhop.State
-	DeviceType           bellhop.DeviceType
-	CreatorIntegrationID string
-	// Half-open intervals [From, To).
-	CreatedFrom, CreatedTo time.Time
-	UpdatedFrom, UpdatedTo time.Time
-	// Paging by Seq, exclusive: ascending order takes Seq > AfterSeq,
-	// descending order takes Seq < BeforeSeq (when non-zero).
-	AfterSeq   int64
-	BeforeSeq  int64
-	Descending bool
-	Limit      int // 0 = no limit
-}
-
-// DeviceStats is what the console shows per device.
-type DeviceStats struct {
-	Waiting          int // Pending or Received
-	Processing       int
-	OldestWaitingUtc time.Time // zero when nothing waits
-	LastProcessedUtc time.Time // zero when nothing was processed
 }
 
 // Notifier is implemented by stores whose commits reach every hub node

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
@@ -48,7 +47,7 @@ const insertCommand = `WITH c AS (
 // ECONFLICT error when it does not; concurrent creates with one key wait for
 // each other, so exactly one creates. A duplicate command id is an ECONFLICT
 // error. The idempotency key is dated c.CreatedUtc (see Purge).
-func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
+func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency) (created bool, err error) {
 	// Usually with concurrent writes, in a group (see group.go).
 	w := &groupWrite{ctx: ctx, c: c, h: h, idem: idem}
 	switch err := s.grouped(w); {
@@ -61,7 +60,7 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 }
 
 // createCommand is CreateCommand on its own transaction.
-func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
+func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency) (created bool, err error) {
 	args := []any{c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), c.CreatedUtc, c.UpdatedUtc,
 		c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), c.Progress, c.Notes,
 		string(h.State), h.Utc, h.Actor, h.Progress, h.Notes}
@@ -116,7 +115,7 @@ func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop
 // when the request is the same, an ECONFLICT error when it is not.
 func repeated(ctx context.Context, tx interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
-}, c *bellhop.Command, idem *store.Idempotency) error {
+}, c *bellhop.Command, idem *bellhop.Idempotency) error {
 	var hash, id string
 	err := tx.QueryRow(ctx, `SELECT request_hash, command_id FROM idempotency_keys WHERE scope = $1 AND key = $2`,
 		idem.Scope, idem.Key).Scan(&hash, &id)
@@ -157,7 +156,7 @@ func (s *Store) GetCommands(ctx context.Context, ids []string) ([]bellhop.Comman
 // ListCommands returns the commands that match f, in Seq order (descending
 // with f.Descending). Both paging bounds apply in either order when non-zero.
 // Never nil.
-func (s *Store) ListCommands(ctx context.Context, f store.Filter) ([]bellhop.Command, error) {
+func (s *Store) ListCommands(ctx context.Context, f bellhop.CommandFilter) ([]bellhop.Command, error) {
 	query, args, ok := commandQuery(f)
 	if !ok {
 		return []bellhop.Command{}, nil
@@ -168,7 +167,7 @@ func (s *Store) ListCommands(ctx context.Context, f store.Filter) ([]bellhop.Com
 }
 
 // commandQuery builds the query for f; ok is false when f matches nothing.
-func commandQuery(f store.Filter) (query string, args []any, ok bool) {
+func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	var where []string
 	cond := func(c string, arg any) {
 		args = append(args, arg)
@@ -352,16 +351,16 @@ func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry,
 // waiting one was created, and when one last became Processed. Devices with no
 // commands are present with zero stats; commands of deleted devices are not
 // counted.
-func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]store.DeviceStats, error) {
+func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]bellhop.DeviceStats, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT d.id,
 			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
 			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processing'),
 			(SELECT min(c.created) FROM commands c WHERE c.device_id = d.id AND c.state IN ('Pending', 'Received')),
 			(SELECT max(c.updated) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processed')
 		FROM devices d WHERE $1 = '' OR d.enterprise_id = $1`, enterpriseID)
-	stats := make(map[string]store.DeviceStats)
+	stats := make(map[string]bellhop.DeviceStats)
 	var id string
-	var st store.DeviceStats
+	var st bellhop.DeviceStats
 	var oldest, last *time.Time
 	_, err := pgx.ForEachRow(rows, []any{&id, &st.Waiting, &st.Processing, &oldest, &last}, func() error {
 		st.OldestWaitingUtc, st.LastProcessedUtc = utcPtr(oldest), utcPtr(last)

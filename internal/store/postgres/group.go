@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 // Group commit. Every notifying commit takes PostgreSQL's database-wide
@@ -55,7 +54,7 @@ type groupWrite struct {
 	// create
 	c    *bellhop.Command
 	h    bellhop.HistoryEntry
-	idem *store.Idempotency
+	idem *bellhop.Idempotency
 	// update
 	ids     []string
 	fn      func(c *bellhop.Command) (*bellhop.HistoryEntry, error)

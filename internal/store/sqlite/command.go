@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/store"
 )
 
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
@@ -52,7 +51,7 @@ func scanCommand(row scanner) (c bellhop.Command, err error) {
 // the first command and returns created=false when RequestHash matches, and an
 // ECONFLICT error when it does not. A duplicate command id is an ECONFLICT
 // error. The idempotency key is dated c.CreatedUtc (see Purge).
-func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *store.Idempotency) (created bool, err error) {
+func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency) (created bool, err error) {
 	err = s.write(ctx, func(tx *tx) error {
 		created = false // fn may run again (see write)
 		if idem != nil {
@@ -91,7 +90,7 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 
 // repeated answers a create whose idempotency key is taken: the first command
 // when the request is the same, an ECONFLICT error when it is not.
-func (tx *tx) repeated(c *bellhop.Command, idem *store.Idempotency) error {
+func (tx *tx) repeated(c *bellhop.Command, idem *bellhop.Idempotency) error {
 	var hash, id string
 	err := tx.row(`SELECT request_hash, command_id FROM idempotency_keys WHERE scope = ? AND key = ?`,
 		idem.Scope, idem.Key).Scan(&hash, &id)
@@ -167,7 +166,7 @@ func (tx *tx) commandsByID(ids []string) ([]bellhop.Command, error) {
 // ListCommands returns the commands that match f, in Seq order (descending
 // with f.Descending). Both paging bounds apply in either order when non-zero.
 // Never nil.
-func (s *Store) ListCommands(ctx context.Context, f store.Filter) ([]bellhop.Command, error) {
+func (s *Store) ListCommands(ctx context.Context, f bellhop.CommandFilter) ([]bellhop.Command, error) {
 	query, args, ok := commandQuery(f)
 	if !ok {
 		return []bellhop.Command{}, nil
@@ -183,7 +182,7 @@ func (s *Store) ListCommands(ctx context.Context, f store.Filter) ([]bellhop.Com
 // commandQuery builds the query for f; ok is false when f matches nothing.
 // Lists are bound as one JSON array each, so the text of the query depends
 // only on which fields are set and its prepared statement is reused.
-func commandQuery(f store.Filter) (query string, args []any, ok bool) {
+func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	var where []string
 	cond := func(c string, arg any) {
 		where = append(where, c)
@@ -338,7 +337,7 @@ func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry,
 // waiting one was created, and when one last became Processed. Devices with no
 // commands are present with zero stats; commands of deleted devices are not
 // counted.
-func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]store.DeviceStats, error) {
+func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]bellhop.DeviceStats, error) {
 	rows, err := s.read(ctx).query(`SELECT d.id,
 			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state IN ('Pending', 'Received')),
 			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state = 'Processing'),
@@ -349,10 +348,10 @@ func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]stor
 		return nil, wrapErr(err, "stats of %q", enterpriseID)
 	}
 	defer rows.Close()
-	stats := make(map[string]store.DeviceStats)
+	stats := make(map[string]bellhop.DeviceStats)
 	for rows.Next() {
 		var id string
-		var st store.DeviceStats
+		var st bellhop.DeviceStats
 		var oldest, last sql.NullInt64
 		if err := rows.Scan(&id, &st.Waiting, &st.Processing, &oldest, &last); err != nil {
 			return nil, wrapErr(err, "stats of %q", enterpriseID)

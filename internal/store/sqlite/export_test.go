@@ -1,9 +1,9 @@
 package sqlite
 
-import "github.com/bellhop/bellhop/internal/store"
+import "github.com/bellhop/bellhop"
 
 // CommandQuery exposes commandQuery to the tests' query plans.
-func CommandQuery(f store.Filter) (string, []any) {
+func CommandQuery(f bellhop.CommandFilter) (string, []any) {
 	q, args, _ := commandQuery(f)
 	return q, args
 }

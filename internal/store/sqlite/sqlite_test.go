@@ -165,7 +165,7 @@ func TestMigrateCommandData(t *testing.T) {
 	if history, err = s.History(ctx, got[0].ID); err != nil || len(history) != 2 || history[1].State != bellhop.Received {
 		t.Fatalf("history after a new entry: %+v (%v)", history, err)
 	}
-	active, err := s.ListCommands(ctx, store.Filter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
+	active, err := s.ListCommands(ctx, bellhop.CommandFilter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
 	if err != nil || len(active) != 1 || active[0].ID != got[0].ID || active[0].State != bellhop.Received {
 		t.Fatalf("active after migrating: %+v (%v)", active, err)
 	}
@@ -183,8 +183,8 @@ func TestQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	queue, queueArgs := sqlite.CommandQuery(store.Filter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
-	sweep, sweepArgs := sqlite.CommandQuery(store.Filter{DeviceType: bellhop.Printer,
+	queue, queueArgs := sqlite.CommandQuery(bellhop.CommandFilter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
+	sweep, sweepArgs := sqlite.CommandQuery(bellhop.CommandFilter{DeviceType: bellhop.Printer,
 		States: []bellhop.State{bellhop.Pending, bellhop.Received}, UpdatedTo: time.Now(), Limit: 500})
 	for _, tt := range []struct {
 		name, query, index string

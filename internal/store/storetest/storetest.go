@@ -437,7 +437,7 @@ func testCreateCommand(t *testing.T, s store.Store) {
 func testIdempotency(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	w := newWorld(t, s)
-	idem := &store.Idempotency{Scope: w.sub1.ID, Key: "key-1", RequestHash: "hash-1"}
+	idem := &bellhop.Idempotency{Scope: w.sub1.ID, Key: "key-1", RequestHash: "hash-1"}
 	h := bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(1), Actor: "integration"}
 
 	first := newCommand(w.d1, bellhop.Pending, at(1))
@@ -459,13 +459,13 @@ func testIdempotency(t *testing.T, s store.Store) {
 	wantCode(t, err, bellhop.ENOTFOUND, "the repeat was not stored")
 
 	changed := newCommand(w.d1, bellhop.Pending, at(3))
-	_, err = s.CreateCommand(ctx, &changed, h, &store.Idempotency{Scope: w.sub1.ID, Key: "key-1", RequestHash: "hash-2"})
+	_, err = s.CreateCommand(ctx, &changed, h, &bellhop.Idempotency{Scope: w.sub1.ID, Key: "key-1", RequestHash: "hash-2"})
 	wantCode(t, err, bellhop.ECONFLICT, "same key, different request")
 	_, err = s.GetCommand(ctx, changed.ID)
 	wantCode(t, err, bellhop.ENOTFOUND, "the conflicting create was not stored")
 
 	otherScope := newCommand(w.d1, bellhop.Pending, at(4))
-	created, err = s.CreateCommand(ctx, &otherScope, h, &store.Idempotency{Scope: "admin", Key: "key-1", RequestHash: "hash-1"})
+	created, err = s.CreateCommand(ctx, &otherScope, h, &bellhop.Idempotency{Scope: "admin", Key: "key-1", RequestHash: "hash-1"})
 	must(t, err)
 	if !created || otherScope.ID == first.ID {
 		t.Errorf("same key in another scope: created = %v, id %s (first %s)", created, otherScope.ID, first.ID)
@@ -512,43 +512,43 @@ func testListCommands(t *testing.T, s store.Store) {
 
 	tests := []struct {
 		name string
-		f    store.Filter
+		f    bellhop.CommandFilter
 		want []bellhop.Command
 	}{
-		{"zero filter", store.Filter{}, all},
-		{"ids", store.Filter{IDs: []string{c5.ID, c2.ID, bellhop.NewID()}}, []bellhop.Command{c2, c5}},
-		{"no ids", store.Filter{IDs: []string{}}, nil},
-		{"enterprise", store.Filter{EnterpriseIDs: []string{w.e2.ID}}, []bellhop.Command{c4}},
-		{"enterprises", store.Filter{EnterpriseIDs: []string{w.e1.ID, w.e2.ID}}, all},
-		{"no enterprises", store.Filter{EnterpriseIDs: []string{}}, nil},
-		{"devices", store.Filter{DeviceIDs: []string{w.d2.ID, w.d3.ID}}, []bellhop.Command{c3, c4, c6}},
-		{"no devices", store.Filter{DeviceIDs: []string{}}, nil},
-		{"active states", store.Filter{States: []bellhop.State{bellhop.Pending, bellhop.Received}}, []bellhop.Command{c1, c2, c4}},
-		{"final states", store.Filter{States: []bellhop.State{bellhop.Processed, bellhop.Cancelled, bellhop.Failed}}, []bellhop.Command{c5, c6}},
-		{"no states", store.Filter{States: []bellhop.State{}}, nil},
-		{"device type", store.Filter{DeviceType: bellhop.FiscalMachine}, []bellhop.Command{c4}},
-		{"creator", store.Filter{CreatorIntegrationID: w.i1.ID}, []bellhop.Command{c5, c6}},
-		{"created from (inclusive)", store.Filter{CreatedFrom: at(40)}, []bellhop.Command{c4, c5, c6}},
-		{"created to (exclusive)", store.Filter{CreatedTo: at(40)}, []bellhop.Command{c1, c2, c3}},
-		{"created interval", store.Filter{CreatedFrom: at(20), CreatedTo: at(50)}, []bellhop.Command{c2, c3, c4}},
-		{"created interval, one ms", store.Filter{CreatedFrom: at(20), CreatedTo: at(21)}, []bellhop.Command{c2}},
-		{"empty created interval", store.Filter{CreatedFrom: at(20), CreatedTo: at(20)}, []bellhop.Command{}},
-		{"updated from (inclusive)", store.Filter{UpdatedFrom: at(55)}, []bellhop.Command{c5, c6}},
-		{"updated to (exclusive)", store.Filter{UpdatedTo: at(55)}, []bellhop.Command{c1, c2, c3, c4}},
-		{"updated interval", store.Filter{UpdatedFrom: at(35), UpdatedTo: at(100)}, []bellhop.Command{c3, c4, c5}},
-		{"after seq", store.Filter{AfterSeq: c4.Seq}, []bellhop.Command{c5, c6}},
-		{"before seq, descending", store.Filter{BeforeSeq: c3.Seq, Descending: true}, []bellhop.Command{c2, c1}},
-		{"both seq bounds", store.Filter{AfterSeq: c1.Seq, BeforeSeq: c4.Seq}, []bellhop.Command{c2, c3}},
-		{"descending", store.Filter{Descending: true}, []bellhop.Command{c6, c5, c4, c3, c2, c1}},
-		{"limit", store.Filter{Limit: 2}, []bellhop.Command{c1, c2}},
-		{"limit, descending", store.Filter{Limit: 2, Descending: true}, []bellhop.Command{c6, c5}},
-		{"everything at once", store.Filter{
+		{"zero filter", bellhop.CommandFilter{}, all},
+		{"ids", bellhop.CommandFilter{IDs: []string{c5.ID, c2.ID, bellhop.NewID()}}, []bellhop.Command{c2, c5}},
+		{"no ids", bellhop.CommandFilter{IDs: []string{}}, nil},
+		{"enterprise", bellhop.CommandFilter{EnterpriseIDs: []string{w.e2.ID}}, []bellhop.Command{c4}},
+		{"enterprises", bellhop.CommandFilter{EnterpriseIDs: []string{w.e1.ID, w.e2.ID}}, all},
+		{"no enterprises", bellhop.CommandFilter{EnterpriseIDs: []string{}}, nil},
+		{"devices", bellhop.CommandFilter{DeviceIDs: []string{w.d2.ID, w.d3.ID}}, []bellhop.Command{c3, c4, c6}},
+		{"no devices", bellhop.CommandFilter{DeviceIDs: []string{}}, nil},
+		{"active states", bellhop.CommandFilter{States: []bellhop.State{bellhop.Pending, bellhop.Received}}, []bellhop.Command{c1, c2, c4}},
+		{"final states", bellhop.CommandFilter{States: []bellhop.State{bellhop.Processed, bellhop.Cancelled, bellhop.Failed}}, []bellhop.Command{c5, c6}},
+		{"no states", bellhop.CommandFilter{States: []bellhop.State{}}, nil},
+		{"device type", bellhop.CommandFilter{DeviceType: bellhop.FiscalMachine}, []bellhop.Command{c4}},
+		{"creator", bellhop.CommandFilter{CreatorIntegrationID: w.i1.ID}, []bellhop.Command{c5, c6}},
+		{"created from (inclusive)", bellhop.CommandFilter{CreatedFrom: at(40)}, []bellhop.Command{c4, c5, c6}},
+		{"created to (exclusive)", bellhop.CommandFilter{CreatedTo: at(40)}, []bellhop.Command{c1, c2, c3}},
+		{"created interval", bellhop.CommandFilter{CreatedFrom: at(20), CreatedTo: at(50)}, []bellhop.Command{c2, c3, c4}},
+		{"created interval, one ms", bellhop.CommandFilter{CreatedFrom: at(20), CreatedTo: at(21)}, []bellhop.Command{c2}},
+		{"empty created interval", bellhop.CommandFilter{CreatedFrom: at(20), CreatedTo: at(20)}, []bellhop.Command{}},
+		{"updated from (inclusive)", bellhop.CommandFilter{UpdatedFrom: at(55)}, []bellhop.Command{c5, c6}},
+		{"updated to (exclusive)", bellhop.CommandFilter{UpdatedTo: at(55)}, []bellhop.Command{c1, c2, c3, c4}},
+		{"updated interval", bellhop.CommandFilter{UpdatedFrom: at(35), UpdatedTo: at(100)}, []bellhop.Command{c3, c4, c5}},
+		{"after seq", bellhop.CommandFilter{AfterSeq: c4.Seq}, []bellhop.Command{c5, c6}},
+		{"before seq, descending", bellhop.CommandFilter{BeforeSeq: c3.Seq, Descending: true}, []bellhop.Command{c2, c1}},
+		{"both seq bounds", bellhop.CommandFilter{AfterSeq: c1.Seq, BeforeSeq: c4.Seq}, []bellhop.Command{c2, c3}},
+		{"descending", bellhop.CommandFilter{Descending: true}, []bellhop.Command{c6, c5, c4, c3, c2, c1}},
+		{"limit", bellhop.CommandFilter{Limit: 2}, []bellhop.Command{c1, c2}},
+		{"limit, descending", bellhop.CommandFilter{Limit: 2, Descending: true}, []bellhop.Command{c6, c5}},
+		{"everything at once", bellhop.CommandFilter{
 			IDs: []string{c1.ID, c2.ID, c3.ID, c5.ID}, EnterpriseIDs: []string{w.e1.ID}, DeviceIDs: []string{w.d1.ID, w.d2.ID},
 			States: []bellhop.State{bellhop.Pending, bellhop.Received, bellhop.Processed}, DeviceType: bellhop.Printer,
 			CreatedFrom: at(10), CreatedTo: at(60), UpdatedFrom: at(15), UpdatedTo: at(60),
 			AfterSeq: c1.Seq, BeforeSeq: c6.Seq, Descending: true, Limit: 1,
 		}, []bellhop.Command{c5}},
-		{"nothing matches", store.Filter{DeviceIDs: []string{w.d3.ID}, States: []bellhop.State{bellhop.Processed}}, []bellhop.Command{}},
+		{"nothing matches", bellhop.CommandFilter{DeviceIDs: []string{w.d3.ID}, States: []bellhop.State{bellhop.Processed}}, []bellhop.Command{}},
 	}
 	for _, tt := range tests {
 		got, err := s.ListCommands(ctx, tt.f)
@@ -579,7 +579,7 @@ func testPaging(t *testing.T, s store.Store) {
 
 	var pages [][]bellhop.Command
 	var got []bellhop.Command
-	f := store.Filter{DeviceIDs: []string{w.d1.ID}, Limit: 3}
+	f := bellhop.CommandFilter{DeviceIDs: []string{w.d1.ID}, Limit: 3}
 	for {
 		page, err := s.ListCommands(ctx, f)
 		must(t, err)
@@ -599,7 +599,7 @@ func testPaging(t *testing.T, s store.Store) {
 	equal(t, "ascending pages", got, all)
 
 	got, pages = nil, nil
-	f = store.Filter{DeviceIDs: []string{w.d1.ID}, Limit: 3, Descending: true}
+	f = bellhop.CommandFilter{DeviceIDs: []string{w.d1.ID}, Limit: 3, Descending: true}
 	for {
 		page, err := s.ListCommands(ctx, f)
 		must(t, err)
@@ -808,7 +808,7 @@ func testConcurrentWritesSomeFail(t *testing.T, s store.Store) {
 			// The key is stored before the id turns out taken: it must go too.
 			dup := newCommand(w.d1, bellhop.Pending, at(3))
 			dup.ID = counter.ID
-			idem := &store.Idempotency{Scope: "failing", Key: bellhop.NewID(), RequestHash: "h"}
+			idem := &bellhop.Idempotency{Scope: "failing", Key: bellhop.NewID(), RequestHash: "h"}
 			if _, err := s.CreateCommand(ctx, &dup, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(3)}, idem); bellhop.ErrorCode(err) != bellhop.ECONFLICT {
 				errs <- fmt.Errorf("create with a taken id: got %v, want ECONFLICT", err)
 			}
@@ -859,7 +859,7 @@ func testReadDuringWrite(t *testing.T, s store.Store) {
 			return nil, fmt.Errorf("read during a write: %w", err)
 		}
 		equal(t, "command read during a write", *got, c)
-		list, err := s.ListCommands(ctx, store.Filter{DeviceIDs: []string{w.d1.ID}})
+		list, err := s.ListCommands(ctx, bellhop.CommandFilter{DeviceIDs: []string{w.d1.ID}})
 		if err != nil {
 			return nil, fmt.Errorf("list during a write: %w", err)
 		}
@@ -884,23 +884,23 @@ func testStats(t *testing.T, s store.Store) {
 
 	stats, err := s.Stats(ctx, w.e1.ID)
 	must(t, err)
-	d1 := store.DeviceStats{Waiting: 2, Processing: 2, OldestWaitingUtc: at(10), LastProcessedUtc: at(45)}
-	equal(t, "stats of enterprise 1", stats, map[string]store.DeviceStats{w.d1.ID: d1, w.d2.ID: {}})
+	d1 := bellhop.DeviceStats{Waiting: 2, Processing: 2, OldestWaitingUtc: at(10), LastProcessedUtc: at(45)}
+	equal(t, "stats of enterprise 1", stats, map[string]bellhop.DeviceStats{w.d1.ID: d1, w.d2.ID: {}})
 	stats, err = s.Stats(ctx, "")
 	must(t, err)
-	equal(t, "stats of all", stats, map[string]store.DeviceStats{w.d1.ID: d1, w.d2.ID: {},
+	equal(t, "stats of all", stats, map[string]bellhop.DeviceStats{w.d1.ID: d1, w.d2.ID: {},
 		w.d3.ID: {Waiting: 1, OldestWaitingUtc: at(7)}})
 	stats, err = s.Stats(ctx, bellhop.NewID())
 	must(t, err)
-	equal(t, "stats of an unknown enterprise", stats, map[string]store.DeviceStats{})
+	equal(t, "stats of an unknown enterprise", stats, map[string]bellhop.DeviceStats{})
 }
 
 func testPurge(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	w := newWorld(t, s)
 	cut := at(1000) // updated = created + 5
-	oldKey := &store.Idempotency{Scope: "admin", Key: "old", RequestHash: "h"}
-	newKey := &store.Idempotency{Scope: "admin", Key: "new", RequestHash: "h"}
+	oldKey := &bellhop.Idempotency{Scope: "admin", Key: "old", RequestHash: "h"}
+	newKey := &bellhop.Idempotency{Scope: "admin", Key: "new", RequestHash: "h"}
 
 	oldProcessed := newCommand(w.d1, bellhop.Processed, at(100))
 	oldProcessed.UpdatedUtc = at(105)
@@ -931,7 +931,7 @@ func testPurge(t *testing.T, s store.Store) {
 		_, err = s.History(ctx, c.ID)
 		wantCode(t, err, bellhop.ENOTFOUND, "history of a purged command")
 	}
-	list, err := s.ListCommands(ctx, store.Filter{})
+	list, err := s.ListCommands(ctx, bellhop.CommandFilter{})
 	must(t, err)
 	equal(t, "commands kept", ids(list), ids(kept))
 
