@@ -1,0 +1,173 @@
+package console
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/bellhop/bellhop"
+)
+
+// prettyData indents a command's Data for display, with long base64 file
+// contents cut short so the page stays small.
+func prettyData(raw json.RawMessage) string {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return string(raw)
+	}
+	for k, v := range m {
+		if s, ok := v.(string); ok && len(s) > 160 {
+			m[k] = fmt.Sprintf("%s… (%d characters)", s[:48], len(s))
+		}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return string(raw)
+	}
+	return string(b)
+}
+
+// summary is the one-line description of what a command asks for.
+func summary(c *bellhop.Command) string {
+	switch c.DeviceType {
+	case bellhop.Printer:
+		var d bellhop.PrinterData
+		if json.Unmarshal(c.Data, &d) == nil {
+			n := base64.StdEncoding.DecodedLen(len(d.FileData))
+			kind := "PDF"
+			if d.FileType != "" && d.FileType != "application/pdf" {
+				kind = d.FileType
+			}
+			return fmt.Sprintf("%s × %d · %s", kind, max(d.CopyCount, 1), sizeText(n))
+		}
+	case bellhop.KeyCutter:
+		var d bellhop.KeyCutterData
+		if json.Unmarshal(c.Data, &d) == nil {
+			who := d.LastName
+			if d.FirstName != nil && *d.FirstName != "" {
+				who = *d.FirstName + " " + who
+			}
+			return fmt.Sprintf("%d key(s) · %s · %s", d.KeyCount, strings.Join(d.LockIds, ", "), who)
+		}
+	case bellhop.PaymentTerminal:
+		var d bellhop.PaymentTerminalData
+		if json.Unmarshal(c.Data, &d) == nil {
+			who := ""
+			if d.AccountData.Customer != nil {
+				who = d.AccountData.Customer.FullName
+			} else if d.AccountData.Company != nil {
+				who = d.AccountData.Company.Name
+			}
+			typ := d.Type
+			if typ == "" {
+				typ = "Payment"
+			}
+			return fmt.Sprintf("%s %.2f %s · %s", typ, d.Amount.GrossValue, d.Amount.Currency, who)
+		}
+	case bellhop.FiscalMachine:
+		if b := billOf(c.Data); b != nil {
+			return fmt.Sprintf("Bill %s · %s", orText(b.Number, shortID(b.Id)), b.TotalText)
+		}
+	}
+	return ""
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// billView is the summary of a FiscalMachine command's bill.
+type billView struct {
+	Id, Name, Number, State, Type, AccountId, AccountType string
+	FiscalMachineId, TaxIdentifier, ApiUrl                string
+	Items                                                 []billItem
+	Payments                                              []billItem
+	TotalText, PaidText                                   string
+}
+
+type billItem struct {
+	Name, Type string
+	Amount     string
+}
+
+// billOf reads the legacy FiscalMachine Data shape leniently: staff should
+// see what is there even when a producer left fields out.
+func billOf(raw json.RawMessage) *billView {
+	type amount struct {
+		Currency          string
+		GrossValue, Value *float64
+	}
+	type item struct {
+		Name, Type, SubType string
+		Amount              *amount
+	}
+	var d struct {
+		FiscalMachineId, ApiUrl, TaxIdentifier *string
+		Bill                                   *struct {
+			Id, Name, Number, State, Type, AccountId, AccountType *string
+			Revenue, Payments, OrderItems, PaymentItems           []item
+		}
+	}
+	if json.Unmarshal(raw, &d) != nil || d.Bill == nil {
+		return nil
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	b := d.Bill
+	v := &billView{Id: str(b.Id), Name: str(b.Name), Number: str(b.Number), State: str(b.State), Type: str(b.Type),
+		AccountId: str(b.AccountId), AccountType: str(b.AccountType), FiscalMachineId: str(d.FiscalMachineId),
+		TaxIdentifier: str(d.TaxIdentifier), ApiUrl: str(d.ApiUrl)}
+	list := func(items []item) ([]billItem, string) {
+		sums := map[string]float64{}
+		var out []billItem
+		for _, it := range items {
+			bi := billItem{Name: it.Name, Type: strings.Trim(it.Type+" / "+it.SubType, " /")}
+			if a := it.Amount; a != nil {
+				val := a.GrossValue
+				if val == nil {
+					val = a.Value
+				}
+				if val != nil {
+					bi.Amount = fmt.Sprintf("%.2f %s", *val, a.Currency)
+					sums[a.Currency] += *val
+				}
+			}
+			out = append(out, bi)
+		}
+		cur := make([]string, 0, len(sums))
+		for c := range sums {
+			cur = append(cur, c)
+		}
+		sort.Strings(cur)
+		var parts []string
+		for _, c := range cur {
+			parts = append(parts, strings.TrimSpace(fmt.Sprintf("%.2f %s", sums[c], c)))
+		}
+		return out, strings.Join(parts, " + ")
+	}
+	v.Items, v.TotalText = list(append(b.Revenue, b.OrderItems...))
+	v.Payments, v.PaidText = list(append(b.Payments, b.PaymentItems...))
+	if v.TotalText == "" {
+		v.TotalText = "no items"
+	}
+	return v
+}
