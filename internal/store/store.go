@@ -49,6 +49,46 @@ type Store interface {
 	// ErrNotFound wrapped.
 	AdminTokenName(ctx context.Context, tokenHash string) (string, error)
 
+	// CreateUser inserts u (ID, canonical Name and CreatedUtc set by the
+	// caller) with its password hash. A name already taken is an ECONFLICT
+	// error.
+	CreateUser(ctx context.Context, u *bellhop.User, passwordHash string) error
+	GetUser(ctx context.Context, id string) (*bellhop.User, error)
+	// UserByName returns the user with this canonical name and its password
+	// hash, or ErrNotFound wrapped.
+	UserByName(ctx context.Context, name string) (*bellhop.User, string, error)
+	// ListUsers lists every user by name; never nil.
+	ListUsers(ctx context.Context) ([]bellhop.User, error)
+	// SetUserRole changes a user's role; ErrNotFound wrapped when there is
+	// no such user.
+	SetUserRole(ctx context.Context, id string, role bellhop.Role) error
+	// SetUserPassword replaces a user's password hash and ends every session
+	// of the user but keep (a session id hash, or "").
+	SetUserPassword(ctx context.Context, id, passwordHash, keep string) error
+	// DeleteUser removes a user and ends its sessions.
+	DeleteUser(ctx context.Context, id string) error
+
+	// CreateSession stores s (every field set by the caller). A session of a
+	// user that does not exist is ErrNotFound wrapped.
+	CreateSession(ctx context.Context, s *bellhop.Session) error
+	// GetSession returns the session with this id hash, whatever its expiry,
+	// with its user's current name and role, or ErrNotFound wrapped.
+	GetSession(ctx context.Context, idHash string) (*bellhop.Session, error)
+	// ExtendSession sets a session's expiry; a missing session is not an
+	// error (it was signed out meanwhile).
+	ExtendSession(ctx context.Context, idHash string, expires time.Time) error
+	// DeleteSession ends a session; a missing one is not an error.
+	DeleteSession(ctx context.Context, idHash string) error
+	// PurgeSessions deletes the sessions that expired before the time and
+	// returns how many.
+	PurgeSessions(ctx context.Context, before time.Time) (int, error)
+
+	// AddAudit appends an entry to the audit list and sets its Seq.
+	AddAudit(ctx context.Context, e *bellhop.AuditEntry) error
+	// ListAudit returns at most limit entries, newest first, with a Seq
+	// below beforeSeq when it is not zero; never nil.
+	ListAudit(ctx context.Context, beforeSeq int64, limit int) ([]bellhop.AuditEntry, error)
+
 	// CreateDevice inserts d; its enterprise must exist.
 	CreateDevice(ctx context.Context, d *bellhop.Device) error
 	GetDevice(ctx context.Context, id string) (*bellhop.Device, error)

@@ -49,6 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"RevokeSubscription", testRevokeSubscription},
 		{"Authenticate", testAuthenticate},
 		{"AdminTokens", testAdminTokens},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
+		{"Audit", testAudit},
 		{"Devices", testDevices},
 		{"DeleteDevice", testDeleteDevice},
 		{"Connections", testConnections},
@@ -997,4 +1000,136 @@ func testClose(t *testing.T, s store.Store) {
 	if err := s.CreateEnterprise(ctx, &bellhop.Enterprise{ID: bellhop.NewID(), Name: "late", CreatedUtc: t0}); err == nil {
 		t.Errorf("CreateEnterprise after Close: no error")
 	}
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	list, err := s.ListUsers(ctx)
+	must(t, err)
+	equal(t, "no users yet", list, []bellhop.User{})
+
+	bob := bellhop.User{ID: bellhop.NewID(), Name: "bob", Role: bellhop.Viewer, CreatedUtc: at(1).In(time.FixedZone("CET", 3600))}
+	anna := bellhop.User{ID: bellhop.NewID(), Name: "anna", Role: bellhop.Admin, CreatedUtc: at(2)}
+	must(t, s.CreateUser(ctx, &bob, "hash-bob"))
+	must(t, s.CreateUser(ctx, &anna, "hash-anna"))
+	bob.CreatedUtc = bob.CreatedUtc.UTC()
+	wantCode(t, s.CreateUser(ctx, &bellhop.User{ID: bellhop.NewID(), Name: "bob", Role: bellhop.Admin, CreatedUtc: t0}, "h"),
+		bellhop.ECONFLICT, "a taken name")
+
+	got, err := s.GetUser(ctx, bob.ID)
+	must(t, err)
+	equal(t, "user", *got, bob)
+	got, hash, err := s.UserByName(ctx, "bob")
+	must(t, err)
+	equal(t, "user by name", *got, bob)
+	equal(t, "password hash", hash, "hash-bob")
+	list, err = s.ListUsers(ctx)
+	must(t, err)
+	equal(t, "users by name", list, []bellhop.User{anna, bob})
+
+	must(t, s.SetUserRole(ctx, bob.ID, bellhop.Operator))
+	got, err = s.GetUser(ctx, bob.ID)
+	must(t, err)
+	equal(t, "role after change", got.Role, bellhop.Operator)
+
+	_, _, err = s.UserByName(ctx, "nobody")
+	wantCode(t, err, bellhop.ENOTFOUND, "unknown name")
+	_, err = s.GetUser(ctx, bellhop.NewID())
+	wantCode(t, err, bellhop.ENOTFOUND, "unknown id")
+	wantCode(t, s.SetUserRole(ctx, bellhop.NewID(), bellhop.Admin), bellhop.ENOTFOUND, "role of an unknown user")
+	wantCode(t, s.SetUserPassword(ctx, bellhop.NewID(), "h", ""), bellhop.ENOTFOUND, "password of an unknown user")
+	wantCode(t, s.DeleteUser(ctx, bellhop.NewID()), bellhop.ENOTFOUND, "delete an unknown user")
+
+	must(t, s.DeleteUser(ctx, anna.ID))
+	_, err = s.GetUser(ctx, anna.ID)
+	wantCode(t, err, bellhop.ENOTFOUND, "deleted user")
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := bellhop.User{ID: bellhop.NewID(), Name: "clara", Role: bellhop.Viewer, CreatedUtc: t0}
+	must(t, s.CreateUser(ctx, &u, "hash-1"))
+	session := func(name, user string, role bellhop.Role, expires int) bellhop.Session {
+		se := bellhop.Session{IDHash: "session-" + name, UserID: user, Name: name, Role: role, CSRF: "csrf-" + name,
+			CreatedUtc: at(0), ExpiresUtc: at(expires)}
+		must(t, s.CreateSession(ctx, &se))
+		return se
+	}
+	a := session("clara", u.ID, bellhop.Viewer, 1000)
+	b2 := bellhop.Session{IDHash: "session-clara-2", UserID: u.ID, Name: "clara", Role: bellhop.Viewer, CSRF: "c2", CreatedUtc: at(0), ExpiresUtc: at(3000)}
+	must(t, s.CreateSession(ctx, &b2))
+	tok := session("ops", "", bellhop.Admin, 500)
+
+	got, err := s.GetSession(ctx, a.IDHash)
+	must(t, err)
+	equal(t, "session", *got, a)
+	got, err = s.GetSession(ctx, tok.IDHash)
+	must(t, err)
+	equal(t, "admin token session", *got, tok)
+
+	// A role change applies to open sessions at once.
+	must(t, s.SetUserRole(ctx, u.ID, bellhop.Operator))
+	got, err = s.GetSession(ctx, a.IDHash)
+	must(t, err)
+	equal(t, "session role after the user's role changed", got.Role, bellhop.Operator)
+
+	must(t, s.ExtendSession(ctx, a.IDHash, at(5000)))
+	got, err = s.GetSession(ctx, a.IDHash)
+	must(t, err)
+	equal(t, "extended", got.ExpiresUtc, at(5000))
+	must(t, s.ExtendSession(ctx, "session-nope", at(5000)))
+
+	// A new password ends every other session of the user.
+	must(t, s.SetUserPassword(ctx, u.ID, "hash-2", a.IDHash))
+	_, err = s.GetSession(ctx, b2.IDHash)
+	wantCode(t, err, bellhop.ENOTFOUND, "another session after a password change")
+	_, err = s.GetSession(ctx, a.IDHash)
+	must(t, err)
+	_, hash, err := s.UserByName(ctx, "clara")
+	must(t, err)
+	equal(t, "new hash", hash, "hash-2")
+
+	n, err := s.PurgeSessions(ctx, at(600))
+	must(t, err)
+	equal(t, "purged (the token session expired at 500)", n, 1)
+	_, err = s.GetSession(ctx, tok.IDHash)
+	wantCode(t, err, bellhop.ENOTFOUND, "purged session")
+
+	must(t, s.DeleteSession(ctx, "session-nope"))
+	other := session("dan", u.ID, bellhop.Viewer, 9000)
+	must(t, s.DeleteSession(ctx, other.IDHash))
+	_, err = s.GetSession(ctx, other.IDHash)
+	wantCode(t, err, bellhop.ENOTFOUND, "deleted session")
+
+	// Removing the user ends its sessions.
+	must(t, s.DeleteUser(ctx, u.ID))
+	_, err = s.GetSession(ctx, a.IDHash)
+	wantCode(t, err, bellhop.ENOTFOUND, "session of a removed user")
+	wantCode(t, s.CreateSession(ctx, &bellhop.Session{IDHash: "x", UserID: u.ID, Name: "clara", Role: bellhop.Viewer,
+		CSRF: "c", CreatedUtc: t0, ExpiresUtc: at(1)}), bellhop.ENOTFOUND, "session of a missing user")
+	again := session("ops2", "", bellhop.Admin, 9000)
+	wantCode(t, s.CreateSession(ctx, &again), bellhop.ECONFLICT, "a session id hash twice")
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	list, err := s.ListAudit(ctx, 0, 10)
+	must(t, err)
+	equal(t, "empty audit", list, []bellhop.AuditEntry{})
+	var all []bellhop.AuditEntry
+	for i := range 5 {
+		e := bellhop.AuditEntry{Utc: at(i), Actor: "anna", Action: bellhop.AuditSignIn, Subject: fmt.Sprint("s", i),
+			Detail: "d", Remote: "127.0.0.1"}
+		must(t, s.AddAudit(ctx, &e))
+		if len(all) > 0 && e.Seq <= all[len(all)-1].Seq {
+			t.Fatalf("seq %d after %d: want increasing", e.Seq, all[len(all)-1].Seq)
+		}
+		all = append(all, e)
+	}
+	page, err := s.ListAudit(ctx, 0, 3)
+	must(t, err)
+	equal(t, "newest first", page, []bellhop.AuditEntry{all[4], all[3], all[2]})
+	page, err = s.ListAudit(ctx, all[2].Seq, 3)
+	must(t, err)
+	equal(t, "the next page", page, []bellhop.AuditEntry{all[1], all[0]})
 }
