@@ -22,6 +22,9 @@ type Config struct {
 	Retention time.Duration
 	// SweepInterval is how often expiry and retention run; default 1 minute.
 	SweepInterval time.Duration
+	// PasswordParams are the argon2id costs of new console password
+	// hashes; default DefaultPasswordParams.
+	PasswordParams PasswordParams
 	// Clustered says that several hub nodes share the store and that it
 	// reports every committed change to every node (store.Notifier). The
 	// service then publishes nothing itself: the Publisher given to New is
@@ -61,6 +64,9 @@ func (c *Config) setDefaults() {
 	if c.SweepInterval == 0 {
 		c.SweepInterval = time.Minute
 	}
+	if c.PasswordParams == (PasswordParams{}) {
+		c.PasswordParams = DefaultPasswordParams
+	}
 }
 
 // Validate reports a configuration that cannot work.
@@ -78,6 +84,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("hub: negative retention")
 	case c.SweepInterval < 0:
 		return fmt.Errorf("hub: negative sweep interval")
+	case c.PasswordParams != (PasswordParams{}) && (c.PasswordParams.Memory < 8 || c.PasswordParams.Time < 1 || c.PasswordParams.Threads < 1):
+		return fmt.Errorf("hub: password hashing needs at least 8 KiB, one pass and one thread")
 	}
 	return nil
 }

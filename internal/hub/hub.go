@@ -37,6 +37,7 @@ type Service struct {
 
 	locks keyedLocks // per-command order of commit and publish
 	cache *cache
+	users users
 }
 
 // New returns a service over s that publishes to pub (nil: nowhere). With
@@ -50,7 +51,9 @@ func New(cfg Config, s store.Store, pub Publisher) (*Service, error) {
 		pub = nopPublisher{} // clustered: Relay publishes what the store reports
 	}
 	c := newCache()
-	return &Service{cfg: cfg, store: s, pub: invalidating{pub, c}, log: cfg.Logger, cache: c}, nil
+	svc := &Service{cfg: cfg, store: s, pub: invalidating{pub, c}, log: cfg.Logger, cache: c}
+	svc.users.params = cfg.PasswordParams
+	return svc, nil
 }
 
 // Now returns the service's clock reading.
