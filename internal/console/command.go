@@ -24,6 +24,7 @@ type commandView struct {
 	Bill     *billView
 	DataJSON string
 	CSRF     string
+	Role     bellhop.Role
 }
 
 type printerView struct {
@@ -38,7 +39,7 @@ func (s *server) commandPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		s.fail(w, r, sess, err)
 		return
 	}
-	v := commandView{Cmd: *cmd, History: hist, Summary: summary(&cmd.Command), CSRF: sess.csrf, DataJSON: prettyData(cmd.Data)}
+	v := commandView{Cmd: *cmd, History: hist, Summary: summary(&cmd.Command), CSRF: sess.CSRF, Role: sess.Role, DataJSON: prettyData(cmd.Data)}
 	switch cmd.DeviceType {
 	case bellhop.Printer:
 		var d bellhop.PrinterData
@@ -106,7 +107,7 @@ func (s *server) cancelCommand(w http.ResponseWriter, r *http.Request, sess *ses
 	if len(notes) > 1000 {
 		notes = notes[:1000]
 	}
-	cmd, err := s.svc.CancelCommand(r.Context(), id, sess.admin, notes)
+	cmd, err := s.svc.CancelCommand(r.Context(), id, sess.Name, notes)
 	msg := ""
 	if err == nil {
 		msg = "Command " + shortID(cmd.ID) + " is cancelled."
@@ -116,7 +117,7 @@ func (s *server) cancelCommand(w http.ResponseWriter, r *http.Request, sess *ses
 
 func (s *server) resendCommand(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := r.PathValue("id")
-	cmd, err := s.svc.Resend(r.Context(), id, sess.admin)
+	cmd, err := s.svc.Resend(r.Context(), id, sess.Name)
 	if err != nil {
 		s.back(w, r, sess, "/commands/"+url.PathEscape(id), err, "")
 		return

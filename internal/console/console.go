@@ -4,10 +4,12 @@
 // every value is escaped by context) and work without JavaScript; one small
 // embedded script adds live updates over Server-Sent Events.
 //
-// Staff sign in with an admin token. The console then keeps an in-memory
-// session (a random 256-bit id in an HttpOnly, SameSite=Strict cookie), checks
-// a per-session CSRF token and the request's origin on every POST, and never
-// puts a token in a URL or a log line.
+// Staff sign in with a name and password (or, for a first sign-in, an admin
+// token). The session lives in the store, so every hub node knows it: the
+// browser holds a random 256-bit id in an HttpOnly, SameSite=Strict cookie.
+// Every POST must carry the session's CSRF token and come from this origin.
+// Each page and form needs a role (viewer, operator, admin), checked on the
+// server. No token or password goes into a URL or a log line.
 //
 // The console sees the hub only through *hub.Service and the Live interface it
 // defines, so it does not depend on the realtime package; internal/cli wires
@@ -95,7 +97,6 @@ type server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
-	sessions *sessions
 	throttle *throttle
 	samples  *samples
 }
@@ -106,7 +107,6 @@ func New(cfg Config, svc *hub.Service, live Live) http.Handler {
 	cfg.setDefaults()
 	s := &server{cfg: cfg, svc: svc, live: live, log: cfg.Logger, mux: http.NewServeMux(),
 		pages:    parsePages(),
-		sessions: newSessions(cfg.SessionTTL, cfg.Now),
 		throttle: newThrottle(cfg.SignInFailures, cfg.SignInWindow, cfg.Now),
 		samples:  &samples{},
 	}
@@ -115,32 +115,55 @@ func New(cfg Config, svc *hub.Service, live Live) http.Handler {
 	s.mux.HandleFunc("GET /signin", s.signInPage)
 	s.mux.HandleFunc("POST /signin", s.signIn)
 
-	auth := func(pattern string, h func(w http.ResponseWriter, r *http.Request, sess *session)) {
-		s.mux.Handle(pattern, s.authenticated(h))
+	for _, rt := range routes(s) {
+		s.mux.Handle(rt.pattern, s.authenticated(rt.role, rt.h))
 	}
-	auth("POST /signout", s.signOut)
-	auth("GET /{$}", s.queuePage)
-	auth("GET /queue/rows", s.queueRows)
-	auth("GET /events", s.events)
-	auth("GET /commands/{id}", s.commandPage)
-	auth("GET /commands/{id}/pdf", s.commandPDF)
-	auth("POST /commands/{id}/cancel", s.cancelCommand)
-	auth("POST /commands/{id}/resend", s.resendCommand)
-	auth("GET /devices", s.devicesPage)
-	auth("POST /devices", s.createDevice)
-	auth("POST /devices/{id}/delete", s.deleteDevice)
-	auth("POST /enterprises", s.createEnterprise)
-	auth("GET /integrations", s.integrationsPage)
-	auth("POST /integrations", s.createIntegration)
-	auth("POST /subscriptions", s.createSubscription)
-	auth("POST /subscriptions/{id}/connect", s.connect)
-	auth("POST /subscriptions/{id}/disconnect", s.disconnect)
-	auth("POST /subscriptions/{id}/revoke", s.revoke)
-	auth("GET /test", s.testPage)
-	auth("POST /test", s.sendTest)
-	auth("GET /health", s.healthPage)
 	s.mux.HandleFunc("/", s.notFound)
 	return s
+}
+
+// route is one page or form of the console and the least role it needs.
+type route struct {
+	pattern string
+	role    bellhop.Role
+	h       func(w http.ResponseWriter, r *http.Request, sess *session)
+}
+
+// routes lists every page and form behind the sign-in, with its role: one
+// table, so that a test can try each with each role.
+func routes(s *server) []route {
+	V, O, A := bellhop.Viewer, bellhop.Operator, bellhop.Admin
+	return []route{
+		{"POST /signout", V, s.signOut},
+		{"GET /account", V, s.accountPage},
+		{"POST /account/password", V, s.changePassword},
+		{"GET /{$}", V, s.queuePage},
+		{"GET /queue/rows", V, s.queueRows},
+		{"GET /events", V, s.events},
+		{"GET /commands/{id}", V, s.commandPage},
+		{"GET /commands/{id}/pdf", V, s.commandPDF},
+		{"GET /devices", V, s.devicesPage},
+		{"GET /health", V, s.healthPage},
+		{"POST /commands/{id}/cancel", O, s.cancelCommand},
+		{"POST /commands/{id}/resend", O, s.resendCommand},
+		{"GET /test", O, s.testPage},
+		{"POST /test", O, s.sendTest},
+		{"POST /devices", A, s.createDevice},
+		{"POST /devices/{id}/delete", A, s.deleteDevice},
+		{"POST /enterprises", A, s.createEnterprise},
+		{"GET /integrations", A, s.integrationsPage},
+		{"POST /integrations", A, s.createIntegration},
+		{"POST /subscriptions", A, s.createSubscription},
+		{"POST /subscriptions/{id}/connect", A, s.connect},
+		{"POST /subscriptions/{id}/disconnect", A, s.disconnect},
+		{"POST /subscriptions/{id}/revoke", A, s.revoke},
+		{"GET /users", A, s.usersPage},
+		{"POST /users", A, s.addUser},
+		{"POST /users/{id}/role", A, s.setRole},
+		{"POST /users/{id}/password", A, s.resetPassword},
+		{"POST /users/{id}/remove", A, s.removeUser},
+		{"GET /audit", A, s.auditPage},
+	}
 }
 
 // ServeHTTP sets the security headers every response carries, refuses
@@ -179,7 +202,9 @@ func staticHandler(root fs.FS) http.Handler {
 type page struct {
 	Title   string
 	Nav     string // which navigation item is current
-	Admin   string
+	User    string // who is signed in: a user's name, or the admin token's
+	Token   bool   // signed in with an admin token
+	Role    bellhop.Role
 	CSRF    string
 	Flash   *flash
 	Live    string // "queue" or "command": what the script listens for
@@ -196,9 +221,9 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, sess *session, s
 		panic("console: no template " + name)
 	}
 	if sess != nil {
-		p.Admin, p.CSRF = sess.admin, sess.csrf
+		p.User, p.Token, p.Role, p.CSRF = sess.Name, sess.UserID == "", sess.Role, sess.CSRF
 		if p.Flash == nil {
-			p.Flash = s.sessions.takeFlash(sess)
+			p.Flash = takeFlash(w, r)
 		}
 	}
 	p.Now = s.cfg.Now().UTC()
@@ -246,8 +271,8 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, sess *sessi
 // anything else is logged and shown as a generic text.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	code := bellhop.ErrorCode(err)
-	status := map[string]int{bellhop.EINVALID: 400, bellhop.ENOTFOUND: 404, bellhop.EFORBIDDEN: 403,
-		bellhop.ECONFLICT: 409, bellhop.EUNAVAILABLE: 503}[code]
+	status := map[string]int{bellhop.EINVALID: 400, bellhop.EUNAUTHORIZED: 401, bellhop.ENOTFOUND: 404, bellhop.EFORBIDDEN: 403,
+		bellhop.ECONFLICT: 409, bellhop.ETOOLARGE: 413, bellhop.ERATELIMIT: 429, bellhop.EUNAVAILABLE: 503}[code]
 	if status == 0 {
 		status = http.StatusInternalServerError
 		s.log.Error("console: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -262,14 +287,14 @@ func (s *server) back(w http.ResponseWriter, r *http.Request, sess *session, to 
 		if bellhop.ErrorCode(err) == bellhop.EINTERNAL {
 			s.log.Error("console: action failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
-		s.sessions.setFlash(sess, &flash{Error: true, Text: bellhop.ErrorMessage(err)})
+		setFlash(w, r, flash{Error: true, Text: bellhop.ErrorMessage(err)})
 	} else if ok != "" {
-		s.sessions.setFlash(sess, &flash{Text: ok})
+		setFlash(w, r, flash{Text: ok})
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
-	sess := s.sessions.fromRequest(r)
+	sess := s.fromRequest(r)
 	s.renderError(w, r, sess, http.StatusNotFound, "There is no page at this address.")
 }

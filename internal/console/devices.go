@@ -34,6 +34,7 @@ type devicesView struct {
 	Enterprises []enterpriseDevices
 	Types       []bellhop.DeviceType
 	CSRF        string
+	Role        bellhop.Role
 }
 
 func configFields(c bellhop.DeviceConfig) []configField {
@@ -109,7 +110,7 @@ func (s *server) devicesPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		}
 		byEnt[d.EnterpriseID] = append(byEnt[d.EnterpriseID], row)
 	}
-	v := devicesView{Types: bellhop.DeviceTypes, CSRF: sess.csrf}
+	v := devicesView{Types: bellhop.DeviceTypes, CSRF: sess.CSRF, Role: sess.Role}
 	for _, e := range ents {
 		v.Enterprises = append(v.Enterprises, enterpriseDevices{Enterprise: e, Devices: byEnt[e.ID]})
 	}
@@ -248,7 +249,7 @@ func (s *server) integrationsView(ctx context.Context, csrf string) (*integratio
 }
 
 func (s *server) integrationsPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	v, err := s.integrationsView(r.Context(), sess.csrf)
+	v, err := s.integrationsView(r.Context(), sess.CSRF)
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return
@@ -260,7 +261,7 @@ func (s *server) integrationsPage(w http.ResponseWriter, r *http.Request, sess *
 // rendered in the POST's response rather than redirected to, so the token
 // never appears in a URL, a history entry or a server log.
 func (s *server) showToken(w http.ResponseWriter, r *http.Request, sess *session, t *createdToken) {
-	v, err := s.integrationsView(r.Context(), sess.csrf)
+	v, err := s.integrationsView(r.Context(), sess.CSRF)
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return

@@ -106,6 +106,7 @@ type row struct {
 type rowsView struct {
 	Rows []row
 	CSRF string
+	Role bellhop.Role
 	Now  time.Time
 	Back string // where a row's cancel button returns to
 }
@@ -139,7 +140,7 @@ func (s *server) queuePage(w http.ResponseWriter, r *http.Request, sess *session
 	if r.URL.RawQuery != "" {
 		back = "/?" + r.URL.RawQuery
 	}
-	v.Rows = rowsView{CSRF: sess.csrf, Now: s.cfg.Now().UTC(), Back: back}
+	v.Rows = rowsView{CSRF: sess.CSRF, Role: sess.Role, Now: s.cfg.Now().UTC(), Back: back}
 	if ferr != nil {
 		v.Error = bellhop.ErrorMessage(ferr)
 	} else {
@@ -179,7 +180,7 @@ func (s *server) queueRows(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	back := localPath(r.URL.Query().Get("back"), "/")
-	s.renderFragment(w, "queue", "rows", rowsView{Rows: rowsOf(cmds), CSRF: sess.csrf, Now: s.cfg.Now().UTC(), Back: back})
+	s.renderFragment(w, "queue", "rows", rowsView{Rows: rowsOf(cmds), CSRF: sess.CSRF, Role: sess.Role, Now: s.cfg.Now().UTC(), Back: back})
 }
 
 func rowsOf(cmds []hub.CommandView) []row {

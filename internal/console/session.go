@@ -1,30 +1,32 @@
 package console
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/bellhop/bellhop"
 )
 
-// cookieName is the session cookie. It holds only a random id; the admin's
-// name and CSRF token stay on the server.
+// cookieName is the session cookie. It holds only a random id; the store
+// keeps its hash, the user and the CSRF token.
 const cookieName = "bellhop_session"
 
-// session is one signed-in browser.
-type session struct {
-	key     string // sha256 of the cookie value: the map key
-	admin   string
-	csrf    string
-	expires time.Time
-	flash   *flash
-}
+// flashCookie carries a one-time message to the next page (Post/Redirect/
+// Get). It lives in the browser rather than in the session so that showing
+// it costs no write to the store, whichever hub node serves the next page.
+const flashCookie = "bellhop_flash"
+
+// session is one signed-in browser, as the store keeps it.
+type session = bellhop.Session
 
 // flash is a one-time message shown on the next page.
 type flash struct {
@@ -32,103 +34,47 @@ type flash struct {
 	Text  string
 }
 
-// sessions is the in-memory session table. A restart signs everybody out,
-// which is acceptable for a staff console and keeps no secret on disk.
-type sessions struct {
-	ttl time.Duration
-	now func() time.Time
-
-	mu   sync.Mutex
-	byID map[string]*session
-	last time.Time // last sweep of expired sessions
+// setFlash stores a message for the next page.
+func setFlash(w http.ResponseWriter, r *http.Request, f flash) {
+	b, _ := json.Marshal(f)
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 60})
 }
 
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{ttl: ttl, now: now, byID: map[string]*session{}}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("console: no randomness: " + err.Error())
-	}
-	return hex.EncodeToString(b)
-}
-
-// keyOf hashes a cookie value, so the table holds no usable cookie and a
-// lookup's timing says nothing about stored ids.
-func keyOf(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
-}
-
-// create starts a session for admin and returns the cookie value.
-func (ss *sessions) create(admin string) (id string, s *session) {
-	id = randomHex(32) // 256 bits
-	now := ss.now()
-	s = &session{key: keyOf(id), admin: admin, csrf: randomHex(32), expires: now.Add(ss.ttl)}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if now.Sub(ss.last) > time.Minute {
-		ss.last = now
-		for k, v := range ss.byID {
-			if now.After(v.expires) {
-				delete(ss.byID, k)
-			}
-		}
-	}
-	ss.byID[s.key] = s
-	return id, s
-}
-
-// get returns the live session of a cookie value and extends it (sliding
-// expiry), or nil.
-func (ss *sessions) get(id string) *session {
-	if len(id) != 64 {
+// takeFlash returns the message left for this page, if any, and clears it.
+func takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
 		return nil
 	}
-	k := keyOf(id)
-	now := ss.now()
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.byID[k]
-	if s == nil {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(b) > 2048 {
 		return nil
 	}
-	if now.After(s.expires) {
-		delete(ss.byID, k)
+	var f flash
+	if json.Unmarshal(b, &f) != nil || f.Text == "" {
 		return nil
 	}
-	s.expires = now.Add(ss.ttl)
-	return s
+	return &f
 }
 
-func (ss *sessions) fromRequest(r *http.Request) *session {
+// fromRequest returns the live session of the request's cookie, or nil. A
+// store failure is logged and treated as no session.
+func (s *server) fromRequest(r *http.Request) *session {
 	c, err := r.Cookie(cookieName)
 	if err != nil {
 		return nil
 	}
-	return ss.get(c.Value)
-}
-
-func (ss *sessions) delete(s *session) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.byID, s.key)
-}
-
-func (ss *sessions) setFlash(s *session, f *flash) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s.flash = f
-}
-
-func (ss *sessions) takeFlash(s *session) *flash {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	f := s.flash
-	s.flash = nil
-	return f
+	sess, err := s.svc.Session(r.Context(), c.Value, s.cfg.SessionTTL)
+	if err != nil {
+		if bellhop.ErrorCode(err) != bellhop.EUNAUTHORIZED {
+			s.log.Error("console: read session", "err", err)
+		}
+		return nil
+	}
+	return sess
 }
 
 // throttle counts failed sign-ins per client address in fixed windows.
@@ -221,12 +167,14 @@ func sameOrigin(r *http.Request) bool {
 	return true
 }
 
-// authenticated runs h for a signed-in request; a POST must also carry the
-// session's CSRF token. Pages redirect a stranger to the sign-in form; the
-// script's requests get a 401 instead, so it can do the same.
-func (s *server) authenticated(h func(w http.ResponseWriter, r *http.Request, sess *session)) http.Handler {
+// authenticated runs h for a signed-in request whose role allows it; a POST
+// must also carry the session's CSRF token. Pages redirect a stranger to the
+// sign-in form; the script's requests get a 401 instead, so it can do the
+// same. A role that does not allow the page or the form gets a 403 and
+// nothing is done: hiding a button is for the eye, this is the rule.
+func (s *server) authenticated(min bellhop.Role, h func(w http.ResponseWriter, r *http.Request, sess *session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := s.sessions.fromRequest(r)
+		sess := s.fromRequest(r)
 		if sess == nil {
 			if r.Method == http.MethodGet && r.Header.Get("X-Requested-With") == "" && r.Header.Get("Accept") != "text/event-stream" {
 				http.Redirect(w, r, "/signin", http.StatusSeeOther)
@@ -245,27 +193,42 @@ func (s *server) authenticated(h func(w http.ResponseWriter, r *http.Request, se
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			got := r.PostFormValue("csrf")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 {
+			if subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
 				s.log.Warn("console: CSRF token missing or wrong", "path", r.URL.Path, "remote", clientIP(r))
 				s.renderError(w, r, sess, http.StatusForbidden, "This form has expired or did not come from the console. Go back, reload the page and try again.")
 				return
 			}
+		}
+		if !sess.Role.Allows(min) {
+			s.log.Warn("console: refused by role", "method", r.Method, "path", r.URL.Path, "user", sess.Name, "role", sess.Role)
+			if r.Header.Get("X-Requested-With") != "" {
+				http.Error(w, "Your role does not allow this.", http.StatusForbidden)
+				return
+			}
+			s.renderError(w, r, sess, http.StatusForbidden, fmt.Sprintf("Your role (%s) does not allow this; it needs %s. Ask an admin.", sess.Role, min))
+			return
 		}
 		h(w, r, sess)
 	})
 }
 
 // signInForm is the content of the sign-in page.
-type signInForm struct{ Error string }
+type signInForm struct {
+	Error string
+	Name  string
+	Token bool // the failed attempt used an admin token
+}
 
 func (s *server) signInPage(w http.ResponseWriter, r *http.Request) {
-	if s.sessions.fromRequest(r) != nil {
+	if s.fromRequest(r) != nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	s.render(w, r, nil, http.StatusOK, "signin", page{Title: "Sign in", Content: signInForm{}})
 }
 
+// signIn takes a name and password, or an admin token (the form's second
+// part): how the first admin signs in before there are users.
 func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
 	if blocked, wait := s.throttle.blocked(ip); blocked {
@@ -276,26 +239,44 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	token := r.PostFormValue("token")
-	admin, err := s.svc.AuthenticateAdmin(r.Context(), token)
+	var id string
+	var sess *session
+	var err error
+	form := signInForm{}
+	if token := r.PostFormValue("token"); token != "" {
+		form.Token = true
+		id, sess, err = s.svc.SignInWithToken(r.Context(), token, ip, s.cfg.SessionTTL)
+	} else {
+		form.Name = strings.TrimSpace(r.PostFormValue("name"))
+		id, sess, err = s.svc.SignIn(r.Context(), form.Name, r.PostFormValue("password"), ip, s.cfg.SessionTTL)
+	}
 	if err != nil {
+		if bellhop.ErrorCode(err) != bellhop.EUNAUTHORIZED {
+			s.fail(w, r, nil, err)
+			return
+		}
 		s.throttle.fail(ip)
-		s.log.Warn("console: sign-in failed", "remote", ip) // never the token
-		s.render(w, r, nil, http.StatusUnauthorized, "signin", page{Title: "Sign in",
-			Content: signInForm{Error: "That admin token is not valid."}})
+		s.log.Warn("console: sign-in failed", "remote", ip) // never the token or password
+		form.Error = "That name and password do not match."
+		if form.Token {
+			form.Error = "That admin token is not valid."
+		}
+		s.render(w, r, nil, http.StatusUnauthorized, "signin", page{Title: "Sign in", Content: form})
 		return
 	}
-	if old := s.sessions.fromRequest(r); old != nil {
-		s.sessions.delete(old) // a fresh id at every sign-in: no session fixation
+	if old := s.fromRequest(r); old != nil {
+		s.svc.SignOut(r.Context(), old, ip) // a fresh id at every sign-in: no session fixation
 	}
-	id, _ := s.sessions.create(admin)
 	s.setCookie(w, r, id, int(s.cfg.SessionTTL/time.Second))
-	s.log.Info("console: signed in", "admin", admin, "remote", ip)
+	s.log.Info("console: signed in", "user", sess.Name, "role", sess.Role, "remote", ip)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *server) signOut(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.sessions.delete(sess)
+	if err := s.svc.SignOut(r.Context(), sess, clientIP(r)); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
 	s.setCookie(w, r, "", -1)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }

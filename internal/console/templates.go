@@ -10,13 +10,14 @@ import (
 )
 
 // pageNames are the page templates; each is parsed together with the layout.
-var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health"}
+var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health", "users", "audit", "account"}
 
 // timeView is what the "time" template receives.
 type timeView struct{ T, Now time.Time }
 
 var funcs = template.FuncMap{
 	"short": shortID,
+	"can":   func(r bellhop.Role, min string) bool { return r.Allows(bellhop.Role(min)) },
 	"tm":    func(t, now time.Time) timeView { return timeView{t, now} },
 	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"full":  func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC") },

@@ -72,7 +72,7 @@ func (s *server) testPage(w http.ResponseWriter, r *http.Request, sess *session)
 		s.fail(w, r, sess, err)
 		return
 	}
-	v := testView{Devices: devs, Enterprises: map[string]string{}, CSRF: sess.csrf, Selected: strings.ToLower(r.URL.Query().Get("device"))}
+	v := testView{Devices: devs, Enterprises: map[string]string{}, CSRF: sess.CSRF, Selected: strings.ToLower(r.URL.Query().Get("device"))}
 	for _, e := range ents {
 		v.Enterprises[e.ID] = e.Name
 	}
@@ -147,7 +147,7 @@ func (s *server) sendTest(w http.ResponseWriter, r *http.Request, sess *session)
 		s.back(w, r, sess, "/test?device="+d.ID, err, "")
 		return
 	}
-	cmd, err := s.svc.CreateCommand(ctx, d.ID, data, sess.admin, nil)
+	cmd, err := s.svc.CreateCommand(ctx, d.ID, data, sess.Name, nil)
 	if err != nil {
 		s.back(w, r, sess, "/test?device="+d.ID, err, "")
 		return

@@ -168,15 +168,17 @@ func TestConsole(t *testing.T) {
 	var loc string
 	run("sign in",
 		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.WaitVisible(chromedp.ID("password")),
 		into(chromedp.Location(), &loc),
 	)
 	if !strings.HasSuffix(loc, "/signin") {
 		t.Fatalf("signed out, / went to %s, want /signin", loc)
 	}
 	run("sign in", shot.take("01-signin"),
+		chromedp.Click(chromedp.CSS(".token-signin summary")),
+		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), token),
-		submit(`.signin button`),
+		submit(`.token-signin button`),
 		chromedp.WaitVisible(chromedp.ID("queue-empty")),
 	)
 
