@@ -324,3 +324,57 @@ func (c *Client) CancelCommand(ctx context.Context, id, notes string) (*Command,
 func (c *Client) ResendCommand(ctx context.Context, id string) (*Command, error) {
 	return call[Command](ctx, c, http.MethodPost, "commands/"+url.PathEscape(id)+"/resend", nil)
 }
+
+// AddUser adds a console user with a role (viewer, operator or admin). An
+// empty password asks the hub to make one, which the answer carries this
+// once.
+func (c *Client) AddUser(ctx context.Context, name, role, password string) (*User, error) {
+	return call[User](ctx, c, http.MethodPost, "users", User{Name: name, Role: role, Password: password})
+}
+
+// Users lists the console users by name.
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	out, err := call[struct{ Users []User }](ctx, c, http.MethodGet, "users", nil)
+	if err != nil {
+		return nil, err
+	}
+	return out.Users, nil
+}
+
+// SetRole changes a user's role; the user's open sessions have it at their
+// next request.
+func (c *Client) SetRole(ctx context.Context, id, role string) (*User, error) {
+	return call[User](ctx, c, http.MethodPut, "users/"+url.PathEscape(id)+"/role", struct{ Role string }{role})
+}
+
+// SetPassword gives a user a new password and ends their sessions. An empty
+// password asks the hub to make one, which it returns this once.
+func (c *Client) SetPassword(ctx context.Context, id, password string) (string, error) {
+	var out struct{ Password string }
+	var in any
+	if password != "" {
+		in = struct{ Password string }{password}
+	}
+	err := c.do(ctx, http.MethodPost, "users/"+url.PathEscape(id)+"/password", in, &out)
+	return out.Password, err
+}
+
+// RemoveUser removes a user and ends their sessions.
+func (c *Client) RemoveUser(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "users/"+url.PathEscape(id), nil, nil)
+}
+
+// Audit returns one page of the audit list, newest first: limit entries
+// (1 to 1,000; 0 means 100) after cursor ("" from the newest).
+func (c *Client) Audit(ctx context.Context, cursor string, limit int) (AuditPage, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var page AuditPage
+	err := c.do(ctx, http.MethodGet, "audit?"+q.Encode(), nil, &page)
+	return page, err
+}

@@ -131,3 +131,32 @@ type CommandPage struct {
 	Commands []Command
 	Cursor   *string
 }
+
+// User is a person who signs in to the hub's web console. Role is viewer,
+// operator or admin. Password is set only in the answer that made it (none
+// was given): the hub keeps an argon2id hash, never the password.
+type User struct {
+	Id         string `json:",omitempty"`
+	Name       string
+	Role       string
+	CreatedUtc string `json:",omitempty"`
+	Password   string `json:",omitempty"`
+}
+
+// AuditEntry is one line of the audit list: a sign-in, a refused sign-in, a
+// sign-out, or a change to users and roles.
+type AuditEntry struct {
+	Utc     string
+	Actor   string // a user's name, or "admin token <name>"
+	Action  string
+	Subject string // the user it concerns, if any
+	Detail  string
+	Remote  string // the client's address
+}
+
+// AuditPage is one page of the audit list, newest first; Cursor continues
+// it (nil on the last page).
+type AuditPage struct {
+	Entries []AuditEntry
+	Cursor  *string
+}

@@ -1,10 +1,10 @@
 // Package adminapi serves the admin API under /api/admin/v1/: what the Mews
 // Marketplace screens do (enterprises, integrations, subscriptions, devices
 // and their connections, reference data) plus the queue itself (create, list,
-// inspect, cancel commands). JSON with PascalCase fields (the types of the
-// public client/admin package, which the CLI and the tests call it with),
-// authenticated by `Authorization: Bearer <AdminToken>`, errors in the Mews
-// error body.
+// inspect, cancel commands) and the console's users and audit list. JSON
+// with PascalCase fields (the types of the public client/admin package, which
+// the CLI and the tests call it with), authenticated by `Authorization:
+// Bearer <AdminToken>`, errors in the Mews error body.
 package adminapi
 
 import (
@@ -80,6 +80,12 @@ func New(cfg Config, h *hub.Service) *Server {
 		{"GET commands/{id}", s.getCommand},
 		{"POST commands/{id}/cancel", s.cancelCommand},
 		{"POST commands/{id}/resend", s.resendCommand},
+		{"POST users", s.addUser},
+		{"GET users", s.listUsers},
+		{"PUT users/{id}/role", s.setRole},
+		{"POST users/{id}/password", s.setPassword},
+		{"DELETE users/{id}", s.removeUser},
+		{"GET audit", s.listAudit},
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")

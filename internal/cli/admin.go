@@ -34,6 +34,8 @@ type AdminCmd struct {
 	Reservations  adminReservations  `cmd:"" help:"Reservations (for key cutter commands)."`
 	Customers     adminCustomers     `cmd:"" help:"Customers (for payment terminal commands)."`
 	Commands      adminCommands      `cmd:"" help:"The command queue."`
+	Users         adminUsers         `cmd:"" help:"Console users and their roles."`
+	Audit         adminAudit         `cmd:"" help:"The audit list: sign-ins and changes to users."`
 }
 
 // client returns the typed admin client for --url and --token.

@@ -46,3 +46,49 @@ func TestAdminCommands(t *testing.T) {
 		t.Fatalf("wrong token: %d %s", code, errb.String())
 	}
 }
+
+// TestAdminUsers adds console users from the terminal, with a password made
+// by the hub and with one read from standard input, and reads the audit list.
+func TestAdminUsers(t *testing.T) {
+	h := hubtest.Start(t)
+	token := h.AdminToken
+
+	run := func(stdin string, args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := run(append([]string{"admin", "--url", h.PlatformAddress(), "--token", token}, args...), strings.NewReader(stdin), &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	out, code := run("", "--json", "users", "add", "Anna", "--role", "operator")
+	var anna struct{ Id, Name, Role, Password string }
+	if code != 0 || json.Unmarshal([]byte(out), &anna) != nil || anna.Name != "anna" || anna.Role != "operator" || len(anna.Password) != 32 {
+		t.Fatalf("add with a made password: %d %s", code, out)
+	}
+	out, code = run("typed at the prompt\n", "users", "add", "bob", "--role", "viewer", "--password-stdin")
+	if code != 0 || strings.Contains(out, "typed at the prompt") || strings.Contains(out, "Password") {
+		t.Fatalf("add with a password from stdin: %d %s", code, out)
+	}
+	out, code = run("short\n", "users", "add", "carl", "--role", "viewer", "--password-stdin")
+	if code != 1 || !strings.Contains(out, "Invalid Password") {
+		t.Fatalf("a short password: %d %s", code, out)
+	}
+	out, code = run("", "users", "add", "dora", "--role", "root")
+	if code == 0 {
+		t.Fatalf("an unknown role: %d %s", code, out)
+	}
+	if out, code = run("", "users", "role", anna.Id, "admin"); code != 0 || !strings.Contains(out, "admin") {
+		t.Fatalf("role: %d %s", code, out)
+	}
+	out, code = run("", "users", "list")
+	if code != 0 || !strings.Contains(out, "anna") || !strings.Contains(out, "bob") || strings.Contains(out, "carl") {
+		t.Fatalf("list: %d %s", code, out)
+	}
+	if out, code = run("", "users", "remove", anna.Id); code != 0 {
+		t.Fatalf("remove: %d %s", code, out)
+	}
+	out, code = run("", "audit")
+	for _, want := range []string{"user added", "role changed", "operator → admin", "user removed", "admin token"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("audit lacks %q: %d %s", want, code, out)
+		}
+	}
+}

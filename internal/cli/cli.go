@@ -33,6 +33,7 @@ type Globals struct {
 	LogFormat string `help:"Log format: text or json." default:"text" enum:"text,json" env:"BELLHOP_LOG_FORMAT"`
 	LogLevel  string `help:"Log level: debug, info, warn or error." default:"info" enum:"debug,info,warn,error" env:"BELLHOP_LOG_LEVEL"`
 
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -60,8 +61,12 @@ type command struct {
 // Run runs the bellhop command with args (without the program name) and
 // returns the process exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
+	return run(args, os.Stdin, stdout, stderr)
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cmd command
-	cmd.stdout, cmd.stderr = stdout, stderr
+	cmd.stdin, cmd.stdout, cmd.stderr = stdin, stdout, stderr
 	parser, err := kong.New(&cmd, kong.Name("bellhop"), defaults(),
 		kong.Description("A device command hub for hotels, wire-compatible with the Mews Connector device API."),
 		kong.Writers(stdout, stderr), kong.Exit(func(code int) { panic(exitCode(code)) }), kong.UsageOnError())
