@@ -52,7 +52,8 @@ func TestClient(t *testing.T) {
 	}
 
 	// Commands: create (once per idempotency key), list, show, cancel, resend.
-	nc := admin.NewCommand{DeviceId: d.Id, Data: json.RawMessage(`{"Room":"101"}`), IdempotencyKey: "k1"}
+	data := `{"Room":"101","KeyCount":1,"LockIds":["101"],"LastName":"Novák"}`
+	nc := admin.NewCommand{DeviceId: d.Id, Data: json.RawMessage(data), IdempotencyKey: "k1"}
 	c1, err := a.CreateCommand(ctx, nc)
 	must(t, err)
 	again, err := a.CreateCommand(ctx, nc)
@@ -79,7 +80,7 @@ func TestClient(t *testing.T) {
 	}
 	shown, err := a.Command(ctx, c1.Id)
 	must(t, err)
-	if shown.State != client.StateCancelled || string(shown.Data) != `{"Room":"101"}` {
+	if shown.State != client.StateCancelled || string(shown.Data) != data {
 		t.Fatalf("shown %+v", shown)
 	}
 

@@ -441,7 +441,7 @@ func TestPDF(t *testing.T) {
 	}
 	html := base64.StdEncoding.EncodeToString([]byte("<html><script>alert(1)</script>"))
 	cmd, err := e.svc.CreateCommand(context.Background(), printer.ID,
-		json.RawMessage(`{"FileType":"application/pdf","FileData":"`+html+`"}`), "test", nil)
+		json.RawMessage(`{"CopyCount":1,"FileType":"application/pdf","FileData":"`+html+`"}`), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func TestChaos(t *testing.T) {
 		for i := range total {
 			<-tick.C
 			d := devices[i%len(devices)]
-			data := map[string]any{"N": i}
+			data := map[string]any{"N": i, "KeyCount": 1, "LockIds": []string{"101"}, "LastName": "Chaos"}
 			if d.printer {
 				data = map[string]any{"CopyCount": 1, "FileType": "application/pdf", "PrinterName": "P",
 					"FileData": base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "chaos-job-%06d\n", i))}

@@ -184,8 +184,9 @@ func (s *Service) checkEnterprise(ctx context.Context, id *string) error {
 }
 
 // CreateCommand queues a command of any type with explicit Data: how a PMS
-// action ("bill closed, fiscalize") enters the queue. Data must be a JSON
-// object; who is the creator's name in the history.
+// action ("bill closed, fiscalize") enters the queue. Data must meet its
+// device type's rules (bellhop.ValidateData), the same that the Connector's
+// add-operations apply; who is the creator's name in the history.
 func (s *Service) CreateCommand(ctx context.Context, deviceID string, data json.RawMessage, who string, idem *bellhop.Idempotency) (*bellhop.Command, error) {
 	d, err := get(ctx, deviceID, "device", s.store.GetDevice)
 	if bellhop.ErrorCode(err) == bellhop.ENOTFOUND {
@@ -193,9 +194,8 @@ func (s *Service) CreateCommand(ctx context.Context, deviceID string, data json.
 	} else if err != nil {
 		return nil, err
 	}
-	var obj map[string]json.RawMessage
-	if len(data) == 0 || json.Unmarshal(data, &obj) != nil || obj == nil {
-		return nil, bellhop.Errorf(bellhop.EINVALID, "Invalid Data: a JSON object")
+	if err := bellhop.ValidateData(d.Type, data); err != nil {
+		return nil, err
 	}
 	if idem != nil {
 		idem.Scope = "admin"

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
@@ -272,14 +271,11 @@ func (s *Service) AddPrinterCommand(ctx context.Context, c *bellhop.Caller, r Ad
 	if err != nil {
 		return "", err
 	}
-	if r.Data == "" || len(r.Data)%4 != 0 {
-		return "", bellhop.Invalid("Data")
+	if err := bellhop.CheckFile("Data", r.Data); err != nil {
+		return "", err
 	}
-	if _, err := base64.StdEncoding.DecodeString(r.Data); err != nil {
-		return "", bellhop.Invalid("Data")
-	}
-	if r.CopyCount < 1 || r.CopyCount > bellhop.MaxCopyCount {
-		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid CopyCount: from 1 to %d", bellhop.MaxCopyCount)
+	if err := bellhop.CheckCopyCount(r.CopyCount); err != nil {
+		return "", err
 	}
 	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPrinterData(d, r.Data, r.CopyCount)), idem)
 }
@@ -301,8 +297,8 @@ func (s *Service) AddKeyCutterCommand(ctx context.Context, c *bellhop.Caller, r 
 	} else if err != nil {
 		return "", fmt.Errorf("reservation: %w", err)
 	}
-	if r.KeyCount < 1 || r.KeyCount > bellhop.MaxKeyCount {
-		return "", bellhop.Errorf(bellhop.EINVALID, "Invalid KeyCount: from 1 to %d", bellhop.MaxKeyCount)
+	if err := bellhop.CheckKeyCount(r.KeyCount); err != nil {
+		return "", err
 	}
 	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewKeyCutterData(d, res, r.KeyCount)), idem)
 }
@@ -327,11 +323,11 @@ func (s *Service) AddPaymentTerminalCommand(ctx context.Context, c *bellhop.Call
 	if r.Type != "Payment" && r.Type != "Preauthorization" {
 		return "", bellhop.Invalid("Type")
 	}
-	if !validCurrency(r.Currency) {
-		return "", bellhop.Invalid("Amount Currency")
+	if err := bellhop.CheckCurrency("Amount Currency", r.Currency); err != nil {
+		return "", err
 	}
-	if !(r.Value > 0 && r.Value < 1e12) {
-		return "", bellhop.Invalid("Amount Value")
+	if err := bellhop.CheckAmount("Amount Value", r.Value); err != nil {
+		return "", err
 	}
 	for _, f := range []struct{ v, name string }{{r.BillID, "BillId"}, {r.PaymentRequestID, "PaymentRequestId"}, {r.ReservationID, "ReservationId"}} {
 		if f.v != "" && !bellhop.ValidID(f.v) {
@@ -339,18 +335,6 @@ func (s *Service) AddPaymentTerminalCommand(ctx context.Context, c *bellhop.Call
 		}
 	}
 	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPaymentTerminalData(d, cust, r.PaymentRequest)), idem)
-}
-
-func validCurrency(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 // addTarget resolves the device an add-operation names: it must be connected
