@@ -14,6 +14,11 @@ type CommandFilter struct {
 	States               []State
 	DeviceType           DeviceType
 	CreatorIntegrationID string
+	// Search matches commands whose id or notes contain it (notes without
+	// regard to case; SQLite folds ASCII letters only) or whose device is
+	// among SearchDeviceIDs. "" does not filter.
+	Search          string
+	SearchDeviceIDs []string
 	// Half-open intervals [From, To).
 	CreatedFrom, CreatedTo time.Time
 	UpdatedFrom, UpdatedTo time.Time

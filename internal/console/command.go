@@ -29,7 +29,7 @@ type commandView struct {
 
 type printerView struct {
 	bellhop.PrinterData
-	Bytes  int
+	Size   string
 	HasPDF bool
 }
 
@@ -45,7 +45,7 @@ func (s *server) commandPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		var d bellhop.PrinterData
 		if json.Unmarshal(cmd.Data, &d) == nil {
 			pdf := decodePDF(&d)
-			v.Printer = &printerView{PrinterData: d, Bytes: len(pdf), HasPDF: pdf != nil}
+			v.Printer = &printerView{PrinterData: d, Size: sizeText(fileSize(d.FileData)), HasPDF: pdf != nil}
 		}
 	case bellhop.KeyCutter:
 		var d bellhop.KeyCutterData

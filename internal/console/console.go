@@ -25,6 +25,10 @@ import (
 	"net/http"
 	"time"
 
+	// The zone database in the binary: filters read times in the browser's
+	// zone, which must resolve on hosts without one (Windows, small images).
+	_ "time/tzdata"
+
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/hub"
 )

@@ -521,6 +521,17 @@ func TestFilters(t *testing.T) {
 		{"from=" + past + "&to=" + future, []string{k1, p2, p1}},
 		{"to=" + past, nil},
 		{"state=Bogus", []string{k1, p2, p1}}, // unknown values are ignored
+		{"q=" + strings.ToUpper(p1[len(p1)-5:]), []string{p1}},
+		{"q=" + p2, []string{p2}},
+		{"q=keys", []string{k1}},                    // a device's name
+		{"q=cancelled+by", []string{p2}},            // a note
+		{"q=%25", nil},                              // a % is not a wildcard
+		{"q=" + strings.Repeat("x", 500), nil},      // long text is cut, not refused
+		{"q=printer&state=Cancelled", []string{p2}}, // with the other filters
+		// Local times: an hour ahead in New York is hours ago in UTC.
+		{"tz=America/New_York&from=" + time.Now().In(newYork(t)).Add(time.Hour).Format(timeInput), nil},
+		{"tz=America/New_York&to=" + time.Now().In(newYork(t)).Add(time.Hour).Format(timeInput), []string{k1, p2, p1}},
+		{"tz=Nowhere/City&from=" + future, nil}, // an unknown zone is UTC
 	} {
 		r := e.get("/?" + tc.query)
 		if r.status != http.StatusOK {
@@ -544,6 +555,44 @@ func TestFilters(t *testing.T) {
 	}
 	if body := e.get("/commands/" + p2).body; strings.Count(body, `class="badge st-cancelled"`) < 2 || !strings.Contains(body, "Cancelled by tester") {
 		t.Errorf("cancelled command page lacks the history entry")
+	}
+}
+
+func newYork(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// TestByteCount: the queue and the command page give one size for one file,
+// the file's own.
+func TestByteCount(t *testing.T) {
+	for n := range 12 {
+		b64 := base64.StdEncoding.EncodeToString(make([]byte, n))
+		if got := fileSize(b64); got != n {
+			t.Errorf("fileSize of %d bytes (%q): %d", n, b64, got)
+		}
+	}
+	t.Parallel()
+	e := newEnv(t, Config{})
+	e.signIn()
+	printer := e.device(e.enterprise("Hotel"), bellhop.Printer, "Printer")
+	id := e.sendTest(printer.ID, nil)
+	cmd, _, err := e.svc.Command(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d bellhop.PrinterData
+	json.Unmarshal(cmd.Data, &d)
+	raw, _ := base64.StdEncoding.DecodeString(d.FileData)
+	want := strconv.Itoa(len(raw)) + " bytes"
+	if row := e.get("/").body; !strings.Contains(row, "· "+want+"</td>") {
+		t.Errorf("the queue does not say %q", want)
+	}
+	if page := e.get("/commands/" + id).body; !strings.Contains(page, "application/pdf · "+want+" ") {
+		t.Errorf("the command page does not say %q", want)
 	}
 }
 

@@ -10,9 +10,13 @@ import (
 	"github.com/bellhop/bellhop/internal/hub"
 )
 
-// timeInput is the layout of <input type="datetime-local">, read as UTC
-// because the console shows every time in UTC.
+// timeInput is the layout of <input type="datetime-local">: a wall time,
+// read in the browser's zone (the form's tz field, which the script fills)
+// or, without it, in UTC.
 const timeInput = "2006-01-02T15:04"
+
+// maxSearch bounds the queue's search text.
+const maxSearch = 100
 
 // queueFilter is the queue's filter form, as read from the query string.
 type queueFilter struct {
@@ -20,6 +24,8 @@ type queueFilter struct {
 	DeviceID string
 	Type     bellhop.DeviceType
 	From, To string // as typed, to refill the form
+	TZ       string // the zone From and To are in; "" is UTC
+	Search   string
 	Cursor   string
 }
 
@@ -42,15 +48,27 @@ func parseFilter(q url.Values) (queueFilter, bellhop.CommandFilter, error) {
 	if t := bellhop.DeviceType(q.Get("type")); t.Valid() {
 		qf.Type, f.DeviceType = t, t
 	}
+	if s := strings.TrimSpace(q.Get("q")); s != "" {
+		if len(s) > maxSearch {
+			s = s[:maxSearch]
+		}
+		qf.Search, f.Search = s, s
+	}
+	loc := time.UTC
+	if tz := q.Get("tz"); tz != "" && tz != "UTC" && len(tz) < 64 {
+		if l, err := time.LoadLocation(tz); err == nil {
+			qf.TZ, loc = tz, l
+		}
+	}
 	var err error
 	parse := func(field, v string) time.Time {
 		if v == "" || err != nil {
 			return time.Time{}
 		}
-		t, e := time.Parse(timeInput, v)
+		t, e := time.ParseInLocation(timeInput, v, loc)
 		if e != nil {
-			if t, e = time.Parse(timeInput+":05", v); e != nil {
-				err = bellhop.Errorf(bellhop.EINVALID, "Invalid %s: use the form 2026-01-31T14:30 (UTC)", field)
+			if t, e = time.ParseInLocation(timeInput+":05", v, loc); e != nil {
+				err = bellhop.Errorf(bellhop.EINVALID, "Invalid %s: use the form 2026-01-31T14:30", field)
 			}
 		}
 		return t.UTC()
@@ -87,11 +105,17 @@ func (qf queueFilter) query() url.Values {
 	if qf.Type != "" {
 		v.Set("type", string(qf.Type))
 	}
+	if qf.Search != "" {
+		v.Set("q", qf.Search)
+	}
 	if qf.From != "" {
 		v.Set("from", qf.From)
 	}
 	if qf.To != "" {
 		v.Set("to", qf.To)
+	}
+	if qf.TZ != "" && (qf.From != "" || qf.To != "") {
+		v.Set("tz", qf.TZ)
 	}
 	return v
 }

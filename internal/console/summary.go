@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -35,7 +34,7 @@ func summary(c *bellhop.Command) string {
 	case bellhop.Printer:
 		var d bellhop.PrinterData
 		if json.Unmarshal(c.Data, &d) == nil {
-			n := base64.StdEncoding.DecodedLen(len(d.FileData))
+			n := fileSize(d.FileData)
 			kind := "PDF"
 			if d.FileType != "" && d.FileType != "application/pdf" {
 				kind = d.FileType
@@ -79,6 +78,18 @@ func orText(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// fileSize is the size of a base64 file, counted without decoding it (the
+// queue shows a hundred at a time): three bytes per four characters, less
+// one per padding character. The command page shows the same number.
+func fileSize(b64 string) int {
+	b64 = strings.TrimSpace(b64)
+	n := len(b64) / 4 * 3
+	for i := len(b64) - 1; i >= 0 && i >= len(b64)-2 && b64[i] == '='; i-- {
+		n--
+	}
+	return max(n, 0)
 }
 
 func sizeText(n int) string {

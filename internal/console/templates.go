@@ -17,12 +17,16 @@ type timeView struct{ T, Now time.Time }
 
 var funcs = template.FuncMap{
 	"short": shortID,
+	"wrap":  wrapAt,
 	"can":   func(r bellhop.Role, min string) bool { return r.Allows(bellhop.Role(min)) },
 	"tm":    func(t, now time.Time) timeView { return timeView{t, now} },
 	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"full":  func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC") },
-	"clock": clock,
-	"ago":   ago,
+	// parseTime reads a time the Data carries as text; zero (shown as —)
+	// when it is not one.
+	"parseTime": func(s string) time.Time { t, _ := bellhop.ParseTime(s); return t },
+	"full":      func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04:05 UTC") },
+	"clock":     clock,
+	"ago":       ago,
 	"pct": func(p *float64) int {
 		if p == nil {
 			return 0
@@ -50,8 +54,24 @@ var funcs = template.FuncMap{
 	},
 }
 
+// wrapAt escapes s and lets it break after the characters that separate the
+// parts of URLs, ids and paths (/ . - _ ? & = , :), so that a long value
+// wraps at a sensible point instead of one character per line or past the
+// edge of a phone.
+func wrapAt(s string) template.HTML {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if strings.ContainsRune("/.-_?&=,:", r) {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
+}
+
 // clock shows a time compactly: the time of day when it is today, else the
-// date too. Every time is in UTC, as the label says.
+// date too, in UTC. The script shows it again in the browser's zone, with
+// the same rule (console.js, localize); the title keeps the UTC time.
 func clock(t, now time.Time) string {
 	t = t.UTC()
 	if t.Format("2006-01-02") == now.UTC().Format("2006-01-02") {

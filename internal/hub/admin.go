@@ -252,11 +252,26 @@ func (s *Service) Command(ctx context.Context, id string) (*CommandView, []bellh
 	return &vs[0], h, nil
 }
 
-// ListCommands returns commands newest first, one page at a time.
+// ListCommands returns commands newest first, one page at a time. A search
+// (f.Search) also matches the commands of devices whose name or identifier
+// contains it, without regard to case.
 func (s *Service) ListCommands(ctx context.Context, f bellhop.CommandFilter, p *Page) ([]CommandView, string, error) {
 	n, err := p.count()
 	if err != nil {
 		return nil, "", err
+	}
+	if f.Search = strings.TrimSpace(f.Search); f.Search != "" && f.SearchDeviceIDs == nil {
+		devs, err := s.store.ListDevices(ctx, "")
+		if err != nil {
+			return nil, "", fmt.Errorf("list commands: %w", err)
+		}
+		q := strings.ToLower(f.Search)
+		f.SearchDeviceIDs = []string{}
+		for _, d := range devs {
+			if strings.Contains(strings.ToLower(d.Name), q) || strings.Contains(strings.ToLower(d.Identifier), q) {
+				f.SearchDeviceIDs = append(f.SearchDeviceIDs, d.ID)
+			}
+		}
 	}
 	if f.BeforeSeq, err = s.cursorSeq(ctx, p); err != nil {
 		return nil, "", err

@@ -10,6 +10,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -150,6 +151,11 @@ type Store interface {
 	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
 
 	Close() error
+}
+
+// EscapeLike escapes the wildcards of a LIKE pattern (with ESCAPE '\').
+func EscapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
 // Notifier is implemented by stores whose commits reach every hub node

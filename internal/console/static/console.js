@@ -1,5 +1,6 @@
-// bellhop console: live queue updates over Server-Sent Events and two small
-// form helpers. Plain script, no build step; every page works without it.
+// bellhop console: live queue updates over Server-Sent Events, times in the
+// browser's zone, one-click copies of ids and small form helpers. Plain
+// script, no build step; every page works without it.
 (function () {
   "use strict";
   var body = document.body;
@@ -13,6 +14,81 @@
   // A new token is selected on focus, ready to copy.
   document.querySelectorAll("[data-select]").forEach(function (el) {
     el.addEventListener("focus", function () { el.select(); });
+  });
+
+  // Times in the browser's zone. The server writes each time in UTC, with
+  // the UTC time as its title (shown on hover); here the text becomes local,
+  // by the server's rule: the time of day when it is today, else the day
+  // and time, else the date.
+  var zone = "UTC";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) {}
+  var fmt = null;
+  try {
+    fmt = new Intl.DateTimeFormat("en-GB", { timeZone: zone, year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  } catch (_) {}
+  function parts(d) {
+    var o = {};
+    fmt.formatToParts(d).forEach(function (p) { o[p.type] = p.value; });
+    return o;
+  }
+  function localize(root) {
+    if (!fmt) return;
+    var now = parts(new Date());
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      var p = parts(d);
+      var text = p.year !== now.year ? p.day + " " + p.month + " " + p.year
+        : p.month !== now.month || p.day !== now.day ? p.day + " " + p.month + " " + p.hour + ":" + p.minute
+        : p.hour + ":" + p.minute + ":" + p.second;
+      el.textContent = text;
+      el.setAttribute("data-zone", zone);
+    });
+  }
+  if (fmt) {
+    localize(document);
+    document.querySelectorAll("[data-zone-note]").forEach(function (el) {
+      el.textContent = "Times are in your time zone, " + zone + "; hover over one for UTC.";
+    });
+    // Filters take local times: the form says in which zone.
+    var tz = document.getElementById("f-tz");
+    if (tz) {
+      if (!tz.value) tz.value = zone;
+      document.querySelectorAll("[data-zone-name]").forEach(function (el) { el.textContent = "(" + tz.value + ")"; });
+    }
+  }
+
+  // Copy a whole id with one click. The buttons are hidden without scripts.
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    // Plain HTTP on a LAN has no clipboard API: copy through a selection.
+    var ta = document.createElement("textarea");
+    ta.value = text;
+    ta.setAttribute("readonly", "");
+    ta.style.position = "fixed";
+    ta.style.opacity = "0";
+    document.body.appendChild(ta);
+    ta.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (_) {}
+    ta.remove();
+    return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+  function enableCopy(root) {
+    root.querySelectorAll("button[data-copy]").forEach(function (b) { b.hidden = false; });
+  }
+  enableCopy(document);
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-copy]");
+    if (!b) return;
+    copyText(b.getAttribute("data-copy")).then(function () {
+      b.textContent = "Copied";
+      b.classList.add("copied");
+    }, function () {
+      b.textContent = "Select it";
+    });
+    setTimeout(function () { b.textContent = "Copy"; b.classList.remove("copied"); }, 1500);
   });
 
   // Show only the fieldsets that fit the chosen device type. Hidden ones are
@@ -94,6 +170,8 @@
       .then(function (html) {
         var t = document.createElement("template");
         t.innerHTML = "<table><tbody>" + html + "</tbody></table>";
+        localize(t.content);
+        enableCopy(t.content);
         return Array.prototype.slice.call(t.content.querySelectorAll("tr[data-id]"));
       });
   }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
 )
 
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
@@ -195,6 +196,16 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	}
 	if f.DeviceType != "" {
 		cond("device_type = $%d", string(f.DeviceType))
+	}
+	if f.Search != "" {
+		pattern := "%" + store.EscapeLike(f.Search) + "%"
+		ids := f.SearchDeviceIDs
+		if ids == nil {
+			ids = []string{}
+		}
+		args = append(args, strings.ToLower(pattern), pattern, ids)
+		n := len(args)
+		where = append(where, fmt.Sprintf(`(id LIKE $%d ESCAPE '\' OR notes ILIKE $%d ESCAPE '\' OR device_id = ANY($%d))`, n-2, n-1, n))
 	}
 	if f.CreatorIntegrationID != "" {
 		cond("creator_integration_id = $%d", f.CreatorIntegrationID)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/store"
 )
 
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
@@ -220,6 +221,11 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	}
 	if f.CreatorIntegrationID != "" {
 		cond("creator_integration_id = ?", f.CreatorIntegrationID)
+	}
+	if f.Search != "" {
+		pattern := "%" + store.EscapeLike(f.Search) + "%"
+		where = append(where, `(id LIKE ? ESCAPE '\' OR notes LIKE ? ESCAPE '\' OR device_id IN (SELECT value FROM json_each(?)))`)
+		args = append(args, strings.ToLower(pattern), pattern, jsonArray(f.SearchDeviceIDs))
 	}
 	for _, t := range []struct {
 		op string

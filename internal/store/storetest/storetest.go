@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -511,6 +512,12 @@ func testListCommands(t *testing.T, s store.Store) {
 	})
 	must(t, err)
 	c6.UpdatedUtc = at(100)
+	_, err = s.UpdateCommands(ctx, []string{c3.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.Notes = "Paper jam: 100% of tray_2"
+		return &bellhop.HistoryEntry{State: c.State, Utc: c.UpdatedUtc, Notes: c.Notes}, nil
+	})
+	must(t, err)
+	c3.Notes = "Paper jam: 100% of tray_2"
 	all := []bellhop.Command{c1, c2, c3, c4, c5, c6}
 
 	tests := []struct {
@@ -552,6 +559,14 @@ func testListCommands(t *testing.T, s store.Store) {
 			AfterSeq: c1.Seq, BeforeSeq: c6.Seq, Descending: true, Limit: 1,
 		}, []bellhop.Command{c5}},
 		{"nothing matches", bellhop.CommandFilter{DeviceIDs: []string{w.d3.ID}, States: []bellhop.State{bellhop.Processed}}, []bellhop.Command{}},
+		{"search an id's end, any case", bellhop.CommandFilter{Search: strings.ToUpper(c2.ID[len(c2.ID)-6:])}, []bellhop.Command{c2}},
+		{"search a whole id", bellhop.CommandFilter{Search: c5.ID}, []bellhop.Command{c5}},
+		{"search notes, any case", bellhop.CommandFilter{Search: "JAM"}, []bellhop.Command{c3}},
+		{"search a % literally", bellhop.CommandFilter{Search: "%"}, []bellhop.Command{c3}},
+		{"search a _ literally", bellhop.CommandFilter{Search: "y_2"}, []bellhop.Command{c3}},
+		{"search devices", bellhop.CommandFilter{Search: "front desk", SearchDeviceIDs: []string{w.d3.ID}}, []bellhop.Command{c4}},
+		{"search with states", bellhop.CommandFilter{Search: "jam", States: []bellhop.State{bellhop.Pending}}, []bellhop.Command{}},
+		{"search nothing", bellhop.CommandFilter{Search: "no such text"}, []bellhop.Command{}},
 	}
 	for _, tt := range tests {
 		got, err := s.ListCommands(ctx, tt.f)
