@@ -32,6 +32,24 @@ type Enterprise struct {
 	ID         string
 	Name       string
 	CreatedUtc time.Time
+	// TimeZone is the IANA zone (Europe/Prague) the console shows the
+	// enterprise's times in; "" shows them in each browser's zone.
+	TimeZone string
+}
+
+// ValidateTimeZone accepts "" and the IANA zone names this process knows
+// (Europe/Prague, America/New_York, UTC).
+func ValidateTimeZone(zone string) error {
+	if zone == "" {
+		return nil
+	}
+	if len(zone) > 64 || strings.ContainsAny(zone, " \\") || zone == "Local" {
+		return Errorf(EINVALID, "Invalid TimeZone: an IANA zone such as Europe/Prague")
+	}
+	if _, err := time.LoadLocation(zone); err != nil {
+		return Errorf(EINVALID, "Invalid TimeZone: an IANA zone such as Europe/Prague")
+	}
+	return nil
 }
 
 // Integration is a client application, identified by its ClientToken.

@@ -136,6 +136,12 @@ func (c *Client) Enterprises(ctx context.Context) ([]Enterprise, error) {
 	return out.Enterprises, nil
 }
 
+// SetEnterpriseTimeZone sets the IANA zone (Europe/Prague) the console shows
+// an enterprise's times in; "" shows them in each browser's zone.
+func (c *Client) SetEnterpriseTimeZone(ctx context.Context, id, zone string) (*Enterprise, error) {
+	return call[Enterprise](ctx, c, http.MethodPatch, "enterprises/"+url.PathEscape(id), struct{ TimeZone string }{zone})
+}
+
 // CreateIntegration adds an integration; the answer carries its ClientToken,
 // shown this once.
 func (c *Client) CreateIntegration(ctx context.Context, name string) (*Integration, error) {

@@ -16,6 +16,9 @@ type Enterprise struct {
 	Id         string `json:",omitempty"`
 	Name       string
 	CreatedUtc string `json:",omitempty"`
+	// TimeZone is the IANA zone the console shows the enterprise's times
+	// in; "" shows them in each browser's zone.
+	TimeZone string `json:",omitempty"`
 }
 
 // Integration is a client application. ClientToken is set only in the

@@ -62,6 +62,7 @@ func New(cfg Config, h *hub.Service) *Server {
 	}{
 		{"POST enterprises", s.createEnterprise},
 		{"GET enterprises", s.listEnterprises},
+		{"PATCH enterprises/{id}", s.updateEnterprise},
 		{"POST integrations", s.createIntegration},
 		{"GET integrations", s.listIntegrations},
 		{"POST subscriptions", s.createSubscription},
@@ -151,7 +152,7 @@ func (s *Server) decode(r *http.Request, v any) error {
 }
 
 func enterpriseJSON(e *bellhop.Enterprise) admin.Enterprise {
-	return admin.Enterprise{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc)}
+	return admin.Enterprise{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc), TimeZone: e.TimeZone}
 }
 
 func (s *Server) createEnterprise(ctx context.Context, r *http.Request, _ string) (int, any, error) {
@@ -159,9 +160,17 @@ func (s *Server) createEnterprise(ctx context.Context, r *http.Request, _ string
 	if err := s.decode(r, &req); err != nil {
 		return 0, nil, err
 	}
+	if err := bellhop.ValidateTimeZone(req.TimeZone); err != nil {
+		return 0, nil, err // before anything is created
+	}
 	e, err := s.hub.CreateEnterprise(ctx, req.Name)
 	if err != nil {
 		return 0, nil, err
+	}
+	if req.TimeZone != "" {
+		if e, err = s.hub.SetEnterpriseTimeZone(ctx, e.ID, req.TimeZone); err != nil {
+			return 0, nil, err
+		}
 	}
 	return http.StatusCreated, enterpriseJSON(e), nil
 }
@@ -176,6 +185,19 @@ func (s *Server) listEnterprises(ctx context.Context, r *http.Request, _ string)
 		out.Enterprises = append(out.Enterprises, enterpriseJSON(&es[i]))
 	}
 	return http.StatusOK, out, nil
+}
+
+// updateEnterprise sets what may change of an enterprise: its TimeZone.
+func (s *Server) updateEnterprise(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct{ TimeZone string }
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	e, err := s.hub.SetEnterpriseTimeZone(ctx, r.PathValue("id"), req.TimeZone)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, enterpriseJSON(e), nil
 }
 
 func integrationJSON(i *bellhop.Integration) admin.Integration {

@@ -110,16 +110,24 @@ type adminEnterprises struct {
 	Create struct {
 		Name string `arg:""`
 	} `cmd:"" help:"Add an enterprise."`
-	List struct{} `cmd:"" help:"List enterprises."`
+	List     struct{} `cmd:"" help:"List enterprises."`
+	TimeZone struct {
+		ID   string `arg:""`
+		Zone string `arg:"" optional:"" help:"An IANA zone such as Europe/Prague; none: each browser's zone."`
+	} `cmd:"" name:"time-zone" help:"Set the time zone the console shows an enterprise's times in."`
 }
 
 func (c *adminEnterprises) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context, ac *admin.Client) error {
-	if is(k, "create") {
+	switch {
+	case is(k, "create"):
 		v, err := ac.CreateEnterprise(ctx, c.Create.Name)
+		return a.result(g, v, err, "")
+	case is(k, "time-zone"):
+		v, err := ac.SetEnterpriseTimeZone(ctx, c.TimeZone.ID, c.TimeZone.Zone)
 		return a.result(g, v, err, "")
 	}
 	v, err := ac.Enterprises(ctx)
-	return a.result(g, struct{ Enterprises []admin.Enterprise }{v}, err, "Enterprises", "Id", "Name", "CreatedUtc")
+	return a.result(g, struct{ Enterprises []admin.Enterprise }{v}, err, "Enterprises", "Id", "Name", "TimeZone", "CreatedUtc")
 }
 
 type adminIntegrations struct {

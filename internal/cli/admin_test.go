@@ -28,6 +28,15 @@ func TestAdminCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &ent); err != nil || ent.Name != "Grand <Hotel>" {
 		t.Fatalf("%q: %v", out, err)
 	}
+	if out, code = run("enterprises", "time-zone", ent.Id, "Europe/Prague"); code != 0 || !strings.Contains(out, "Europe/Prague") {
+		t.Fatalf("time zone: %d %s", code, out)
+	}
+	if out, code = run("enterprises", "time-zone", ent.Id, "Mars/Olympus"); code != 1 || !strings.Contains(out, "Invalid TimeZone") {
+		t.Fatalf("unknown time zone: %d %s", code, out)
+	}
+	if out, code = run("enterprises", "list"); code != 0 || !strings.Contains(out, "Europe/Prague") {
+		t.Fatalf("list with the zone: %d %s", code, out)
+	}
 	out, code = run("devices", "create", "--enterprise", ent.Id, "--type", "Printer", "--name", "Lobby", "--config", "PrinterName=Lobby HP")
 	if code != 0 || !strings.Contains(out, "Lobby HP") {
 		t.Fatalf("create device: %d %s", code, out)

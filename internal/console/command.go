@@ -25,6 +25,7 @@ type commandView struct {
 	DataJSON string
 	CSRF     string
 	Role     bellhop.Role
+	Zone     string // of the command's enterprise, "" = the browser's
 }
 
 type printerView struct {
@@ -39,7 +40,11 @@ func (s *server) commandPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		s.fail(w, r, sess, err)
 		return
 	}
-	v := commandView{Cmd: *cmd, History: hist, Summary: summary(&cmd.Command), CSRF: sess.CSRF, Role: sess.Role, DataJSON: prettyData(cmd.Data)}
+	zone := ""
+	if e, err := s.svc.Enterprise(r.Context(), cmd.EnterpriseID); err == nil {
+		zone = e.TimeZone
+	}
+	v := commandView{Zone: zone, Cmd: *cmd, History: hist, Summary: summary(&cmd.Command), CSRF: sess.CSRF, Role: sess.Role, DataJSON: prettyData(cmd.Data)}
 	switch cmd.DeviceType {
 	case bellhop.Printer:
 		var d bellhop.PrinterData

@@ -155,6 +155,7 @@ func routes(s *server) []route {
 		{"POST /devices", A, s.createDevice},
 		{"POST /devices/{id}/delete", A, s.deleteDevice},
 		{"POST /enterprises", A, s.createEnterprise},
+		{"POST /enterprises/{id}/time-zone", A, s.setTimeZone},
 		{"GET /integrations", A, s.integrationsPage},
 		{"POST /integrations", A, s.createIntegration},
 		{"POST /subscriptions", A, s.createSubscription},

@@ -9,6 +9,15 @@ import (
 	"github.com/bellhop/bellhop"
 )
 
+// commonZones are suggested for an enterprise's time zone; any IANA name is
+// accepted.
+var commonZones = []string{"UTC", "Europe/London", "Europe/Lisbon", "Europe/Dublin", "Europe/Paris", "Europe/Berlin",
+	"Europe/Prague", "Europe/Vienna", "Europe/Rome", "Europe/Madrid", "Europe/Amsterdam", "Europe/Brussels", "Europe/Zurich",
+	"Europe/Warsaw", "Europe/Budapest", "Europe/Stockholm", "Europe/Copenhagen", "Europe/Oslo", "Europe/Helsinki",
+	"Europe/Athens", "Europe/Istanbul", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+	"America/Toronto", "America/Mexico_City", "America/Sao_Paulo", "Asia/Dubai", "Asia/Singapore", "Asia/Tokyo",
+	"Australia/Sydney"}
+
 // configField is one entry of a device's configuration, for display.
 type configField struct{ Name, Value string }
 
@@ -35,6 +44,7 @@ type devicesView struct {
 	Types       []bellhop.DeviceType
 	CSRF        string
 	Role        bellhop.Role
+	Zones       []string // suggestions for an enterprise's time zone
 }
 
 func configFields(c bellhop.DeviceConfig) []configField {
@@ -110,7 +120,7 @@ func (s *server) devicesPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		}
 		byEnt[d.EnterpriseID] = append(byEnt[d.EnterpriseID], row)
 	}
-	v := devicesView{Types: bellhop.DeviceTypes, CSRF: sess.CSRF, Role: sess.Role}
+	v := devicesView{Types: bellhop.DeviceTypes, CSRF: sess.CSRF, Role: sess.Role, Zones: commonZones}
 	for _, e := range ents {
 		v.Enterprises = append(v.Enterprises, enterpriseDevices{Enterprise: e, Devices: byEnt[e.ID]})
 	}
@@ -124,6 +134,18 @@ func (s *server) createEnterprise(w http.ResponseWriter, r *http.Request, sess *
 		msg = "Enterprise " + e.Name + " is created."
 	}
 	s.back(w, r, sess, localPath(r.PostFormValue("back"), "/devices"), err, msg)
+}
+
+func (s *server) setTimeZone(w http.ResponseWriter, r *http.Request, sess *session) {
+	e, err := s.svc.SetEnterpriseTimeZone(r.Context(), r.PathValue("id"), r.PostFormValue("zone"))
+	msg := ""
+	if err == nil {
+		msg = e.Name + "'s times are shown in each browser's time zone."
+		if e.TimeZone != "" {
+			msg = e.Name + "'s times are shown in " + e.TimeZone + "."
+		}
+	}
+	s.back(w, r, sess, "/devices", err, msg)
 }
 
 // deviceFromForm reads the create-device form. Only the configuration fields

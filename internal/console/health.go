@@ -11,6 +11,7 @@ import (
 type healthDevice struct {
 	bellhop.Device
 	Enterprise string
+	Zone       string // the enterprise's time zone, "" = the browser's
 	Stats      bellhop.DeviceStats
 }
 
@@ -61,9 +62,9 @@ func (s *server) healthPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, sess, err)
 		return
 	}
-	entNames := map[string]string{}
+	entNames, zones := map[string]string{}, map[string]string{}
 	for _, e := range ents {
-		entNames[e.ID] = e.Name
+		entNames[e.ID], zones[e.ID] = e.Name, e.TimeZone
 	}
 	devs, err := s.svc.ListDevices(ctx, "")
 	if err != nil {
@@ -81,7 +82,7 @@ func (s *server) healthPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		v.Waiting += st.Waiting
 		v.Processing += st.Processing
 		devNames[d.ID] = d.Name
-		v.Devices = append(v.Devices, healthDevice{Device: d, Enterprise: entNames[d.EnterpriseID], Stats: st})
+		v.Devices = append(v.Devices, healthDevice{Device: d, Enterprise: entNames[d.EnterpriseID], Zone: zones[d.EnterpriseID], Stats: st})
 	}
 	sort.SliceStable(v.Devices, func(a, b int) bool { return v.Devices[a].Stats.Waiting > v.Devices[b].Stats.Waiting })
 	oldest, ok, err := s.svc.OldestWaiting(ctx)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -128,9 +129,11 @@ type row struct {
 
 // rowsView is what the rows template receives.
 type rowsView struct {
-	Rows []row
-	CSRF string
-	Role bellhop.Role
+	Rows  []row
+	CSRF  string
+	Role  bellhop.Role
+	Zones map[string]string // enterprise id → the zone its times are shown in
+
 	Now  time.Time
 	Back string // where a row's cancel button returns to
 }
@@ -164,7 +167,12 @@ func (s *server) queuePage(w http.ResponseWriter, r *http.Request, sess *session
 	if r.URL.RawQuery != "" {
 		back = "/?" + r.URL.RawQuery
 	}
-	v.Rows = rowsView{CSRF: sess.CSRF, Role: sess.Role, Now: s.cfg.Now().UTC(), Back: back}
+	zones, err := s.zones(r.Context())
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	v.Rows = rowsView{CSRF: sess.CSRF, Role: sess.Role, Zones: zones, Now: s.cfg.Now().UTC(), Back: back}
 	if ferr != nil {
 		v.Error = bellhop.ErrorMessage(ferr)
 	} else {
@@ -203,8 +211,29 @@ func (s *server) queueRows(w http.ResponseWriter, r *http.Request, sess *session
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
+	zones, err := s.zones(r.Context())
+	if err != nil {
+		s.log.Error("console: rows", "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
 	back := localPath(r.URL.Query().Get("back"), "/")
-	s.renderFragment(w, "queue", "rows", rowsView{Rows: rowsOf(cmds), CSRF: sess.CSRF, Role: sess.Role, Now: s.cfg.Now().UTC(), Back: back})
+	s.renderFragment(w, "queue", "rows", rowsView{Rows: rowsOf(cmds), CSRF: sess.CSRF, Role: sess.Role, Zones: zones, Now: s.cfg.Now().UTC(), Back: back})
+}
+
+// zones maps each enterprise with a time zone to it.
+func (s *server) zones(ctx context.Context) (map[string]string, error) {
+	ents, err := s.svc.Enterprises(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zones := map[string]string{}
+	for _, e := range ents {
+		if e.TimeZone != "" {
+			zones[e.ID] = e.TimeZone
+		}
+	}
+	return zones, nil
 }
 
 func rowsOf(cmds []hub.CommandView) []row {

@@ -12,15 +12,25 @@ import (
 // pageNames are the page templates; each is parsed together with the layout.
 var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health", "users", "audit", "account"}
 
-// timeView is what the "time" template receives.
-type timeView struct{ T, Now time.Time }
+// timeView is what the "time" template receives: a time, now, and the zone
+// to show it in ("" = the browser's).
+type timeView struct {
+	T, Now time.Time
+	Zone   string
+}
 
 var funcs = template.FuncMap{
 	"short": shortID,
 	"wrap":  wrapAt,
 	"can":   func(r bellhop.Role, min string) bool { return r.Allows(bellhop.Role(min)) },
-	"tm":    func(t, now time.Time) timeView { return timeView{t, now} },
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"tm": func(t, now time.Time, zone ...string) timeView {
+		v := timeView{T: t, Now: now}
+		if len(zone) > 0 {
+			v.Zone = zone[0]
+		}
+		return v
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// parseTime reads a time the Data carries as text; zero (shown as —)
 	// when it is not one.
 	"parseTime": func(s string) time.Time { t, _ := bellhop.ParseTime(s); return t },

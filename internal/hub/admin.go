@@ -26,6 +26,24 @@ func (s *Service) CreateEnterprise(ctx context.Context, name string) (*bellhop.E
 	return e, nil
 }
 
+// SetEnterpriseTimeZone sets the IANA zone (Europe/Prague) the console shows
+// an enterprise's times in; "" shows them in each browser's zone.
+func (s *Service) SetEnterpriseTimeZone(ctx context.Context, id, zone string) (*bellhop.Enterprise, error) {
+	e, err := get(ctx, id, "enterprise", s.store.GetEnterprise)
+	if err != nil {
+		return nil, err
+	}
+	zone = strings.TrimSpace(zone)
+	if err := bellhop.ValidateTimeZone(zone); err != nil {
+		return nil, err
+	}
+	if err := s.store.SetEnterpriseTimeZone(ctx, e.ID, zone); err != nil {
+		return nil, fmt.Errorf("set time zone: %w", err)
+	}
+	e.TimeZone = zone
+	return e, nil
+}
+
 // CreateIntegration adds an integration and returns it with its ClientToken,
 // which is shown this once and stored only as a hash.
 func (s *Service) CreateIntegration(ctx context.Context, name string) (*bellhop.Integration, string, error) {
@@ -316,6 +334,11 @@ func dedupe(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// Enterprise returns one enterprise, ENOTFOUND when there is none.
+func (s *Service) Enterprise(ctx context.Context, id string) (*bellhop.Enterprise, error) {
+	return get(ctx, id, "enterprise", s.store.GetEnterprise)
 }
 
 // Enterprises lists every enterprise.

@@ -24,6 +24,9 @@ type Store interface {
 	CreateEnterprise(ctx context.Context, e *bellhop.Enterprise) error
 	GetEnterprise(ctx context.Context, id string) (*bellhop.Enterprise, error)
 	ListEnterprises(ctx context.Context) ([]bellhop.Enterprise, error)
+	// SetEnterpriseTimeZone sets an enterprise's TimeZone (validated by the
+	// caller); ErrNotFound wrapped when there is no such enterprise.
+	SetEnterpriseTimeZone(ctx context.Context, id, zone string) error
 
 	// CreateIntegration inserts i with the hash of its ClientToken.
 	CreateIntegration(ctx context.Context, i *bellhop.Integration, clientTokenHash string) error

@@ -19,9 +19,10 @@ import (
 )
 
 // frontDesk fills a hub with what a desk sees: devices with long
-// configuration values, commands with long notes, a user to sign in as.
-// It returns the id of a printer command.
-func frontDesk(t *testing.T, svc *hub.Service) (printerCmd string) {
+// configuration values, commands with long notes, a user to sign in as, and
+// a second hotel whose times are shown in Prague. It returns the id of a
+// printer command and of the Prague hotel's command.
+func frontDesk(t *testing.T, svc *hub.Service) (printerCmd, pragueCmd string) {
 	t.Helper()
 	ctx := context.Background()
 	ent, err := svc.CreateEnterprise(ctx, "Hotel Aurora, Vinohradská 1234/56, Praha")
@@ -54,7 +55,16 @@ func frontDesk(t *testing.T, svc *hub.Service) (printerCmd string) {
 	must(t, err)
 	_, _, err = svc.AddUser(ctx, hub.TokenActor("test", ""), "desk", bellhop.Operator, "front desk password")
 	must(t, err)
-	return printerCmd
+
+	praha, err := svc.CreateEnterprise(ctx, "Hotel Praha")
+	must(t, err)
+	_, err = svc.SetEnterpriseTimeZone(ctx, praha.ID, "Europe/Prague")
+	must(t, err)
+	lobby := &bellhop.Device{EnterpriseID: praha.ID, Type: bellhop.Printer, Name: "Lobby printer"}
+	must(t, svc.CreateDevice(ctx, lobby))
+	c, err = svc.CreateCommand(ctx, lobby.ID, bellhop.MarshalData(bellhop.NewPrinterData(lobby, file, 1)), "pms", nil)
+	must(t, err)
+	return printerCmd, c.ID
 }
 
 func must(t *testing.T, err error) {
@@ -85,7 +95,7 @@ func localClock(t, now time.Time, loc *time.Location) string {
 // click away and the queue finds a command by part of its id.
 func TestTabletAndTimeZone(t *testing.T) {
 	h, base, _ := startHub(t)
-	cmdID := frontDesk(t, h.Service)
+	cmdID, pragueID := frontDesk(t, h.Service)
 	tab, closeTab := newTab(t)
 	defer closeTab()
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
@@ -134,6 +144,21 @@ func TestTabletAndTimeZone(t *testing.T) {
 	if !strings.Contains(stamp.Note, zone) {
 		t.Errorf("the page says %q: want it to name %s", stamp.Note, zone)
 	}
+	// The Prague hotel's times are Prague's, and say so.
+	var prague struct{ Datetime, Text string }
+	run("read a Prague time",
+		into(chromedp.Evaluate[struct{ Datetime, Text string }](`(() => {
+			const el = document.querySelector("#c-`+pragueID+` td[data-label=Created] time");
+			return {Datetime: el.getAttribute("datetime"), Text: el.textContent};
+		})()`), &prague),
+	)
+	praha, err := time.LoadLocation("Europe/Prague")
+	must(t, err)
+	pc, err := time.Parse(time.RFC3339, prague.Datetime)
+	must(t, err)
+	if want := localClock(pc, time.Now(), praha) + " " + pc.In(praha).Format("MST"); prague.Text != want {
+		t.Errorf("the Prague hotel's command shows %q, want %q", prague.Text, want)
+	}
 
 	// Filters take local times. Read as UTC, "from an hour ahead in New
 	// York" would be hours in the past and match everything.
@@ -153,8 +178,8 @@ func TestTabletAndTimeZone(t *testing.T) {
 	if n := count(local(2*time.Hour), ""); n != 0 {
 		t.Errorf("created from two hours ahead, New York time: %d rows, want none", n)
 	}
-	if n := count("", local(time.Hour)); n != 5 {
-		t.Errorf("created before an hour ahead, New York time: %d rows, want all 5", n)
+	if n := count("", local(time.Hour)); n != 6 {
+		t.Errorf("created before an hour ahead, New York time: %d rows, want all 6", n)
 	}
 	var label string
 	run("the filter names the zone", into(chromedp.Text(chromedp.CSS(`label[for="f-from"]`)), &label))

@@ -16,40 +16,51 @@
     el.addEventListener("focus", function () { el.select(); });
   });
 
-  // Times in the browser's zone. The server writes each time in UTC, with
-  // the UTC time as its title (shown on hover); here the text becomes local,
-  // by the server's rule: the time of day when it is today, else the day
-  // and time, else the date.
+  // Times in the browser's zone, or in their enterprise's where it has one
+  // (data-tz). The server writes each time in UTC, with the UTC time as its
+  // title (shown on hover); here the text becomes local, by the server's
+  // rule: the time of day when it is today, else the day and time, else the
+  // date. A time in another zone than the browser's says which.
   var zone = "UTC";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) {}
-  var fmt = null;
-  try {
-    fmt = new Intl.DateTimeFormat("en-GB", { timeZone: zone, year: "numeric", month: "short", day: "numeric",
-      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
-  } catch (_) {}
-  function parts(d) {
+  var formats = {};
+  function format(z) {
+    if (!(z in formats)) {
+      try {
+        formats[z] = new Intl.DateTimeFormat("en-GB", { timeZone: z, year: "numeric", month: "short", day: "numeric",
+          hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+      } catch (_) { formats[z] = null; }
+    }
+    return formats[z];
+  }
+  function parts(f, d) {
     var o = {};
-    fmt.formatToParts(d).forEach(function (p) { o[p.type] = p.value; });
+    f.formatToParts(d).forEach(function (p) { o[p.type] = p.value; });
     return o;
   }
+  var enterpriseZones = false;
   function localize(root) {
-    if (!fmt) return;
-    var now = parts(new Date());
     root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var z = el.getAttribute("data-tz") || zone, f = format(z);
       var d = new Date(el.getAttribute("datetime"));
-      if (isNaN(d.getTime())) return;
-      var p = parts(d);
+      if (!f || isNaN(d.getTime())) return;
+      var p = parts(f, d), now = parts(f, new Date());
       var text = p.year !== now.year ? p.day + " " + p.month + " " + p.year
         : p.month !== now.month || p.day !== now.day ? p.day + " " + p.month + " " + p.hour + ":" + p.minute
         : p.hour + ":" + p.minute + ":" + p.second;
+      if (z !== zone) {
+        text += " " + p.timeZoneName;
+        enterpriseZones = true;
+      }
       el.textContent = text;
-      el.setAttribute("data-zone", zone);
+      el.setAttribute("data-zone", z);
     });
   }
-  if (fmt) {
+  if (format(zone)) {
     localize(document);
     document.querySelectorAll("[data-zone-note]").forEach(function (el) {
-      el.textContent = "Times are in your time zone, " + zone + "; hover over one for UTC.";
+      el.textContent = (enterpriseZones ? "Times are in their hotel's time zone where it has one, else in yours, "
+        : "Times are in your time zone, ") + zone + "; hover over one for UTC.";
     });
     // Filters take local times: the form says in which zone.
     var tz = document.getElementById("f-tz");

@@ -13,19 +13,19 @@ import (
 
 // CreateEnterprise inserts e. A duplicate id is an ECONFLICT error.
 func (s *Store) CreateEnterprise(ctx context.Context, e *bellhop.Enterprise) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO enterprises (id, name, created) VALUES ($1, $2, $3)`, e.ID, e.Name, e.CreatedUtc)
+	_, err := s.pool.Exec(ctx, `INSERT INTO enterprises (id, name, created, time_zone) VALUES ($1, $2, $3, $4)`, e.ID, e.Name, e.CreatedUtc, e.TimeZone)
 	return wrapErr(err, "create enterprise %s", e.ID)
 }
 
 func scanEnterprise(row pgx.Row) (e bellhop.Enterprise, err error) {
-	err = row.Scan(&e.ID, &e.Name, &e.CreatedUtc)
+	err = row.Scan(&e.ID, &e.Name, &e.CreatedUtc, &e.TimeZone)
 	e.CreatedUtc = utc(e.CreatedUtc)
 	return e, err
 }
 
 // GetEnterprise returns the enterprise with this id, or ErrNotFound wrapped.
 func (s *Store) GetEnterprise(ctx context.Context, id string) (*bellhop.Enterprise, error) {
-	e, err := scanEnterprise(s.pool.QueryRow(ctx, `SELECT id, name, created FROM enterprises WHERE id = $1`, id))
+	e, err := scanEnterprise(s.pool.QueryRow(ctx, `SELECT id, name, created, time_zone FROM enterprises WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrapErr(err, "get enterprise %s", id)
 	}
@@ -35,9 +35,18 @@ func (s *Store) GetEnterprise(ctx context.Context, id string) (*bellhop.Enterpri
 // ListEnterprises lists every enterprise by name (bytewise), then id; never
 // nil.
 func (s *Store) ListEnterprises(ctx context.Context) ([]bellhop.Enterprise, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, name, created FROM enterprises ORDER BY name COLLATE "C", id COLLATE "C"`)
+	rows, _ := s.pool.Query(ctx, `SELECT id, name, created, time_zone FROM enterprises ORDER BY name COLLATE "C", id COLLATE "C"`)
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bellhop.Enterprise, error) { return scanEnterprise(row) })
 	return list, wrapErr(err, "list enterprises")
+}
+
+// SetEnterpriseTimeZone sets the zone an enterprise's times are shown in.
+func (s *Store) SetEnterpriseTimeZone(ctx context.Context, id, zone string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE enterprises SET time_zone = $1 WHERE id = $2`, zone, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	return wrapErr(err, "set time zone of enterprise %s", id)
 }
 
 // CreateIntegration inserts i with the hash of its ClientToken. A duplicate id

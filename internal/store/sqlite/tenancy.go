@@ -12,7 +12,7 @@ import (
 // CreateEnterprise inserts e. A duplicate id is an ECONFLICT error.
 func (s *Store) CreateEnterprise(ctx context.Context, e *bellhop.Enterprise) error {
 	err := s.write(ctx, func(tx *tx) error {
-		_, err := tx.exec(`INSERT INTO enterprises (id, name, created) VALUES (?, ?, ?)`, e.ID, e.Name, ms(e.CreatedUtc))
+		_, err := tx.exec(`INSERT INTO enterprises (id, name, created, time_zone) VALUES (?, ?, ?, ?)`, e.ID, e.Name, ms(e.CreatedUtc), e.TimeZone)
 		return err
 	})
 	return wrapErr(err, "create enterprise %s", e.ID)
@@ -22,7 +22,7 @@ func (s *Store) CreateEnterprise(ctx context.Context, e *bellhop.Enterprise) err
 func (s *Store) GetEnterprise(ctx context.Context, id string) (*bellhop.Enterprise, error) {
 	var e bellhop.Enterprise
 	var created int64
-	err := s.read(ctx).row(`SELECT id, name, created FROM enterprises WHERE id = ?`, id).Scan(&e.ID, &e.Name, &created)
+	err := s.read(ctx).row(`SELECT id, name, created, time_zone FROM enterprises WHERE id = ?`, id).Scan(&e.ID, &e.Name, &created, &e.TimeZone)
 	if err != nil {
 		return nil, wrapErr(err, "get enterprise %s", id)
 	}
@@ -32,17 +32,25 @@ func (s *Store) GetEnterprise(ctx context.Context, id string) (*bellhop.Enterpri
 
 // ListEnterprises lists every enterprise by name, then id; never nil.
 func (s *Store) ListEnterprises(ctx context.Context) ([]bellhop.Enterprise, error) {
-	rows, err := s.read(ctx).query(`SELECT id, name, created FROM enterprises ORDER BY name, id`)
+	rows, err := s.read(ctx).query(`SELECT id, name, created, time_zone FROM enterprises ORDER BY name, id`)
 	if err != nil {
 		return nil, wrapErr(err, "list enterprises")
 	}
 	list, err := scanAll(rows, func(rows scanner) (e bellhop.Enterprise, err error) {
 		var created int64
-		err = rows.Scan(&e.ID, &e.Name, &created)
+		err = rows.Scan(&e.ID, &e.Name, &created, &e.TimeZone)
 		e.CreatedUtc = fromMS(created)
 		return e, err
 	})
 	return list, wrapErr(err, "list enterprises")
+}
+
+// SetEnterpriseTimeZone sets the zone an enterprise's times are shown in.
+func (s *Store) SetEnterpriseTimeZone(ctx context.Context, id, zone string) error {
+	err := s.write(ctx, func(tx *tx) error {
+		return mustAffect(tx.exec(`UPDATE enterprises SET time_zone = ? WHERE id = ?`, zone, id))
+	})
+	return wrapErr(err, "set time zone of enterprise %s", id)
 }
 
 // CreateIntegration inserts i with the hash of its ClientToken. A duplicate id

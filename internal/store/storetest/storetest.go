@@ -106,6 +106,18 @@ func testEnterprises(t *testing.T, s store.Store) {
 	_, err = s.GetEnterprise(ctx, bellhop.NewID())
 	wantCode(t, err, bellhop.ENOTFOUND)
 	wantCode(t, s.CreateEnterprise(ctx, &bellhop.Enterprise{ID: a.ID, Name: "again", CreatedUtc: t0}), bellhop.ECONFLICT)
+
+	must(t, s.SetEnterpriseTimeZone(ctx, a.ID, "Europe/Prague"))
+	got, err = s.GetEnterprise(ctx, a.ID)
+	must(t, err)
+	equal(t, "time zone", got.TimeZone, "Europe/Prague")
+	c := bellhop.Enterprise{ID: bellhop.NewID(), Name: "C hotel", CreatedUtc: at(3), TimeZone: "America/New_York"}
+	must(t, s.CreateEnterprise(ctx, &c))
+	list, err = s.ListEnterprises(ctx)
+	must(t, err)
+	a.TimeZone = "Europe/Prague"
+	equal(t, "enterprises with their zones", list, []bellhop.Enterprise{a, b, c})
+	wantCode(t, s.SetEnterpriseTimeZone(ctx, bellhop.NewID(), "UTC"), bellhop.ENOTFOUND, "zone of an unknown enterprise")
 }
 
 func testIntegrations(t *testing.T, s store.Store) {

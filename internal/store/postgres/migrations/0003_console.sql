@@ -1,5 +1,8 @@
--- Console users, their sessions (shared by every hub node) and the audit
--- list of sign-ins and changes to users.
+-- Console users, their sessions (shared by every hub node), the audit list
+-- of sign-ins and changes to users, and the time zone an enterprise's times
+-- are shown in ('' = the browser's).
+
+ALTER TABLE enterprises ADD COLUMN time_zone text NOT NULL DEFAULT '';
 
 CREATE TABLE users (
 	id            text PRIMARY KEY,

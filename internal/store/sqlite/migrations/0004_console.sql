@@ -1,5 +1,8 @@
 -- Console users, their sessions (so that every process that opens this
--- database knows them) and the audit list of sign-ins and changes to users.
+-- database knows them), the audit list of sign-ins and changes to users,
+-- and the time zone an enterprise's times are shown in ('' = the browser's).
+
+ALTER TABLE enterprises ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
 
 CREATE TABLE users (
 	id            TEXT PRIMARY KEY,
