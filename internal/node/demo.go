@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hub"
 )
 
 // DevInfo is what `serve --dev` seeds, as written to DIR/dev.json.
@@ -27,6 +28,15 @@ type DevInfo struct {
 	Devices          []DevDevice
 	ReservationIds   []string
 	CustomerIds      []string
+	// Users are console users to try the roles with.
+	Users []DevUser `json:",omitempty"`
+}
+
+// DevUser is one seeded console user.
+type DevUser struct {
+	Name     string
+	Role     bellhop.Role
+	Password string
 }
 
 // DevDevice is one seeded device.
@@ -138,6 +148,16 @@ func seed(ctx context.Context, h *Node) (*DevInfo, error) {
 		}
 		info.CustomerIds = append(info.CustomerIds, c.ID)
 	}
+	for _, u := range []struct {
+		name string
+		role bellhop.Role
+	}{{"desk", bellhop.Operator}, {"viewer", bellhop.Viewer}} {
+		_, pw, err := svc.AddUser(ctx, hub.TokenActor("dev", ""), u.name, u.role, "")
+		if err != nil {
+			return nil, err
+		}
+		info.Users = append(info.Users, DevUser{Name: u.name, Role: u.role, Password: pw})
+	}
 	return info, nil
 }
 
@@ -160,7 +180,11 @@ func (d *DevInfo) Print(w io.Writer) {
 	fmt.Fprintf(w, "Try it:\n  curl -s %s/api/connector/v1/commands/addPrinter -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"ClientToken\":\"%s\",\"AccessToken\":\"%s\",\"Client\":\"curl\",\"PrinterId\":\"%s\",\"Data\":\"JVBERi0xLjQK\",\"CopyCount\":1}'\n",
 		d.PlatformAddress, d.ClientToken, d.AccessToken, printer)
-	fmt.Fprintf(w, "  Console: %s/ (sign in with the AdminToken)\n\n", d.PlatformAddress)
+	fmt.Fprintf(w, "  Console: %s/ (sign in as a user below, or with the AdminToken as an admin)\n", d.PlatformAddress)
+	for _, u := range d.Users {
+		fmt.Fprintf(w, "    %-8s %-9s password %s\n", u.Name, u.Role, u.Password)
+	}
+	fmt.Fprintln(w)
 }
 
 // writeFileAtomic writes a file so that a crash leaves the old or the new
