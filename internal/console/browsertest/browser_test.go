@@ -146,12 +146,7 @@ func TestConsole(t *testing.T) {
 	ctx, cancel := context.WithTimeout(tab, 25*time.Second)
 	defer cancel()
 	shot := newShots(t)
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := runner(t, ctx)
 	flash := func(want string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			text, err := chromedp.Text(chromedp.CSS(".flash"))(ctx, tg)
@@ -294,6 +289,17 @@ func TestConsole(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(row)),
 		shot.take("10-queue-phone"),
 	)
+}
+
+// runner returns a function that runs a step's actions in ctx and stops the
+// test, naming the step, when one fails.
+func runner(t *testing.T, ctx context.Context) func(step string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
 }
 
 // into runs an action that returns a value and stores the value in dst, so it

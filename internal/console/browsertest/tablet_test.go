@@ -101,12 +101,7 @@ func TestTabletAndTimeZone(t *testing.T) {
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()
 	shot := newShots(t)
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := runner(t, ctx)
 	const zone = "America/New_York"
 	ny, err := time.LoadLocation(zone)
 	must(t, err)
