@@ -208,3 +208,17 @@ func TestSignInWithToken(t *testing.T) {
 	_, err = svc.Session(ctx, id, time.Hour)
 	wantCode(t, err, bellhop.EUNAUTHORIZED, "after sign-out")
 }
+
+// BenchmarkCheckPassword is the cost of one sign-in's hash with the default
+// parameters: what an attacker pays per guess, and a user per sign-in.
+func BenchmarkCheckPassword(b *testing.B) {
+	h, err := hashPassword("correct horse battery", DefaultPasswordParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if !checkPassword(h, "correct horse battery") {
+			b.Fatal("no match")
+		}
+	}
+}
