@@ -1,0 +1,189 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop/client"
+)
+
+// following is the state of following the hub: when it last heard from
+// it, whether the WebSocket is open, and the ids that events announced and
+// that wait to be fetched.
+type following struct {
+	mu         sync.Mutex
+	lastActive time.Time
+	connected  bool
+	fetch      map[string]bool // ids announced by events, to fetch
+	fetchWake  chan struct{}
+	catchUpMu  sync.Mutex // one catch-up at a time
+}
+
+func newFollowing() following {
+	return following{fetch: map[string]bool{}, fetchWake: make(chan struct{}, 1)}
+}
+
+// touch records that the hub was heard from now.
+func (f *following) touch() {
+	f.mu.Lock()
+	f.lastActive = time.Now()
+	f.mu.Unlock()
+}
+
+func (f *following) isConnected() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.connected
+}
+
+// announce queues id for the next batched fetch.
+func (f *following) announce(id string) {
+	f.mu.Lock()
+	f.fetch[id] = true
+	f.mu.Unlock()
+	select {
+	case f.fetchWake <- struct{}{}:
+	default:
+	}
+}
+
+// takeFetch returns and clears the ids waiting to be fetched.
+func (f *following) takeFetch() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]string, 0, len(f.fetch))
+	for id := range f.fetch {
+		ids = append(ids, id)
+	}
+	clear(f.fetch)
+	return ids
+}
+
+// onEvent handles one DeviceCommand event, quickly: cancellations act at
+// once, new commands are fetched in batches by fetchLoop.
+func (a *Agent) onEvent(_ context.Context, ev client.Event) {
+	a.follow.touch()
+	if a.held(ev.Id, ev.State) {
+		return
+	}
+	if !ev.State.Active() || a.isIgnored(ev.Id) {
+		return
+	}
+	if e, ok := a.journal.Get(ev.Id); ok && e.Finished() {
+		return
+	}
+	a.follow.announce(ev.Id)
+}
+
+// fetchLoop fetches the commands that events announced, in batches.
+func (a *Agent) fetchLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.follow.fetchWake:
+		}
+		ids := a.follow.takeFetch()
+		if len(ids) == 0 {
+			continue
+		}
+		cmds, err := a.client.CommandsByIds(ctx, ids)
+		if err != nil {
+			if ctx.Err() == nil {
+				// The next catch-up (reconnect or poll) finds them anyway.
+				a.log.Warn("agent: fetching announced commands", "count", len(ids), "error", err)
+			}
+			continue
+		}
+		// Oldest first, so that a device's queue sees them in order.
+		slices.SortStableFunc(cmds, func(x, y client.Command) int { return x.CreatedUtc.Compare(y.CreatedUtc) })
+		for _, c := range cmds {
+			a.dispatch(c)
+		}
+	}
+}
+
+// pollLoop catches up whenever PollInterval passed without an event or a
+// catch-up: the safety net for lost events and a WebSocket that cannot
+// connect.
+func (a *Agent) pollLoop(ctx context.Context) {
+	timer := time.NewTimer(a.cfg.PollInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		a.follow.mu.Lock()
+		wait := time.Until(a.follow.lastActive.Add(a.cfg.PollInterval))
+		a.follow.mu.Unlock()
+		if wait > 0 {
+			timer.Reset(wait)
+			continue
+		}
+		if err := a.catchUp(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("agent: poll failed", "error", err)
+			a.follow.touch() // try again after another interval
+		}
+		timer.Reset(a.cfg.PollInterval)
+	}
+}
+
+func (a *Agent) onConnect(ctx context.Context) error {
+	a.setConnected(true)
+	a.outbox.Retry()
+	return a.catchUp(ctx)
+}
+
+func (a *Agent) onDisconnect(err error) {
+	a.setConnected(false)
+	a.log.Warn("agent: WebSocket disconnected", "error", err)
+}
+
+func (a *Agent) setConnected(c bool) {
+	a.follow.mu.Lock()
+	a.follow.connected = c
+	a.follow.mu.Unlock()
+	if c {
+		a.metrics.connected.Set(1)
+	} else {
+		a.metrics.connected.Set(0)
+	}
+}
+
+// catchUp reads every active command (all pages) and, by id, every command
+// that this process holds or the journal has not closed, and dispatches
+// them: new commands are queued, and cancellations missed while events were
+// not flowing take effect.
+func (a *Agent) catchUp(ctx context.Context) error {
+	a.follow.catchUpMu.Lock()
+	defer a.follow.catchUpMu.Unlock()
+	active, err := a.client.AllActiveCommands(ctx)
+	if err != nil {
+		return fmt.Errorf("catching up: %w", err)
+	}
+	ids := a.heldIDs()
+	for _, e := range a.journal.Entries() {
+		if e.Reported.IsZero() {
+			ids = append(ids, e.ID)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	held, err := a.client.CommandsByIds(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("catching up: %w", err)
+	}
+	for _, c := range active {
+		a.dispatch(c)
+	}
+	for _, c := range held {
+		a.dispatch(c)
+	}
+	a.follow.touch()
+	return nil
+}
