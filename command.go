@@ -50,8 +50,11 @@ func (s State) Active() bool { return s == Pending || s == Received }
 type Update struct {
 	State    State
 	Progress *float64 // only with Processing; a fraction 0..1
-	Notes    string   // only with Processed, Cancelled, Error
-	Actor    string   // who asks; written to the history
+	// Notes are kept with Processing (what the device says meanwhile, e.g.
+	// "paused by the operator"; Mews ignores them there), Processed,
+	// Cancelled and Error. An empty note on Processing keeps the last one.
+	Notes string
+	Actor string // who asks; written to the history
 }
 
 // Normalize drops the fields the state does not take (the wire contract says
@@ -65,7 +68,7 @@ func (u *Update) Normalize() error {
 	} else if u.Progress != nil && (math.IsNaN(*u.Progress) || *u.Progress < 0 || *u.Progress > 1) {
 		return Invalid("Progress")
 	}
-	if !u.State.Final() {
+	if !u.State.Final() && u.State != Processing {
 		u.Notes = ""
 	}
 	if len(u.Notes) > MaxNotes {
@@ -80,7 +83,7 @@ const MaxNotes = 64 << 10
 // Apply applies u to c following the state rules: forward moves and skips are
 // allowed, final states are final, and repeating what is already applied
 // changes nothing. It reports whether the state changed and whether anything
-// (state, progress) changed at all. A backward move, or leaving a final state,
+// (state, progress, notes) changed at all. A backward move, or leaving a final state,
 // is an `Invalid State` error and leaves c unchanged.
 func (c *Command) Apply(u Update, now time.Time) (stateChanged, changed bool, err error) {
 	if err := u.Normalize(); err != nil {
@@ -96,10 +99,17 @@ func (c *Command) Apply(u Update, now time.Time) (stateChanged, changed bool, er
 	case u.State.rank() < from.rank():
 		return false, false, Invalid("State")
 	case u.State == from:
-		if u.Progress == nil || (c.Progress != nil && *c.Progress == *u.Progress) {
+		progress := u.Progress != nil && (c.Progress == nil || *c.Progress != *u.Progress)
+		notes := u.Notes != "" && u.Notes != c.Notes
+		if !progress && !notes {
 			return false, false, nil
 		}
-		c.Progress = u.Progress
+		if progress {
+			c.Progress = u.Progress
+		}
+		if notes {
+			c.Notes = u.Notes
+		}
 		c.UpdatedUtc = now
 		return false, true, nil
 	}

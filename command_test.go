@@ -21,6 +21,10 @@ func TestApply(t *testing.T) {
 		{Pending, "", Update{State: Processed, Notes: "done"}, true, true, false},
 		{Received, "", Update{State: Processing, Progress: &half}, true, true, false},
 		{Processing, "", Update{State: Processing, Progress: &half}, false, true, false},
+		{Processing, "", Update{State: Processing, Notes: "paused"}, false, true, false},
+		{Processing, "paused", Update{State: Processing, Notes: "paused"}, false, false, false},
+		{Processing, "paused", Update{State: Processing}, false, false, false},
+		{Received, "", Update{State: Received, Notes: "dropped"}, false, false, false},
 		{Pending, "", Update{State: Pending}, false, false, false},
 		{Processing, "", Update{State: Received}, false, false, true},
 		{Received, "", Update{State: Pending}, false, false, true},
@@ -47,11 +51,20 @@ func TestApply(t *testing.T) {
 			t.Errorf("error code %q", ErrorCode(err))
 		}
 	}
-	// Notes are kept only with final states, progress only with Processing.
+	// Notes are kept with Processing and final states, progress only with
+	// Processing; an empty note on Processing keeps the last one.
 	c := &Command{State: Pending}
-	c.Apply(Update{State: Processing, Progress: &half, Notes: "ignored"}, now)
-	if c.Notes != "" || c.Progress == nil || *c.Progress != half {
+	c.Apply(Update{State: Received, Notes: "dropped"}, now)
+	if c.Notes != "" {
+		t.Errorf("received: %+v", c)
+	}
+	c.Apply(Update{State: Processing, Progress: &half, Notes: "paused by the operator"}, now)
+	if c.Notes != "paused by the operator" || c.Progress == nil || *c.Progress != half {
 		t.Errorf("processing: %+v", c)
+	}
+	c.Apply(Update{State: Processing, Progress: &one}, now)
+	if c.Notes != "paused by the operator" || *c.Progress != one {
+		t.Errorf("processing without a note: %+v", c)
 	}
 	c.Apply(Update{State: Processed, Progress: &half, Notes: "kept"}, now)
 	if c.Notes != "kept" || *c.Progress != one || !c.UpdatedUtc.Equal(now) {

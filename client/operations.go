@@ -97,7 +97,9 @@ type UpdateRequest struct {
 	// wants a fraction from 0 to 1.
 	Progress *float64 `json:",omitempty"`
 	// Notes on the outcome are taken into account with Processed,
-	// Cancelled or Error only.
+	// Cancelled or Error by Mews; bellhop also keeps them with Processing
+	// (what the device says while it works), where an empty note keeps the
+	// last one.
 	Notes *string `json:",omitempty"`
 }
 

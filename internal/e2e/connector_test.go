@@ -203,6 +203,31 @@ func TestStateTransitions(t *testing.T) {
 			t.Fatalf("changing final notes: %v", err)
 		}
 	})
+
+	// bellhop keeps what a device says while it works (Mews ignores notes on
+	// Processing): each new note is a history entry, a repeat is not.
+	t.Run("notes while processing", func(t *testing.T) {
+		id := e.addPrinter(tn)
+		for _, n := range []string{"queue paused", "queue paused", "", "media-empty: load paper"} {
+			if err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: id, State: client.StateProcessing, Notes: &n}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, hist, err := e.Service.Command(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.State != bellhop.Processing || v.Notes != "media-empty: load paper" {
+			t.Fatalf("command %s %q", v.State, v.Notes)
+		}
+		var notes []string
+		for _, h := range hist {
+			notes = append(notes, string(h.State)+":"+h.Notes)
+		}
+		if got := strings.Join(notes, ","); got != "Pending:,Processing:queue paused,Processing:media-empty: load paper" {
+			t.Fatalf("history %s", got)
+		}
+	})
 }
 
 func TestErrors(t *testing.T) {
