@@ -306,8 +306,8 @@ func TestParseRetryAfter(t *testing.T) {
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Hour).Format(http.TimeFormat):       0,
 	} {
-		if got := parseRetryAfter(h, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", h, got, want)
+		if got := ParseRetryAfter(h, now); got != want {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", h, got, want)
 		}
 	}
 }

@@ -112,7 +112,7 @@ func parseError(op string, resp *http.Response, now time.Time) *Error {
 	e := &Error{
 		StatusCode: resp.StatusCode,
 		RequestId:  resp.Header.Get("Request-Id"),
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 		Operation:  op,
 	}
 	var raw []byte
@@ -141,9 +141,10 @@ func parseError(op string, resp *http.Response, now time.Time) *Error {
 	return e
 }
 
-// parseRetryAfter reads a Retry-After header given in seconds or as an
-// HTTP date; it returns 0 when the header is absent, unparsable or in the past.
-func parseRetryAfter(h string, now time.Time) time.Duration {
+// ParseRetryAfter reads a Retry-After header given in seconds or as an
+// HTTP date (now is the current time); it returns 0 when the header is
+// absent, unparsable or in the past, and caps it at 24 hours.
+func ParseRetryAfter(h string, now time.Time) time.Duration {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0

@@ -40,8 +40,8 @@ func FuzzParseRetryAfter(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
-		if d := parseRetryAfter(h, now); d < 0 {
-			t.Fatalf("parseRetryAfter(%q) = %v", h, d)
+		if d := ParseRetryAfter(h, now); d < 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v", h, d)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,10 @@ const (
 	// DefaultShutdownGrace is how long Close lets a running action finish
 	// before it cancels it.
 	DefaultShutdownGrace = 10 * time.Second
+	// DefaultRateLimit requests per DefaultRateWindow is what Mews (and a
+	// bellhop hub by default) allows one AccessToken.
+	DefaultRateLimit  = 200
+	DefaultRateWindow = 30 * time.Second
 )
 
 // ListenOff as Config.Listen disables the /healthz and /metrics listener.
@@ -78,6 +83,14 @@ type Config struct {
 	// ShutdownGrace is how long Close waits for running actions before
 	// cancelling them. Default 10s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// RateLimit is how many requests the agent may send to the hub per
+	// RateWindow with its AccessToken, WebSocket connections included: the
+	// limit the hub enforces. Default 200 per 30s, as Mews enforces; lower
+	// it when other programs share the token. The agent paces itself below
+	// it, and holds every request after a 429 until Retry-After; -1 turns
+	// the pacing off.
+	RateLimit  int           `yaml:"rate_limit"`
+	RateWindow time.Duration `yaml:"rate_window"`
 	// CAFile, when set, pins the hub's certificate authority: only
 	// certificates it signed are trusted for https and wss (a private CA, or
 	// the hub's self-signed certificate). Empty trusts the system's roots.
@@ -103,6 +116,16 @@ type DeviceConfig struct {
 	// Driver is the target, e.g. ipp://127.0.0.1:631/ipp/print,
 	// socket://192.0.2.10:9100, http://..., exec:/path, folder:/path, apiurl.
 	Driver string `yaml:"driver"`
+	// GiveUpAfter bounds how long a command waits on a device that cannot
+	// take or finish it (refused connections, a paused or stopped queue, a
+	// held job): within it the agent tries again what surely did not
+	// happen, after it the command ends as Error with the device's last
+	// reason and the next command starts. Default 2m.
+	GiveUpAfter time.Duration `yaml:"give_up_after"`
+}
+
+func (d DeviceConfig) giveUpAfter() time.Duration {
+	return driver.Or(d.GiveUpAfter, driver.DefaultGiveUpAfter)
 }
 
 // key names the device in logs, metrics and the journal.
@@ -160,6 +183,8 @@ func (cfg *Config) envKeys() map[string]any {
 		"retention":         &cfg.Retention,
 		"shutdown_grace":    &cfg.ShutdownGrace,
 		"ca_file":           &cfg.CAFile,
+		"rate_limit":        &cfg.RateLimit,
+		"rate_window":       &cfg.RateWindow,
 	}
 }
 
@@ -221,6 +246,12 @@ func setField(field any, val string) error {
 			return err
 		}
 		*f = d
+	case *int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return err
+		}
+		*f = n
 	}
 	return nil
 }
@@ -245,6 +276,12 @@ func (cfg Config) WithDefaults() Config {
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateWindow == 0 {
+		cfg.RateWindow = DefaultRateWindow
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -293,10 +330,13 @@ func (cfg Config) Validate() error {
 		}
 	}
 	for name, d := range map[string]time.Duration{"poll_interval": cfg.PollInterval, "driver_timeout": cfg.DriverTimeout,
-		"retention": cfg.Retention, "shutdown_grace": cfg.ShutdownGrace} {
+		"retention": cfg.Retention, "shutdown_grace": cfg.ShutdownGrace, "rate_window": cfg.RateWindow} {
 		if d < 0 {
 			add("%s must not be negative, got %v", name, d)
 		}
+	}
+	if cfg.RateLimit < -1 {
+		add("rate_limit must be positive, or -1 to turn pacing off; got %d", cfg.RateLimit)
 	}
 	if len(cfg.Devices) == 0 {
 		add("devices: at least one device is required")
@@ -317,6 +357,9 @@ func (cfg Config) Validate() error {
 			add("%s: duplicate of devices[%d]", where, j)
 		}
 		seen[d.key()] = i
+		if d.GiveUpAfter < 0 {
+			add("%s: give_up_after must not be negative, got %v", where, d.GiveUpAfter)
+		}
 		if strings.TrimSpace(d.Driver) == "" {
 			add("%s: driver is required (known schemes: %s)", where, strings.Join(cfg.Drivers.Schemes(), ", "))
 			continue

@@ -46,6 +46,7 @@ type Agent struct {
 	journal *Journal
 	outbox  *Outbox
 	metrics *metrics
+	budget  *budget
 	unlock  func() error
 	ln      net.Listener // nil when Listen is "off"
 	srv     *http.Server
@@ -92,6 +93,9 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.metrics = newMetrics(func() float64 { return float64(a.outbox.Len()) }, a.queued)
+	a.budget = newBudget(hc.Transport, cfg.RateLimit, cfg.RateWindow, a.metrics.countRequest)
+	hc.Transport = a.budget
 	a.client, err = client.New(client.Config{PlatformAddress: cfg.PlatformAddress, WebSocketAddress: cfg.WebSocketAddress,
 		ClientToken: cfg.ClientToken, AccessToken: cfg.AccessToken, Client: cfg.Client, Logger: cfg.Logger,
 		MaxBackoff: 5 * time.Second, HTTPClient: hc})
@@ -121,7 +125,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	a.outbox = NewOutbox(a.client.UpdateCommand, a.reported, a.log)
-	a.metrics = newMetrics(func() float64 { return float64(a.outbox.Len()) }, a.queued)
+	a.outbox.ready = a.budget.waitPause
 	if cfg.Listen != ListenOff {
 		if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return nil, fmt.Errorf("agent: listen on %s: %w", cfg.Listen, err)

@@ -26,6 +26,25 @@
 //     commands whose events were lost, and getAllByIds for what this
 //     process holds and the journal has not closed finds cancellations.
 //
+// # Requests
+//
+// The agent spends the token's requests as if they cost something, because
+// Mews and the hub allow 200 per AccessToken in 30 s: events that arrive
+// together are fetched with one getAllByIds; an action that finishes within
+// a second reports only its outcome; a longer one reports Processing once,
+// then progress or the device's note at most every 5 s and only when it
+// changed. Every request is paced within RateLimit per RateWindow, and a
+// 429 holds every request of the token until its Retry-After.
+//
+// # Devices that cannot take a job
+//
+// A driver says when the device surely did not act (a refused connection,
+// a paused queue, a queue that takes no jobs): the agent tries again with
+// backoff, reporting the reason as a Processing note, until the device's
+// give_up_after (default 2 minutes); then the command ends as Error with
+// the last reason and the device's next command starts. What the device
+// may have done is never sent again.
+//
 // # Order and parallelism
 //
 // Each configured device has one worker that runs its commands one at a
@@ -44,6 +63,7 @@
 // The agent serves /healthz (503 when the journal cannot be written) and
 // /metrics (bellhop_agent_commands_total by outcome,
 // bellhop_agent_driver_duration_seconds, bellhop_agent_connected,
+// bellhop_agent_requests_total by operation and status,
 // bellhop_agent_outbox_pending, bellhop_agent_commands_queued) on Config.Listen.
 // One agent owns a state directory at a time (an flock on state_dir/lock).
 package agent

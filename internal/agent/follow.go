@@ -18,12 +18,19 @@ type following struct {
 	lastActive time.Time
 	connected  bool
 	fetch      map[string]bool // ids announced by events, to fetch
+	fetching   map[string]bool // ids of the fetch in flight
+	finals     []string        // of those, ids whose event said final meanwhile
 	fetchWake  chan struct{}
 	catchUpMu  sync.Mutex // one catch-up at a time
 }
 
+// fetchGather is how long the agent gathers announced commands before it
+// fetches them in one getAllByIds: a burst of commands costs one request
+// per fetchGather instead of one per command.
+const fetchGather = 250 * time.Millisecond
+
 func newFollowing() following {
-	return following{fetch: map[string]bool{}, fetchWake: make(chan struct{}, 1)}
+	return following{fetch: map[string]bool{}, fetching: map[string]bool{}, fetchWake: make(chan struct{}, 1)}
 }
 
 // touch records that the hub was heard from now.
@@ -39,9 +46,14 @@ func (f *following) isConnected() bool {
 	return f.connected
 }
 
-// announce queues id for the next batched fetch.
+// announce queues id for the next batched fetch, unless the fetch in
+// flight carries it (reading a command marks it Received: its own echo).
 func (f *following) announce(id string) {
 	f.mu.Lock()
+	if f.fetching[id] {
+		f.mu.Unlock()
+		return
+	}
 	f.fetch[id] = true
 	f.mu.Unlock()
 	select {
@@ -50,16 +62,42 @@ func (f *following) announce(id string) {
 	}
 }
 
-// takeFetch returns and clears the ids waiting to be fetched.
+// takeFetch moves the ids waiting to be fetched to the fetch in flight
+// and returns them.
 func (f *following) takeFetch() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	clear(f.fetching)
 	ids := make([]string, 0, len(f.fetch))
 	for id := range f.fetch {
 		ids = append(ids, id)
+		f.fetching[id] = true
 	}
 	clear(f.fetch)
 	return ids
+}
+
+// finalWhileFetching remembers that id ended at the hub while the fetch in
+// flight carries it, so that a stale answer cannot run it; it reports
+// whether id is in that fetch.
+func (f *following) finalWhileFetching(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fetching[id] {
+		f.finals = append(f.finals, id)
+	}
+	return f.fetching[id]
+}
+
+// fetched ends the fetch in flight and returns the ids that ended at the
+// hub meanwhile.
+func (f *following) fetched() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.fetching)
+	finals := f.finals
+	f.finals = nil
+	return finals
 }
 
 // onEvent handles one DeviceCommand event, quickly: cancellations act at
@@ -69,16 +107,19 @@ func (a *Agent) onEvent(_ context.Context, ev client.Event) {
 	if a.held(ev.Id, ev.State) {
 		return
 	}
-	if !ev.State.Active() || a.isIgnored(ev.Id) {
+	if ev.State.Final() {
+		a.follow.finalWhileFetching(ev.Id)
 		return
 	}
-	if e, ok := a.journal.Get(ev.Id); ok && e.Finished() {
+	if !ev.State.Active() || a.settled(ev.Id) {
 		return
 	}
 	a.follow.announce(ev.Id)
 }
 
-// fetchLoop fetches the commands that events announced, in batches.
+// fetchLoop fetches the commands that events announced, in batches: it
+// gathers announcements for fetchGather, then fetches those that nothing
+// else (a catch-up) brought in meanwhile.
 func (a *Agent) fetchLoop(ctx context.Context) {
 	for {
 		select {
@@ -86,12 +127,21 @@ func (a *Agent) fetchLoop(ctx context.Context) {
 			return
 		case <-a.follow.fetchWake:
 		}
-		ids := a.follow.takeFetch()
+		gather := time.NewTimer(fetchGather)
+		select {
+		case <-ctx.Done():
+			gather.Stop()
+			return
+		case <-gather.C:
+		}
+		ids := slices.DeleteFunc(a.follow.takeFetch(), a.settled)
 		if len(ids) == 0 {
+			a.follow.fetched()
 			continue
 		}
 		cmds, err := a.client.CommandsByIds(ctx, ids)
 		if err != nil {
+			a.follow.fetched()
 			if ctx.Err() == nil {
 				// The next catch-up (reconnect or poll) finds them anyway.
 				a.log.Warn("agent: fetching announced commands", "count", len(ids), "error", err)
@@ -103,7 +153,20 @@ func (a *Agent) fetchLoop(ctx context.Context) {
 		for _, c := range cmds {
 			a.dispatch(c)
 		}
+		for _, id := range a.follow.fetched() {
+			a.held(id, client.StateCancelled) // skips it if queued, aborts it if running
+		}
 	}
+}
+
+// settled reports whether the agent needs nothing more from the hub about
+// a command an event announced: it holds it, leaves it alone, or finished it.
+func (a *Agent) settled(id string) bool {
+	if a.held(id, "") || a.isIgnored(id) {
+		return true
+	}
+	e, ok := a.journal.Get(id)
+	return ok && e.Finished()
 }
 
 // pollLoop catches up whenever PollInterval passed without an event or a

@@ -1,12 +1,16 @@
 package agent_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/hubtest"
+	"github.com/bellhop/bellhop/internal/node"
 )
 
 func TestMain(m *testing.M) { hubtest.Main(m) }
@@ -37,9 +42,13 @@ type env struct {
 	sdk         *client.Client
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newLimitedEnv(t, -1, 0) }
+
+// newLimitedEnv is newEnv with the hub's rate limit per AccessToken: limit
+// 0 is the hub's default (200 per 30 s), -1 none.
+func newLimitedEnv(t testing.TB, limit int, window time.Duration) *env {
 	t.Helper()
-	h := hubtest.Start(t)
+	h := hubtest.Start(t, func(c *node.Config) { c.RateLimit, c.RateWindow = limit, window })
 	tn := h.Tenant(t, "Agent")
 	return &env{t: t, hub: h, tn: tn, addr: h.Addr(), enterprise: tn.Enterprise.Id, sub: tn.Subscription.Id,
 		clientToken: tn.ClientToken, accessToken: tn.AccessToken, sdk: h.SDK(tn)}
@@ -164,4 +173,49 @@ func writeScript(tb testing.TB, dir, name, body string) string {
 	p := filepath.Join(dir, name)
 	must(tb, os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755))
 	return p
+}
+
+// agentRequests scrapes the agent's /metrics and returns
+// bellhop_agent_requests_total by "operation status".
+func agentRequests(tb testing.TB, a *agent.Agent) map[string]float64 {
+	tb.Helper()
+	resp, err := http.Get("http://" + a.HealthAddr() + "/metrics")
+	must(tb, err)
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "bellhop_agent_requests_total{")
+		if !ok {
+			continue
+		}
+		labels, value, _ := strings.Cut(line, "} ")
+		var op, status string
+		for _, kv := range strings.Split(labels, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			v = strings.Trim(v, `"`)
+			switch k {
+			case "operation":
+				op = v
+			case "status":
+				status = v
+			}
+		}
+		n, err := strconv.ParseFloat(value, 64)
+		must(tb, err)
+		out[op+" "+status] = n
+	}
+	must(tb, sc.Err())
+	return out
+}
+
+// requestTotals sums counts by status ("200", "429", "error"...) and in all.
+func requestTotals(counts map[string]float64) (byStatus map[string]float64, total float64) {
+	byStatus = map[string]float64{}
+	for k, n := range counts {
+		_, status, _ := strings.Cut(k, " ")
+		byStatus[status] += n
+		total += n
+	}
+	return byStatus, total
 }

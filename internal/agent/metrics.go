@@ -23,7 +23,11 @@ type metrics struct {
 	commands  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	connected prometheus.Gauge
+	requests  *prometheus.CounterVec
 }
+
+// countRequest counts one request to the hub.
+func (m *metrics) countRequest(op, status string) { m.requests.WithLabelValues(op, status).Inc() }
 
 func newMetrics(outboxLen, queued func() float64) *metrics {
 	m := &metrics{
@@ -37,6 +41,10 @@ func newMetrics(outboxLen, queued func() float64) *metrics {
 			Help:    "Time a driver took to run one command, by device and driver scheme.",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 		}, []string{"device", "driver"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bellhop_agent_requests_total",
+			Help: "Requests the agent sent to the hub, by operation (commands/update, websocket, ...) and HTTP status (error: no answer).",
+		}, []string{"operation", "status"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bellhop_agent_connected",
 			Help: "1 while the agent's WebSocket to the hub is open, else 0.",
@@ -45,7 +53,7 @@ func newMetrics(outboxLen, queued func() float64) *metrics {
 	for _, o := range []string{outcomeProcessed, outcomeError, outcomeCancelled, outcomeInterrupted} {
 		m.commands.WithLabelValues(o) // export zeros, so rates work from the start
 	}
-	m.registry.MustRegister(m.commands, m.latency, m.connected,
+	m.registry.MustRegister(m.commands, m.latency, m.connected, m.requests,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "bellhop_agent_outbox_pending",
 			Help: "State updates waiting to be accepted by the hub.",

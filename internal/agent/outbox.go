@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,7 +27,8 @@ const (
 
 // Outbox holds the state updates the hub has not accepted yet and sends
 // them until it does, with exponential backoff and full jitter between
-// attempts. It keeps one update per command, the latest: a final update
+// attempts (or, after a 429, the Retry-After the hub asked for). It keeps
+// one update per command, the latest: a final update
 // (Processed, Error, Cancelled) replaces a Processing one and is never
 // replaced by one. Updates for one command are never in flight twice at
 // once.
@@ -47,14 +50,19 @@ type Outbox struct {
 	log      *slog.Logger
 	now      func() time.Time
 	min, max time.Duration
+	// ready, when set, is waited on before each attempt and outside its
+	// timeout: the budget's hold after a 429.
+	ready func(ctx context.Context) error
 
 	mu    sync.Mutex
+	seq   uint64 // orders items by arrival
 	items map[string]*outItem
 	wake  chan struct{}
 	idle  chan struct{} // closed and replaced whenever the outbox becomes empty
 }
 
 type outItem struct {
+	seq      uint64
 	req      client.UpdateRequest
 	version  int
 	inflight bool
@@ -84,7 +92,8 @@ func (o *Outbox) Put(req client.UpdateRequest) {
 	it := o.items[req.CommandId]
 	switch {
 	case it == nil:
-		o.items[req.CommandId] = &outItem{req: req, next: o.now()}
+		o.seq++
+		o.items[req.CommandId] = &outItem{seq: o.seq, req: req, next: o.now()}
 	case it.req.State.Final() && !req.State.Final():
 		// A late progress report never overtakes the outcome.
 	default:
@@ -145,19 +154,34 @@ func (o *Outbox) Run(ctx context.Context) {
 	for {
 		o.mu.Lock()
 		now := o.now()
-		var due []string
+		var due []*outItem
 		next := now.Add(time.Hour)
-		for id, it := range o.items {
+		for _, it := range o.items {
 			switch {
 			case it.inflight:
 			case !it.next.After(now):
-				due = append(due, id)
+				due = append(due, it)
 			case it.next.Before(next):
 				next = it.next
 			}
 		}
+		// Outcomes before progress, then in the order they came: when the
+		// budget is tight, what staff wait for goes first.
+		slices.SortFunc(due, func(x, y *outItem) int {
+			if fx, fy := x.req.State.Final(), y.req.State.Final(); fx != fy {
+				if fx {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Compare(x.seq, y.seq)
+		})
+		ids := make([]string, len(due))
+		for i, it := range due {
+			ids[i] = it.req.CommandId
+		}
 		o.mu.Unlock()
-		for _, id := range due {
+		for _, id := range ids {
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -193,9 +217,15 @@ func (o *Outbox) Run(ctx context.Context) {
 
 // attempt sends one update and files the result.
 func (o *Outbox) attempt(ctx context.Context, req client.UpdateRequest, version int) {
-	actx, cancel := context.WithTimeout(ctx, outboxAttemptTimeout)
-	err := o.send(actx, req)
-	cancel()
+	var err error
+	if o.ready != nil {
+		err = o.ready(ctx)
+	}
+	if err == nil {
+		actx, cancel := context.WithTimeout(ctx, outboxAttemptTimeout)
+		err = o.send(actx, req)
+		cancel()
+	}
 	done := err == nil
 	if err != nil && client.IsInvalid(err) {
 		var apiErr *client.Error
@@ -233,6 +263,9 @@ func (o *Outbox) attempt(ctx context.Context, req client.UpdateRequest, version 
 	} else {
 		it.failures++
 		it.next = o.now().Add(o.backoff(it.failures))
+		if apiErr, ok := errors.AsType[*client.Error](err); ok && apiErr.RetryAfter > 0 {
+			it.next = o.now().Add(apiErr.RetryAfter) // the hub said when
+		}
 		o.log.Warn("agent: state update not accepted, will retry", "command", req.CommandId,
 			"state", req.State, "failures", it.failures, "error", err)
 	}

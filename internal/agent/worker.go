@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop/client"
@@ -55,7 +57,25 @@ func (a *Agent) runWorker(ctx, actionCtx context.Context, w *worker) {
 	}
 }
 
-// execute runs one command on w's driver, bracketed by the journal.
+// Processing reports: the first once an action has run for
+// processingAfter, the next ones at most every progressEvery and only when
+// the progress or the device's note changed. A quick action costs one
+// request, its outcome.
+const (
+	processingAfter = time.Second
+	progressEvery   = 5 * time.Second
+)
+
+// Retries of an action the device surely did not take: from
+// retryMin, doubling up to retryMax, until the device's give_up_after.
+const (
+	retryMin = time.Second
+	retryMax = 15 * time.Second
+)
+
+// execute runs one command on w's driver, bracketed by the journal. An
+// attempt that the device surely did not take (driver.NotDone) is made
+// again, with backoff, until the device's give_up_after has passed.
 func (a *Agent) execute(ctx context.Context, w *worker, t *task) {
 	cmd := t.cmd
 	log := a.log.With("command", cmd.Id, "device", w.dev.label())
@@ -65,15 +85,13 @@ func (a *Agent) execute(ctx context.Context, w *worker, t *task) {
 		a.forget(t)
 		return
 	}
-	zero := 0.0
-	a.outbox.Put(client.UpdateRequest{CommandId: cmd.Id, State: client.StateProcessing, Progress: &zero})
+	started := time.Now()
+	rep := newReporter(cmd.Id, a.outbox.Put, started)
 	job := driver.Job{CommandID: cmd.Id, DeviceID: cmd.Device.Id, DeviceName: cmd.Device.Name,
 		DeviceType: string(cmd.Device.Type), Data: json.RawMessage(cmd.Data),
-		Progress: func(f float64) {
-			a.outbox.Put(client.UpdateRequest{CommandId: cmd.Id, State: client.StateProcessing, Progress: &f})
-		}}
-	started := time.Now()
-	res, err := w.drv.Run(ctx, job)
+		Progress: rep.progress, Note: rep.note, GiveUpAt: started.Add(w.dev.giveUpAfter())}
+	res, err := a.attempts(ctx, w, job, rep)
+	rep.stop()
 	a.metrics.latency.WithLabelValues(w.dev.label(), w.scheme).Observe(time.Since(started).Seconds())
 
 	var state client.State
@@ -107,6 +125,118 @@ func (a *Agent) execute(ctx context.Context, w *worker, t *task) {
 	}
 	a.outbox.Put(finalUpdate(cmd.Id, string(state), notes))
 	log.Debug("agent: command finished", "state", state, "notes", notes, "took", time.Since(started))
+}
+
+// attempts runs the job until it succeeds, fails in a way that may have
+// acted, or fails untouched past job.GiveUpAt (then with the last reason).
+func (a *Agent) attempts(ctx context.Context, w *worker, job driver.Job, rep *reporter) (driver.Result, error) {
+	wait := retryMin
+	for n := 1; ; n++ {
+		res, err := w.drv.Run(ctx, job)
+		if err == nil || !driver.IsNotDone(err) || ctx.Err() != nil {
+			return res, err
+		}
+		left := time.Until(job.GiveUpAt)
+		if left <= 0 {
+			return res, fmt.Errorf("gave up after %v and %d attempts: %w", w.dev.giveUpAfter().Round(time.Second), n, err)
+		}
+		d := min(wait, left)
+		rep.note(driver.Bound(fmt.Sprintf("%s (attempt %d; trying again in %v)", err, n, d.Round(time.Second))))
+		a.log.Info("agent: the device did not take the job; trying again", "command", job.CommandID,
+			"device", w.dev.label(), "attempt", n, "wait", d, "error", err)
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return res, fmt.Errorf("%w (after: %w)", context.Cause(ctx), err)
+		case <-timer.C:
+		}
+		wait = min(2*wait, retryMax)
+	}
+}
+
+// reporter turns a driver's progress and notes into Processing updates
+// that spend few requests (see processingAfter and progressEvery).
+type reporter struct {
+	id    string
+	put   func(client.UpdateRequest)
+	start time.Time
+
+	mu       sync.Mutex
+	frac     float64
+	text     string
+	sent     bool
+	sentFrac float64
+	sentText string
+	lastSent time.Time
+	timer    *time.Timer
+	stopped  bool
+}
+
+func newReporter(id string, put func(client.UpdateRequest), start time.Time) *reporter {
+	r := &reporter{id: id, put: put, start: start}
+	r.mu.Lock()
+	r.flushLocked()
+	r.mu.Unlock()
+	return r
+}
+
+func (r *reporter) progress(f float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.frac = f
+	r.flushLocked()
+}
+
+func (r *reporter) note(text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.text = text
+	r.flushLocked()
+}
+
+// stop ends the reports: the outcome follows.
+func (r *reporter) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+}
+
+// flushLocked sends what changed if the pace allows, else arms the timer
+// for when it does.
+func (r *reporter) flushLocked() {
+	if r.stopped || (r.sent && r.frac == r.sentFrac && r.text == r.sentText) {
+		return
+	}
+	now := time.Now()
+	due := r.start.Add(processingAfter)
+	if r.sent {
+		due = r.lastSent.Add(progressEvery)
+	}
+	if now.Before(due) {
+		if r.timer == nil {
+			r.timer = time.AfterFunc(due.Sub(now), func() {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				r.timer = nil
+				r.flushLocked()
+			})
+		}
+		return
+	}
+	f, text := r.frac, r.text
+	req := client.UpdateRequest{CommandId: r.id, State: client.StateProcessing, Progress: &f}
+	if text != "" || r.sentText != "" {
+		if text == "" {
+			text = "resumed" // the trouble is over; an empty note would keep the last one
+		}
+		req.Notes = &text
+	}
+	r.put(req)
+	r.sent, r.sentFrac, r.sentText, r.lastSent = true, r.frac, r.text, now
 }
 
 func finalUpdate(id, state, notes string) client.UpdateRequest {

@@ -33,6 +33,58 @@ type Job struct {
 	// Progress, when not nil, is called with a fraction from 0 to 1 while the
 	// driver works. It must not block: drivers call it inline.
 	Progress func(fraction float64)
+	// Note, when not nil, is called with what the device says while the job
+	// cannot go on (a paused queue, no paper), in the device's own words; ""
+	// once it goes on again. It must not block.
+	Note func(text string)
+	// GiveUpAt is when a job that cannot go on (stopped, held, a printer
+	// that takes no jobs) is abandoned and Run returns its last reason as
+	// an error. A job that progresses is never abandoned for it. Zero means
+	// DefaultGiveUpAfter from the start of Run.
+	GiveUpAt time.Time
+}
+
+// DefaultGiveUpAfter bounds the wait on a device that cannot take or finish
+// a job.
+const DefaultGiveUpAfter = 2 * time.Minute
+
+// Say calls j.Note when it is set, with text bounded to MaxNotes.
+func (j Job) Say(text string) {
+	if j.Note != nil {
+		j.Note(Bound(text))
+	}
+}
+
+// GiveUp returns j.GiveUpAt, or DefaultGiveUpAfter from now when it is zero.
+func (j Job) GiveUp() time.Time {
+	if j.GiveUpAt.IsZero() {
+		return time.Now().Add(DefaultGiveUpAfter)
+	}
+	return j.GiveUpAt
+}
+
+// notDone marks an error after which the device surely did not act.
+type notDone struct{ err error }
+
+func (e notDone) Error() string { return e.err.Error() }
+func (e notDone) Unwrap() error { return e.err }
+
+// NotDone wraps err to say that the device surely did not act on the job
+// (the connection was refused, the queue is paused or takes no jobs), so
+// the agent may run it again until the job's GiveUpAt. A driver must not
+// use it where the device may have acted: a job is never sent twice. The
+// error text is unchanged. NotDone(nil) is nil.
+func NotDone(err error) error {
+	if err == nil {
+		return nil
+	}
+	return notDone{err}
+}
+
+// IsNotDone reports whether err, or an error it wraps, was marked NotDone.
+func IsNotDone(err error) bool {
+	_, ok := errors.AsType[notDone](err)
+	return ok
 }
 
 // Report calls j.Progress when it is set, clamping f to 0..1 because the hub

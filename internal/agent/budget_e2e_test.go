@@ -1,0 +1,95 @@
+package agent_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/client/admin"
+	"github.com/bellhop/bellhop/internal/agent"
+	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+	"github.com/bellhop/bellhop/internal/hubtest"
+)
+
+// TestRequestsPerCommand sends 50 print commands at 40 per second to two
+// raw printers that finish at once, through a hub with its default limits
+// (200 per 30 s), and counts the agent's requests: the fetches are shared
+// by the commands that arrive together, a quick action reports no
+// Processing, so each command costs little more than its outcome.
+func TestRequestsPerCommand(t *testing.T) {
+	t.Parallel()
+	e := newLimitedEnv(t, 0, 0)
+	sinks := []*drivertest.TCPSink{drivertest.StartTCPSink(t, false), drivertest.StartTCPSink(t, false)}
+	devs := []*admin.Device{e.device(bellhop.Printer, "Printer A"), e.device(bellhop.Printer, "Printer B")}
+	cfg := e.config(t.TempDir(),
+		agent.DeviceConfig{Name: devs[0].Name, Driver: "socket://" + sinks[0].Addr()},
+		agent.DeviceConfig{Name: devs[1].Name, Driver: "socket://" + sinks[1].Addr()})
+	cfg.PollInterval = time.Minute // the safety net is not what is measured
+	a, _ := startAgent(t, cfg)
+	hubtest.Eventually(t, 10*time.Second, func() (bool, string) {
+		return agentRequests(t, a)["commands/getAllActive 200"] == 1, "the agent has not caught up yet"
+	})
+
+	const n = 50
+	ids := make([]string, 0, n)
+	tick := time.NewTicker(time.Second / 40)
+	defer tick.Stop()
+	for i := range n {
+		<-tick.C
+		ids = append(ids, e.command(devs[i%2], printJob(fmt.Sprintf("receipt %d", i))))
+	}
+	final := e.waitFinal(30*time.Second, ids...)
+	for _, id := range ids {
+		if final[id].State != bellhop.Processed {
+			t.Errorf("command %s: %s %q", id, final[id].State, final[id].Notes)
+		}
+	}
+	counts := agentRequests(t, a)
+	byStatus, total := requestTotals(counts)
+	// The connection's own requests (the WebSocket and the first catch-up)
+	// are not the commands'.
+	perCommand := (total - counts["websocket 101"] - counts["commands/getAllActive 200"]) / n
+	t.Logf("%d commands: %v requests (%v); %.2f per command", n, total, counts, perCommand)
+	if byStatus["429"] > 0 {
+		t.Errorf("%v answers 429", byStatus["429"])
+	}
+	if perCommand > 1.3 {
+		t.Errorf("%.2f requests per command, want at most 1.3", perCommand)
+	}
+}
+
+// TestBurstWithinBudget queues 120 commands at once for a token whose hub
+// allows 40 requests per 5 s, with the agent told that budget: every
+// command is Processed and the hub never answers 429, because the agent
+// paces itself instead of spending the limit and waiting.
+func TestBurstWithinBudget(t *testing.T) {
+	t.Parallel()
+	const limit, window = 40, 5 * time.Second
+	e := newLimitedEnv(t, limit, window)
+	sink := drivertest.StartTCPSink(t, false)
+	dev := e.device(bellhop.Printer, "Receipts")
+	cfg := e.config(t.TempDir(), agent.DeviceConfig{Name: dev.Name, Driver: "socket://" + sink.Addr()})
+	cfg.RateLimit, cfg.RateWindow = limit, window
+	cfg.PollInterval = time.Minute
+	a, _ := startAgent(t, cfg)
+
+	const n = 120
+	ids := make([]string, 0, n)
+	for i := range n {
+		ids = append(ids, e.command(dev, printJob(fmt.Sprintf("burst %d", i))))
+	}
+	// 120 updates at (40-4)/5 = 7.2 per second: about 17 s.
+	final := e.waitFinal(60*time.Second, ids...)
+	for _, id := range ids {
+		if final[id].State != bellhop.Processed {
+			t.Errorf("command %s: %s %q", id, final[id].State, final[id].Notes)
+		}
+	}
+	counts := agentRequests(t, a)
+	byStatus, total := requestTotals(counts)
+	t.Logf("%d commands: %v requests (%v)", n, total, counts)
+	if byStatus["429"] > 0 {
+		t.Errorf("%v answers 429, want none", byStatus["429"])
+	}
+}
