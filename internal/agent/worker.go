@@ -141,7 +141,8 @@ func (a *Agent) attempts(ctx context.Context, w *worker, job driver.Job, rep *re
 			return res, fmt.Errorf("gave up after %v and %d attempts: %w", w.dev.giveUpAfter().Round(time.Second), n, err)
 		}
 		d := min(wait, left)
-		rep.note(driver.Bound(fmt.Sprintf("%s (attempt %d; trying again in %v)", err, n, d.Round(time.Second))))
+		// The same words on every attempt: a note is sent only when it changes.
+		rep.note(driver.Bound(fmt.Sprintf("%s (trying again for up to %v)", err, w.dev.giveUpAfter().Round(time.Second))))
 		a.log.Info("agent: the device did not take the job; trying again", "command", job.CommandID,
 			"device", w.dev.label(), "attempt", n, "wait", d, "error", err)
 		timer := time.NewTimer(d)

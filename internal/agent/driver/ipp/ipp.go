@@ -7,14 +7,26 @@
 // Get-Job-Attributes, Cancel-Job and Get-Printer-Attributes) because no Go IPP
 // library is available from the module proxy here.
 //
+// A CUPS queue is ipp://host:631/printers/<queue>.
+//
 // Run asks the printer what it supports, sends the PDF (or
 // application/octet-stream when the printer lacks the command's FileType),
 // with the copies attribute when the printer supports that many copies and
 // as CopyCount one-copy jobs otherwise, then follows each job with
-// Get-Job-Attributes until it is completed, aborted or canceled. Each request
-// is bounded by Options.Timeout (default 30 s); following a job is bounded by
-// ten times that, after which the job is cancelled. Cancelling the context
-// sends Cancel-Job. Printing is not repeatable: a re-run prints again.
+// Get-Job-Attributes until it is completed, aborted or canceled.
+//
+// A printer that is paused, stopped or not accepting jobs gets no job: Run
+// returns an error marked driver.NotDone, so that the agent tries again
+// until the device's give_up_after, and so does a refused connection. A job
+// that cannot go on (held, stopped, on a stopped printer or one reporting
+// an error, or unchanged while the printer has something to say, as when
+// CUPS cannot reach the printer behind a queue) is reported through
+// Job.Say in the printer's words (job-state-reasons, job-state-message,
+// printer-state-message) and, past Job.GiveUpAt, cancelled with those words
+// as the error. Each request is bounded by Options.Timeout (default 30 s);
+// following a job is bounded by ten times that, after which the job is
+// cancelled. Cancelling the context sends Cancel-Job. Printing is not
+// repeatable: a re-run prints again.
 package ipp
 
 import (
@@ -113,10 +125,10 @@ func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error)
 	}
 	attrs, err := d.printerAttributes(ctx)
 	if err != nil {
-		return driver.Result{}, err
+		return driver.Result{}, untouched(err)
 	}
 	if err := attrs.ready(); err != nil {
-		return driver.Result{}, err
+		return driver.Result{}, driver.NotDone(err)
 	}
 	format := attrs.format(doc.Format)
 	jobs, perJob := doc.Copies, 1
@@ -126,8 +138,13 @@ func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error)
 	ids := make([]string, 0, jobs)
 	for i := range jobs {
 		progress := func(f float64) { job.Report((float64(i) + f) / float64(jobs)) }
-		id, err := d.printOne(ctx, job.CommandID, format, perJob, doc.Bytes, progress)
+		id, err := d.printOne(ctx, job, format, perJob, doc.Bytes, progress)
 		if err != nil {
+			if i > 0 {
+				// Earlier copies printed: running the command again would
+				// print them twice.
+				err = fmt.Errorf("%w (after %d of %d copies printed)", stripNotDone(err), i, jobs)
+			}
 			return driver.Result{}, err
 		}
 		ids = append(ids, strconv.Itoa(int(id)))
@@ -139,29 +156,82 @@ func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error)
 	return driver.Result{Notes: driver.Bound(fmt.Sprintf("printed %d copies (%s), IPP %s %s", doc.Copies, format, noun, strings.Join(ids, ",")))}, nil
 }
 
+// untouched marks the failures after which the printer surely has no job:
+// it could not be reached (nothing was sent), or it said it takes none now.
+func untouched(err error) error {
+	if se, ok := errors.AsType[*StatusError](err); ok {
+		switch se.Status {
+		case statusNotAcceptingJobs, statusBusy, statusServiceUnavailable, statusTemporaryError:
+			return driver.NotDone(err)
+		}
+		return err
+	}
+	if _, ok := errors.AsType[*net.OpError](err); ok && isDialError(err) {
+		return driver.NotDone(err)
+	}
+	return err
+}
+
+// isDialError reports a failure to connect, before any byte was sent.
+func isDialError(err error) bool {
+	op, ok := errors.AsType[*net.OpError](err)
+	return ok && op.Op == "dial"
+}
+
+func stripNotDone(err error) error {
+	if driver.IsNotDone(err) {
+		return errors.New(err.Error())
+	}
+	return err
+}
+
 // printOne submits one Print-Job and follows it to its end.
-func (d *Driver) printOne(ctx context.Context, name, format string, copies int, doc []byte, progress func(float64)) (int32, error) {
+func (d *Driver) printOne(ctx context.Context, job driver.Job, format string, copies int, doc []byte, progress func(float64)) (int32, error) {
 	progress(0)
-	resp, err := d.do(ctx, printJobRequest(d.nextID(), d.printerURI, d.opts.UserName, name, format, copies, doc))
+	resp, err := d.do(ctx, printJobRequest(d.nextID(), d.printerURI, d.opts.UserName, job.CommandID, format, copies, doc))
 	if err != nil {
-		return 0, err
+		return 0, untouched(err)
 	}
 	id, ok := resp.Int(TagJob, "job-id")
 	if !ok {
 		return 0, errors.New("ipp: Print-Job: the printer answered without a job-id")
 	}
 	d.opts.Logger.Debug("ipp job submitted", "printer", d.printerURI, "job", id, "copies", copies)
-	return id, d.follow(ctx, id, progress)
+	return id, d.follow(ctx, id, job, progress)
 }
 
-// follow polls the job until it ends. On ctx cancellation or when the wait
-// exceeds ten times the timeout it sends Cancel-Job so that the printer does
-// not print what nobody waits for any more.
-func (d *Driver) follow(ctx context.Context, id int32, progress func(float64)) error {
+// Following a job: a job that cannot go on is one held or stopped, on a
+// printer that is stopped or reports an error, or one in which nothing
+// changed for a while although the printer has something to say (CUPS
+// keeps a job "processing" while its backend cannot reach the printer).
+const (
+	// stallNote is how long a job may show no change before the printer's
+	// message is reported as a note.
+	stallNote = 3 * time.Second
+	// troubleGrace is how long trouble must last before it can end a job
+	// past its GiveUpAt, so that a passing state does not.
+	troubleGrace = 5 * time.Second
+)
+
+// follow polls the job (and the printer) until it ends. It reports what the
+// printer says while the job cannot go on through job.Say; past
+// job.GiveUpAt such a job is cancelled and its last reason returned. On ctx
+// cancellation, or when the wait exceeds ten times the timeout, it sends
+// Cancel-Job so that the printer does not print what nobody waits for any
+// more.
+func (d *Driver) follow(ctx context.Context, id int32, job driver.Job, progress func(float64)) error {
 	wait, cancel := context.WithTimeout(ctx, 10*d.opts.Timeout)
 	defer cancel()
 	tick := time.NewTicker(d.poll)
 	defer tick.Stop()
+	start, giveUp := time.Now(), job.GiveUp()
+	stallGiveUp := max(giveUp.Sub(start), troubleGrace)
+	var (
+		last         string // what was seen, to tell a change
+		lastChange   = start
+		troubleSince time.Time
+		said         string
+	)
 	for {
 		st, err := d.jobState(wait, id)
 		if err == nil {
@@ -172,6 +242,36 @@ func (d *Driver) follow(ctx context.Context, id int32, progress func(float64)) e
 				return err
 			}
 			progress(st.fraction())
+			if !st.hasPrinterState {
+				// The printer does not report its state with the job: ask it.
+				if pa, perr := d.printerAttributes(wait); perr == nil {
+					st.printerState, st.printerReasons, st.printerMessage = pa.state, pa.reasons, pa.message
+				}
+			}
+			now := time.Now()
+			if seen := st.signature(); seen != last {
+				last, lastChange = seen, now
+			}
+			trouble := st.trouble()
+			switch {
+			case trouble == "":
+				troubleSince = time.Time{}
+			case troubleSince.IsZero():
+				troubleSince = now
+			}
+			note := trouble
+			if note == "" && now.Sub(lastChange) >= stallNote {
+				note = st.anyMessage()
+			}
+			if note != said {
+				job.Say(note)
+				said = note
+			}
+			stuck := trouble != "" && now.Sub(troubleSince) >= troubleGrace && !now.Before(giveUp)
+			stalled := note != "" && now.Sub(lastChange) >= stallGiveUp
+			if stuck || stalled {
+				return d.cancel(ctx, id, fmt.Errorf("gave up after %v: %s", now.Sub(start).Round(time.Second), note))
+			}
 		} else if wait.Err() == nil {
 			return err
 		}
@@ -184,9 +284,9 @@ func (d *Driver) follow(ctx context.Context, id int32, progress func(float64)) e
 }
 
 // cancel sends Cancel-Job on a context of its own, because the one that
-// asked for the cancellation is already done.
+// asked for the cancellation may be done.
 func (d *Driver) cancel(ctx context.Context, id int32, cause error) error {
-	if ctx.Err() == nil {
+	if errors.Is(cause, context.DeadlineExceeded) && ctx.Err() == nil {
 		cause = fmt.Errorf("job did not finish within %v: %w", 10*d.opts.Timeout, cause)
 	}
 	cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), d.opts.Timeout)
@@ -202,6 +302,12 @@ type jobStatus struct {
 	reasons               []string
 	message               string
 	impressions, complete int32
+	// The printer's state as of this job: CUPS sends it with the job
+	// (job-printer-state-*); otherwise follow asks the printer.
+	hasPrinterState bool
+	printerState    int32
+	printerReasons  []string
+	printerMessage  string
 }
 
 func (d *Driver) jobState(ctx context.Context, id int32) (jobStatus, error) {
@@ -213,10 +319,20 @@ func (d *Driver) jobState(ctx context.Context, id int32) (jobStatus, error) {
 	st.state, _ = m.Int(TagJob, "job-state")
 	st.impressions, _ = m.Int(TagJob, "job-impressions")
 	st.complete, _ = m.Int(TagJob, "job-impressions-completed")
-	if msg := m.Strings(TagJob, "job-state-message"); len(msg) > 0 {
-		st.message = msg[0]
+	st.message = first(m.Strings(TagJob, "job-state-message"))
+	if _, ok := m.Lookup(TagJob, "job-printer-state-reasons"); ok {
+		st.hasPrinterState = true
+		st.printerReasons = m.Strings(TagJob, "job-printer-state-reasons")
+		st.printerMessage = first(m.Strings(TagJob, "job-printer-state-message"))
 	}
 	return st, nil
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
 }
 
 // outcome reports whether the job reached a final state, and its error.
@@ -232,10 +348,63 @@ func (s jobStatus) outcome(id int32) (bool, error) {
 
 func (s jobStatus) why() string {
 	why := "job-state-reasons: " + strings.Join(s.reasons, ",")
-	if s.message != "" {
-		why += "; " + s.message
+	if msg := s.anyMessage(); msg != "" {
+		why += "; " + msg
 	}
 	return why
+}
+
+// anyMessage is what the printer says about the job: the job's own
+// message, else the printer's.
+func (s jobStatus) anyMessage() string {
+	if s.message != "" {
+		return s.message
+	}
+	return s.printerMessage
+}
+
+// trouble says why the job cannot go on, in the printer's words, or "".
+func (s jobStatus) trouble() string {
+	var what string
+	switch {
+	case s.state == jobHeld:
+		what = "job held"
+	case s.state == jobStopped:
+		what = "job stopped"
+	case s.printerState == printerStopped:
+		what = "printer stopped"
+	case slices.ContainsFunc(s.printerReasons, troubleReason):
+		what = "printer reports " + strings.Join(slices.DeleteFunc(slices.Clone(s.printerReasons), func(r string) bool { return !troubleReason(r) }), ",")
+	default:
+		return ""
+	}
+	var detail []string
+	if r := strings.Join(slices.DeleteFunc(slices.Clone(s.reasons), func(r string) bool { return r == "none" || r == "job-printing" }), ","); r != "" {
+		detail = append(detail, r)
+	}
+	if msg := s.anyMessage(); msg != "" {
+		detail = append(detail, msg)
+	}
+	if len(detail) > 0 {
+		what += ": " + strings.Join(detail, "; ")
+	}
+	return what
+}
+
+// troubleReason tells the printer-state-reasons that stop printing (RFC
+// 8011 5.4.12: the -error suffix, and the plain keywords that mean it).
+func troubleReason(r string) bool {
+	r = strings.TrimSuffix(r, "-report")
+	switch r {
+	case "paused", "offline", "shutdown", "stopped-partly", "stopping", "moving-to-paused":
+		return true
+	}
+	return strings.HasSuffix(r, "-error")
+}
+
+// signature is what changes while a job makes headway.
+func (s jobStatus) signature() string {
+	return fmt.Sprint(s.state, s.reasons, s.message, s.complete, s.printerState, s.printerReasons, s.printerMessage)
 }
 
 // fraction estimates progress from impressions when the printer counts them,
@@ -287,6 +456,8 @@ func (a printerAttrs) ready() error {
 		detail += "; " + a.message
 	}
 	switch {
+	case a.state == printerStopped && slices.Contains(a.reasons, "paused"):
+		return fmt.Errorf("ipp: printer %s is paused (printer-state-reasons: %s)", a.uri, detail)
 	case a.state == printerStopped:
 		return fmt.Errorf("ipp: printer %s is stopped (printer-state-reasons: %s)", a.uri, detail)
 	case !a.accepting:

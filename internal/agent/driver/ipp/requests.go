@@ -65,7 +65,8 @@ func jobRequest(op Operation, id uint32, printerURI, user string, jobID int32, e
 
 func getJobAttributesRequest(id uint32, printerURI, user string, jobID int32) *Message {
 	return jobRequest(OpGetJobAttributes, id, printerURI, user, jobID, keywords("requested-attributes",
-		"job-state", "job-state-reasons", "job-state-message", "job-impressions", "job-impressions-completed"))
+		"job-state", "job-state-reasons", "job-state-message", "job-impressions", "job-impressions-completed",
+		"job-printer-state-reasons", "job-printer-state-message"))
 }
 
 func cancelJobRequest(id uint32, printerURI, user string, jobID int32) *Message {

@@ -104,6 +104,14 @@ func (e *StatusError) Error() string {
 	return s
 }
 
+// Statuses after which the printer surely holds no job of ours.
+const (
+	statusServiceUnavailable Status = 0x0502
+	statusTemporaryError     Status = 0x0505
+	statusNotAcceptingJobs   Status = 0x0506
+	statusBusy               Status = 0x0507
+)
+
 // Job states (RFC 8011 section 5.3.7).
 const (
 	jobPending    = 3

@@ -1,0 +1,73 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/agent"
+	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+	"github.com/bellhop/bellhop/internal/hubtest"
+)
+
+// history returns a command's history as "State: notes" lines.
+func (e *env) history(id string) []string {
+	e.t.Helper()
+	_, h, err := e.hub.Service.Command(context.Background(), id)
+	must(e.t, err)
+	var out []string
+	for _, x := range h {
+		out = append(out, string(x.State)+": "+x.Notes)
+	}
+	return out
+}
+
+// TestFrontDeskCUPS runs the agent against real CUPS queues as a hotel has
+// them. A paused queue: the command waits, says why as a Processing note,
+// and prints once the queue is resumed. A damaged PDF: CUPS stops the job,
+// the command ends as Error in CUPS' words within give_up_after, and the
+// device's next command prints.
+func TestFrontDeskCUPS(t *testing.T) {
+	t.Parallel()
+	paused := drivertest.StartCUPSQueue(t, drivertest.CUPSOptions{Paused: "Out of paper, back at 3"})
+	working := drivertest.StartCUPSQueue(t, drivertest.CUPSOptions{})
+	e := newEnv(t)
+	lobby := e.device(bellhop.Printer, "Lobby printer")
+	office := e.device(bellhop.Printer, "Back office printer")
+	startAgent(t, e.config(t.TempDir(),
+		agent.DeviceConfig{Name: lobby.Name, Driver: paused.URI, GiveUpAfter: time.Minute},
+		agent.DeviceConfig{Name: office.Name, Driver: working.URI, GiveUpAfter: 3 * time.Second}))
+
+	waiting := e.command(lobby, bellhop.PrinterData{CopyCount: 1, FileType: "application/pdf",
+		FileData: base64.StdEncoding.EncodeToString(drivertest.PDF)})
+	damaged := e.command(office, bellhop.PrinterData{CopyCount: 1, FileType: "application/pdf", FileData: "JVBERi0xLjQK"})
+	next := e.command(office, bellhop.PrinterData{CopyCount: 1, FileType: "application/pdf",
+		FileData: base64.StdEncoding.EncodeToString(drivertest.PDF)})
+
+	// The paused queue's reason reaches the hub as a Processing note.
+	hubtest.Eventually(t, 15*time.Second, func() (bool, string) {
+		v := e.view(waiting)
+		return v.State == bellhop.Processing && strings.Contains(v.Notes, "Out of paper, back at 3"),
+			"waiting command is " + string(v.State) + " " + v.Notes
+	})
+	final := e.waitFinal(30*time.Second, damaged, next)
+	if v := final[damaged]; v.State != bellhop.Failed || !strings.Contains(v.Notes, "job stopped") || !strings.Contains(v.Notes, "trailer") {
+		t.Errorf("damaged PDF: %s %q, want Error in CUPS' words", v.State, v.Notes)
+	}
+	if v := final[next]; v.State != bellhop.Processed {
+		t.Errorf("the command after it: %s %q", v.State, v.Notes)
+	}
+
+	paused.Resume(t)
+	if v := e.waitFinal(30*time.Second, waiting)[waiting]; v.State != bellhop.Processed {
+		t.Errorf("after cupsenable: %s %q", v.State, v.Notes)
+	}
+	if n := len(paused.Printed(t)); n != 1 {
+		t.Errorf("the paused queue printed %d files, want 1", n)
+	}
+	t.Logf("history of the waiting command: %q", e.history(waiting))
+	t.Logf("history of the damaged one: %q", e.history(damaged))
+}
