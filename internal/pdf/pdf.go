@@ -24,11 +24,17 @@ func Text(lines ...string) []byte {
 		content.WriteString(") Tj T*\n")
 	}
 	content.WriteString("ET\n")
+	return Page(content.String())
+}
+
+// Page returns a one-page A4 PDF whose page draws content, a PDF content
+// stream that may use the font /F1 (Helvetica).
+func Page(content string) []byte {
 	objects := []string{
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
+		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", len(content), content),
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 	}
 	var b bytes.Buffer
