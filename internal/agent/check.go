@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/client"
-	"github.com/bellhop/bellhop/internal/agent/driver"
 )
 
 // CheckTimeout bounds each probe of Check.
@@ -59,7 +58,7 @@ func Check(ctx context.Context, cfg Config) ([]CheckResult, error) {
 	for i, d := range cfg.Devices {
 		wg.Go(func() {
 			r := CheckResult{What: "device " + d.label(), Target: d.Driver}
-			drv, err := cfg.Drivers.Open(d.Driver, driver.Options{Timeout: cfg.DriverTimeout})
+			drv, err := cfg.Drivers.Open(d.Driver, cfg.options(d))
 			if err == nil {
 				cctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 				err = drv.Check(cctx)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -122,6 +123,21 @@ type DeviceConfig struct {
 	// happen, after it the command ends as Error with the device's last
 	// reason and the next command starts. Default 2m.
 	GiveUpAfter time.Duration `yaml:"give_up_after"`
+	// Format is what a printer is sent: pdf (default: the document as it
+	// is), raw (the command's bytes untouched: ZPL, ESC/POS made upstream),
+	// escpos (the PDF drawn as ESC/POS raster for a receipt printer) or
+	// raster (PWG or Apple raster for an IPP printer that takes no PDF;
+	// chosen by itself when the printer says so).
+	Format string `yaml:"format"`
+	// Dots is a receipt printer's width in dots for escpos: 576 (80 mm,
+	// the default) or 384 (58 mm).
+	Dots int `yaml:"dots"`
+}
+
+// options are the driver options of the device.
+func (cfg Config) options(d DeviceConfig) driver.Options {
+	return driver.Options{Timeout: cfg.DriverTimeout, Logger: cfg.Logger, Format: d.Format, Dots: d.Dots,
+		CacheDir: filepath.Join(cfg.StateDir, "cache")}
 }
 
 func (d DeviceConfig) giveUpAfter() time.Duration {
@@ -364,7 +380,7 @@ func (cfg Config) Validate() error {
 			add("%s: driver is required (known schemes: %s)", where, strings.Join(cfg.Drivers.Schemes(), ", "))
 			continue
 		}
-		drv, err := cfg.Drivers.Open(d.Driver, driver.Options{Timeout: cfg.DriverTimeout})
+		drv, err := cfg.Drivers.Open(d.Driver, cfg.options(d))
 		if err != nil {
 			add("%s: %v", where, err)
 			continue

@@ -103,7 +103,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	for _, d := range cfg.Devices {
-		drv, err := cfg.Drivers.Open(d.Driver, driver.Options{Timeout: cfg.DriverTimeout, Logger: cfg.Logger})
+		drv, err := cfg.Drivers.Open(d.Driver, cfg.options(d))
 		if err != nil {
 			return nil, fmt.Errorf("agent: device %s: %w", d.label(), err)
 		}

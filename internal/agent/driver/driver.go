@@ -165,7 +165,39 @@ type Options struct {
 	// peer with the system roots; printers with self-signed certificates need
 	// a config with their certificate in RootCAs.
 	TLSConfig *tls.Config
+	// Format is what a printer is sent (see the Format constants); empty
+	// means FormatPDF. Drivers that do not print ignore it.
+	Format string
+	// Dots is the width of a receipt printer in dots, for FormatESCPOS;
+	// zero means DefaultDots.
+	Dots int
+	// CacheDir is a directory the driver may keep caches in (the PDF
+	// renderer's compiled code); empty keeps none.
+	CacheDir string
 }
+
+// Printer formats, for Options.Format.
+const (
+	// FormatPDF sends the command's document as it is (the printer, or
+	// CUPS, reads PDF).
+	FormatPDF = "pdf"
+	// FormatRaw sends the command's bytes untouched and untyped: ZPL,
+	// ESC/POS or PCL produced upstream.
+	FormatRaw = "raw"
+	// FormatESCPOS draws the PDF's pages as 1-bit raster at Options.Dots
+	// and sends them as ESC/POS with a cut: receipt printers.
+	FormatESCPOS = "escpos"
+	// FormatRaster draws the PDF's pages and sends PWG raster or Apple
+	// raster (URF), whichever the printer takes: IPP Everywhere printers
+	// that take no PDF. The ipp driver chooses it by itself for them.
+	FormatRaster = "raster"
+)
+
+// Formats lists the printer formats.
+var Formats = []string{FormatPDF, FormatRaw, FormatESCPOS, FormatRaster}
+
+// DefaultDots is the width of an 80 mm receipt printer at 203 dpi.
+const DefaultDots = 576
 
 // WithDefaults returns o with every zero field set to its documented default.
 // Fields whose default depends on the driver (Timeout, PollInterval) are set
@@ -186,6 +218,12 @@ func (o Options) WithDefaults() Options {
 	if o.UserName == "" {
 		o.UserName = DefaultUserName
 	}
+	if o.Format == "" {
+		o.Format = FormatPDF
+	}
+	if o.Dots == 0 {
+		o.Dots = DefaultDots
+	}
 	return o
 }
 
@@ -198,6 +236,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("driver options: negative RetryDelay %v", o.RetryDelay)
 	case o.PollInterval < 0:
 		return fmt.Errorf("driver options: negative PollInterval %v", o.PollInterval)
+	case o.Format != "" && !slices.Contains(Formats, o.Format):
+		return fmt.Errorf("driver options: format %q is not one of %s", o.Format, strings.Join(Formats, ", "))
+	case o.Dots < 0 || o.Dots%8 != 0 || o.Dots > 4096:
+		return fmt.Errorf("driver options: dots %d must be a multiple of 8 up to 4096", o.Dots)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package drivertest
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"sync"
@@ -11,12 +12,30 @@ import (
 // TCPSink is a raw 9100 printer: it accepts connections, counts the bytes
 // it reads until the client half-closes, then closes its side.
 type TCPSink struct {
-	l       net.Listener
-	mu      sync.Mutex
-	bytes   int64
-	conns   int
-	changed chan struct{} // closed and replaced on every change
-	stall   bool
+	l        net.Listener
+	mu       sync.Mutex
+	bytes    int64
+	conns    int
+	received [][]byte      // what each finished connection carried
+	changed  chan struct{} // closed and replaced on every change
+	stall    bool
+	keepOpen bool
+}
+
+// StartKeepOpenSink is a TCPSink that reads everything but never closes
+// its side, as some printers do: bytes count as they arrive, and a
+// connection counts as finished once the client half-closes.
+func StartKeepOpenSink(tb testing.TB) *TCPSink {
+	tb.Helper()
+	return startSink(tb, &TCPSink{keepOpen: true})
+}
+
+// Received returns the bytes of each finished connection, in the order
+// they finished.
+func (s *TCPSink) Received() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.received...)
 }
 
 // StartTCPSink listens on a free loopback port until the test ends. A
@@ -24,50 +43,74 @@ type TCPSink struct {
 // once the socket buffers fill: the peer for cancellation tests.
 func StartTCPSink(tb testing.TB, stall bool) *TCPSink {
 	tb.Helper()
+	return startSink(tb, &TCPSink{stall: stall})
+}
+
+func startSink(tb testing.TB, s *TCPSink) *TCPSink {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("tcp sink: %v", err)
 	}
-	s := &TCPSink{l: l, changed: make(chan struct{}), stall: stall}
+	s.l, s.changed = l, make(chan struct{})
 	var wg sync.WaitGroup
-	tb.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Go(func() { s.serve(&wg) })
+	done := make(chan struct{})
+	tb.Cleanup(func() { close(done); l.Close(); wg.Wait() })
+	wg.Go(func() { s.serve(&wg, done) })
 	return s
 }
 
 // Addr is host:port of the sink.
 func (s *TCPSink) Addr() string { return s.l.Addr().String() }
 
-func (s *TCPSink) serve(wg *sync.WaitGroup) {
+func (s *TCPSink) serve(wg *sync.WaitGroup, done chan struct{}) {
 	for {
 		c, err := s.l.Accept()
 		if err != nil {
 			return
 		}
-		s.update(0, 1)
+		s.update(0, 1, nil)
 		wg.Go(func() {
 			defer c.Close()
 			if s.stall {
 				_, _ = c.Read(make([]byte, 1)) // returns when the client goes away
 				return
 			}
-			n, _ := io.Copy(io.Discard, c)
-			s.update(n, 0)
+			var buf bytes.Buffer
+			if !s.keepOpen {
+				_, _ = io.Copy(&buf, c)
+				s.update(int64(buf.Len()), 0, buf.Bytes())
+				return
+			}
+			chunk := make([]byte, 32<<10)
+			for {
+				n, err := c.Read(chunk)
+				buf.Write(chunk[:n])
+				s.update(int64(n), 0, nil)
+				if err != nil {
+					break
+				}
+			}
+			s.update(0, 0, buf.Bytes())
+			<-done // the printer keeps its side open until the test ends
 		})
 	}
 }
 
-func (s *TCPSink) update(bytes int64, conns int) {
+func (s *TCPSink) update(n int64, conns int, finished []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bytes += bytes
+	s.bytes += n
 	s.conns += conns
+	if finished != nil {
+		s.received = append(s.received, finished)
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
 
-// Counts returns the bytes received on finished connections and the number
-// of connections accepted.
+// Counts returns the bytes received (on finished connections, or as they
+// arrive for a keep-open sink) and the number of connections accepted.
 func (s *TCPSink) Counts() (bytes int64, conns int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

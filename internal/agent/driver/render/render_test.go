@@ -1,17 +1,12 @@
 package render
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"image"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 
+	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
 	"github.com/bellhop/bellhop/internal/pdf"
 )
 
@@ -51,12 +46,6 @@ func TestPagesAndErrors(t *testing.T) {
 // total; the figure is in the README.
 func TestAgreesWithPoppler(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("pdftoppm"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pdftoppm not installed (apt-get install poppler-utils)")
-		}
-		t.Skip("pdftoppm not installed (apt-get install poppler-utils)")
-	}
 	for _, tc := range []struct {
 		name string
 		doc  []byte
@@ -71,8 +60,16 @@ func TestAgreesWithPoppler(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		theirs := poppler(t, tc.doc, tc.size, ours[0].Bounds())
-		same, inkNear := agreement(ours[0], theirs)
+		var theirs *image.Gray
+		if tc.size.Width > 0 {
+			theirs = drivertest.Poppler(t, tc.doc, 1, drivertest.PopplerSize{Width: ours[0].Bounds().Dx(), Height: ours[0].Bounds().Dy()})
+		} else {
+			theirs = drivertest.Poppler(t, tc.doc, 1, drivertest.PopplerSize{DPI: tc.size.DPI})
+		}
+		if theirs.Bounds() != ours[0].Bounds() {
+			t.Fatalf("%s: pdftoppm drew %v, PDFium %v", tc.name, theirs.Bounds(), ours[0].Bounds())
+		}
+		same, inkNear := drivertest.Agreement(ours[0], theirs)
 		t.Logf("%s: %.2f%% of pixels agree; %.1f%% of ink within one pixel", tc.name, 100*same, 100*inkNear)
 		if same < 0.99 {
 			t.Errorf("%s: %.2f%% of pixels agree with pdftoppm, want at least 99%%", tc.name, 100*same)
@@ -81,98 +78,6 @@ func TestAgreesWithPoppler(t *testing.T) {
 			t.Errorf("%s: %.1f%% of ink within one pixel of pdftoppm's, want at least 95%%", tc.name, 100*inkNear)
 		}
 	}
-}
-
-// poppler renders doc's first page with pdftoppm at the size of want.
-func poppler(t *testing.T, doc []byte, size Size, want image.Rectangle) *image.Gray {
-	t.Helper()
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.pdf")
-	if err := os.WriteFile(in, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-gray", "-singlefile", "-f", "1", "-l", "1"}
-	if size.Width > 0 {
-		args = append(args, "-scale-to-x", strconv.Itoa(want.Dx()), "-scale-to-y", strconv.Itoa(want.Dy()))
-	} else {
-		args = append(args, "-r", strconv.Itoa(size.DPI))
-	}
-	out := filepath.Join(dir, "out")
-	if b, err := exec.Command("pdftoppm", append(args, in, out)...).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v: %s", err, b)
-	}
-	b, err := os.ReadFile(out + ".pgm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := decodePGM(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if img.Bounds() != want {
-		t.Fatalf("pdftoppm drew %v, PDFium %v", img.Bounds(), want)
-	}
-	return img
-}
-
-// decodePGM reads a binary 8-bit PGM (P5), pdftoppm's -gray output.
-func decodePGM(b []byte) (*image.Gray, error) {
-	var w, h, maxv int
-	r := bytes.NewReader(b)
-	if _, err := fmt.Fscan(r, new(string), &w, &h, &maxv); err != nil || maxv != 255 || !bytes.HasPrefix(b, []byte("P5")) {
-		return nil, fmt.Errorf("not an 8-bit PGM: %v", err)
-	}
-	if _, err := r.ReadByte(); err != nil { // the one white-space byte before the pixels
-		return nil, err
-	}
-	pix := b[len(b)-r.Len():]
-	if len(pix) != w*h {
-		return nil, fmt.Errorf("PGM has %d bytes of pixels, want %d", len(pix), w*h)
-	}
-	return &image.Gray{Pix: pix, Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
-}
-
-// agreement compares two pages after thresholding at mid-grey: the share
-// of all pixels that agree, and the share of ink pixels (of either page)
-// that the other page also inks within one pixel, because the two render
-// stems of substituted fonts a pixel apart.
-func agreement(a, b *image.Gray) (same, inkNear float64) {
-	on := func(img *image.Gray, x, y int) bool {
-		return image.Pt(x, y).In(img.Rect) && img.GrayAt(x, y).Y < 128
-	}
-	near := func(img *image.Gray, x, y int) bool {
-		for dy := -1; dy <= 1; dy++ {
-			for dx := -1; dx <= 1; dx++ {
-				if on(img, x+dx, y+dy) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	var agree, total, inked, matched int
-	for y := a.Rect.Min.Y; y < a.Rect.Max.Y; y++ {
-		for x := a.Rect.Min.X; x < a.Rect.Max.X; x++ {
-			ia, ib := on(a, x, y), on(b, x, y)
-			total++
-			if ia == ib {
-				agree++
-			}
-			if ia {
-				inked++
-				if near(b, x, y) {
-					matched++
-				}
-			}
-			if ib {
-				inked++
-				if near(a, x, y) {
-					matched++
-				}
-			}
-		}
-	}
-	return float64(agree) / float64(total), float64(matched) / float64(inked)
 }
 
 func ink(img *image.Gray) (n int) {
