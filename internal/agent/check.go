@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/client"
+	"github.com/bellhop/bellhop/internal/agent/driver"
 )
 
 // CheckTimeout bounds each probe of Check.
@@ -24,7 +25,8 @@ type CheckResult struct {
 }
 
 // Check validates cfg, then reaches the hub (devices/getAll) and every
-// device (its driver's Check), in parallel, each within CheckTimeout. It
+// device (its driver's Check, or Describe where the driver can say more: a
+// printer's state, reasons and capabilities), in parallel, each within CheckTimeout. It
 // also reports configured devices the hub does not connect to this
 // integration. It returns the validation error alone when cfg is invalid,
 // else one result per probe: the hub first, then the devices in
@@ -58,14 +60,19 @@ func Check(ctx context.Context, cfg Config) ([]CheckResult, error) {
 	for i, d := range cfg.Devices {
 		wg.Go(func() {
 			r := CheckResult{What: "device " + d.label(), Target: d.Driver}
+			r.Detail = "reachable"
 			drv, err := cfg.Drivers.Open(d.Driver, cfg.options(d))
 			if err == nil {
 				cctx, cancel := context.WithTimeout(ctx, CheckTimeout)
-				err = drv.Check(cctx)
+				if desc, ok := drv.(driver.Describer); ok {
+					r.Detail, err = desc.Describe(cctx)
+				} else {
+					err = drv.Check(cctx)
+				}
 				cancel()
 				drv.Close()
 			}
-			r.Err, r.Detail = err, "reachable"
+			r.Err = err
 			if drv != nil && drv.Repeatable() {
 				r.Detail += ", repeatable"
 			}

@@ -132,12 +132,15 @@ type DeviceConfig struct {
 	// Dots is a receipt printer's width in dots for escpos: 576 (80 mm,
 	// the default) or 384 (58 mm).
 	Dots int `yaml:"dots"`
+	// Print options (media, sides, color_mode, tray, fit) for every
+	// command of the device; a command's own Options win.
+	driver.PrintOptions `yaml:",inline"`
 }
 
 // options are the driver options of the device.
 func (cfg Config) options(d DeviceConfig) driver.Options {
 	return driver.Options{Timeout: cfg.DriverTimeout, Logger: cfg.Logger, Format: d.Format, Dots: d.Dots,
-		CacheDir: filepath.Join(cfg.StateDir, "cache")}
+		CacheDir: filepath.Join(cfg.StateDir, "cache"), Print: d.PrintOptions}
 }
 
 func (d DeviceConfig) giveUpAfter() time.Duration {

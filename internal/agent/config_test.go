@@ -21,7 +21,10 @@ devices:
   - name: Front desk printer
     driver: ipp://127.0.0.1:8631/ipp/print
   - id: 2F0C0000-0000-0000-0000-000000000001
-    driver: socket://192.0.2.10:9100
+    driver: socket://192.0.2.10:9100?waiteof=false
+    format: escpos
+    dots: 384
+    give_up_after: 30s
   - name: Key encoder
     driver: http://127.0.0.1:9000/encode
 `
@@ -36,7 +39,8 @@ func TestParseConfig(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 	if cfg.Client != "Front desk agent 1.0" || cfg.PollInterval != 5*time.Second || len(cfg.Devices) != 3 ||
-		cfg.Devices[1].Driver != "socket://192.0.2.10:9100" || cfg.Devices[2].Name != "Key encoder" {
+		cfg.Devices[1].Driver != "socket://192.0.2.10:9100?waiteof=false" || cfg.Devices[2].Name != "Key encoder" ||
+		cfg.Devices[1].Format != "escpos" || cfg.Devices[1].Dots != 384 || cfg.Devices[1].GiveUpAfter != 30*time.Second {
 		t.Fatalf("parsed %+v", cfg)
 	}
 	d := Config{}.WithDefaults()
@@ -80,6 +84,13 @@ func TestValidate(t *testing.T) {
 		{"bad URL", func(c *Config) { c.PlatformAddress = "ftp://hub" }, []string{"platform_address", "scheme"}},
 		{"no host", func(c *Config) { c.PlatformAddress = "http://" }, []string{"no host"}},
 		{"bad ws", func(c *Config) { c.WebSocketAddress = "tcp://x" }, []string{"websocket_address"}},
+		{"bad print options", func(c *Config) {
+			c.Devices[0].Format, c.Devices[0].Dots, c.Devices[0].GiveUpAfter = "postscript", 100, -time.Second
+			c.Devices[0].Sides, c.Devices[0].Media = "both", "A4"
+		}, []string{`format "postscript"`, "give_up_after must not be negative"}},
+		{"bad sides and media", func(c *Config) { c.Devices[0].Sides, c.Devices[0].Media = "both", "A4" },
+			[]string{`sides "both"`, `media "A4" is not a PWG media name`}},
+		{"bad budget", func(c *Config) { c.RateLimit = -5 }, []string{"rate_limit must be positive"}},
 		{"duplicate name", func(c *Config) {
 			c.Devices = append(c.Devices, DeviceConfig{Name: "P", Driver: "socket://127.0.0.1:9101"})
 		}, []string{"devices[1] (P): duplicate of devices[0]"}},
@@ -176,5 +187,17 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if _, err := LoadConfig(path + ".missing"); err == nil {
 		t.Fatal("want an error for a missing file")
+	}
+}
+
+func TestParsePrintOptions(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig([]byte("devices:\n  - name: P\n    driver: ipp://p\n    media: iso_a4_210x297mm\n    sides: two-sided-long-edge\n    color_mode: monochrome\n    tray: tray-2\n    fit: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Devices[0].PrintOptions
+	if o.Media != "iso_a4_210x297mm" || o.Sides != "two-sided-long-edge" || o.ColorMode != "monochrome" || o.Tray != "tray-2" || !o.Fit {
+		t.Errorf("print options %+v", o)
 	}
 }

@@ -71,3 +71,35 @@ func TestFrontDeskCUPS(t *testing.T) {
 	t.Logf("history of the waiting command: %q", e.history(waiting))
 	t.Logf("history of the damaged one: %q", e.history(damaged))
 }
+
+// TestCheckPrinters: agent check prints each printer's state, what it
+// says and what it can do, and fails a paused one in CUPS' words.
+func TestCheckPrinters(t *testing.T) {
+	t.Parallel()
+	working := drivertest.StartCUPSQueue(t, drivertest.CUPSOptions{})
+	paused := drivertest.StartCUPSQueue(t, drivertest.CUPSOptions{Paused: "Toner low, replaced at noon"})
+	raster := drivertest.StartIPPEverywhere(t, drivertest.IPPOptions{Formats: []string{"image/pwg-raster"}})
+	e := newEnv(t)
+	var devs []agent.DeviceConfig
+	for _, target := range []string{working.URI, paused.URI, raster.URI} {
+		d := e.device(bellhop.Printer, target)
+		devs = append(devs, agent.DeviceConfig{Name: d.Name, Driver: target})
+	}
+	results, err := agent.Check(context.Background(), e.config(t.TempDir(), devs...))
+	must(t, err)
+	var out strings.Builder
+	failed := agent.PrintCheck(&out, results)
+	t.Logf("\n%s", out.String())
+	if failed != 1 {
+		t.Errorf("%d checks failed, want 1 (the paused queue)", failed)
+	}
+	for i, want := range []string{"idle; Generic CUPS-PDF Printer (no options); sends PDF; media ", "Toner low, replaced at noon", "sends raster (takes no PDF)"} {
+		got := results[1+i].Detail
+		if results[1+i].Err != nil {
+			got = results[1+i].Err.Error()
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want it to say %q", devs[i].Driver, got, want)
+		}
+	}
+}

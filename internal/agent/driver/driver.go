@@ -174,6 +174,16 @@ type Options struct {
 	// CacheDir is a directory the driver may keep caches in (the PDF
 	// renderer's compiled code); empty keeps none.
 	CacheDir string
+	// Print are the device's print options; a command's own win.
+	Print PrintOptions
+}
+
+// Describer is implemented by drivers that can say more about a device than
+// Check: its state, what it says, what it can do. agent check prints it.
+type Describer interface {
+	// Describe reaches the device without acting on it and returns a short
+	// description, or the error Check would return.
+	Describe(ctx context.Context) (string, error)
 }
 
 // Printer formats, for Options.Format.
@@ -240,6 +250,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("driver options: format %q is not one of %s", o.Format, strings.Join(Formats, ", "))
 	case o.Dots < 0 || o.Dots%8 != 0 || o.Dots > 4096:
 		return fmt.Errorf("driver options: dots %d must be a multiple of 8 up to 4096", o.Dots)
+	}
+	if err := o.Print.Validate(); err != nil {
+		return fmt.Errorf("driver options: %w", err)
 	}
 	return nil
 }

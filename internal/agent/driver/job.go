@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -52,6 +54,67 @@ type Document struct {
 	Bytes  []byte
 	Format string // MIME type; application/pdf when the command left it empty
 	Copies int    // 1..bellhop.MaxCopyCount
+	// Options are the command's own print options (a bellhop extension of
+	// the Printer Data: "Options": {"Sides": "two-sided-long-edge"}).
+	Options PrintOptions
+}
+
+// PrintOptions say how to print, per device (agent.yaml) and per command
+// (its Data's Options, which win field by field). Empty fields leave the
+// printer's default. The ipp driver maps them to IPP job attributes and
+// refuses, with an error naming what the printer supports, a value the
+// printer does not list.
+type PrintOptions struct {
+	// Media is a PWG media name, e.g. iso_a4_210x297mm, na_letter_8.5x11in.
+	Media string `yaml:"media" json:",omitempty"`
+	// Sides is one-sided, two-sided-long-edge or two-sided-short-edge.
+	Sides string `yaml:"sides" json:",omitempty"`
+	// ColorMode is monochrome, color or auto (IPP print-color-mode).
+	ColorMode string `yaml:"color_mode" json:",omitempty"`
+	// Tray is the media source, e.g. tray-1, main, manual (IPP media-source).
+	Tray string `yaml:"tray" json:",omitempty"`
+	// Fit scales each page to fit the media (IPP print-scaling=fit).
+	Fit bool `yaml:"fit" json:",omitempty"`
+}
+
+// Over returns o with the fields set in over replacing its own.
+func (o PrintOptions) Over(over PrintOptions) PrintOptions {
+	for _, f := range []struct{ dst, src *string }{{&o.Media, &over.Media}, {&o.Sides, &over.Sides},
+		{&o.ColorMode, &over.ColorMode}, {&o.Tray, &over.Tray}} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	o.Fit = o.Fit || over.Fit
+	return o
+}
+
+// IsZero reports whether no option is set.
+func (o PrintOptions) IsZero() bool { return o == PrintOptions{} }
+
+var (
+	mediaName = regexp.MustCompile(`^[a-z0-9]+_[a-z0-9.-]+_[0-9.]+x[0-9.]+(mm|in)$`)
+	keyword   = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,62}$`)
+)
+
+// Validate reports values that no printer could take: a media name that
+// is not a PWG self-describing name, an unknown sides or colour mode, a
+// tray that is not a keyword.
+func (o PrintOptions) Validate() error {
+	var errs []error
+	if o.Media != "" && !mediaName.MatchString(o.Media) {
+		errs = append(errs, fmt.Errorf("media %q is not a PWG media name such as iso_a4_210x297mm or na_letter_8.5x11in", o.Media))
+	}
+	if o.Sides != "" && !slices.Contains([]string{"one-sided", "two-sided-long-edge", "two-sided-short-edge"}, o.Sides) {
+		errs = append(errs, fmt.Errorf("sides %q is not one-sided, two-sided-long-edge or two-sided-short-edge", o.Sides))
+	}
+	if o.ColorMode != "" && !slices.Contains([]string{"auto", "monochrome", "color", "bi-level", "auto-monochrome", "process-monochrome"}, o.ColorMode) {
+		errs = append(errs, fmt.Errorf("color_mode %q is not monochrome, color or auto", o.ColorMode))
+	}
+	if o.Tray != "" && !keyword.MatchString(o.Tray) {
+		errs = append(errs, fmt.Errorf("tray %q is not an IPP media-source keyword such as tray-1 or manual", o.Tray))
+	}
+	return errors.Join(errs...)
 }
 
 // ErrBadData is wrapped by the decoding helpers when a command's Data does not
@@ -61,9 +124,15 @@ var ErrBadData = errors.New("bad command data")
 // PrinterDocument decodes the Printer Data of j (spec 5.4): FileData is
 // base64, CopyCount 1..100. It returns an error wrapping ErrBadData otherwise.
 func PrinterDocument(j Job) (Document, error) {
-	var d bellhop.PrinterData
+	var d struct {
+		bellhop.PrinterData
+		Options PrintOptions
+	}
 	if err := json.Unmarshal(j.Data, &d); err != nil {
 		return Document{}, fmt.Errorf("%w: printer data: %v", ErrBadData, err)
+	}
+	if err := d.Options.Validate(); err != nil {
+		return Document{}, fmt.Errorf("%w: Options: %v", ErrBadData, err)
 	}
 	if d.CopyCount < 1 || d.CopyCount > bellhop.MaxCopyCount {
 		return Document{}, fmt.Errorf("%w: CopyCount %d is outside 1..%d", ErrBadData, d.CopyCount, bellhop.MaxCopyCount)
@@ -79,7 +148,7 @@ func PrinterDocument(j Job) (Document, error) {
 	if format == "" {
 		format = "application/pdf"
 	}
-	return Document{Bytes: doc, Format: format, Copies: d.CopyCount}, nil
+	return Document{Bytes: doc, Format: format, Copies: d.CopyCount, Options: d.Options}, nil
 }
 
 // Bound makes device text fit a note: valid UTF-8, trimmed, at most MaxNotes

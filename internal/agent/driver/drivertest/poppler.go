@@ -107,3 +107,21 @@ func Agreement(a, b *image.Gray) (same, inkNear float64) {
 	}
 	return float64(agree) / float64(total), float64(matched) / float64(inked)
 }
+
+// RasterToPDF reads a PWG or Apple raster file with cups-filters'
+// rastertopdf (CUPS' own raster reader) and returns the PDF it makes: the
+// check that raster the agent wrote is what a printer would read.
+func RasterToPDF(tb testing.TB, path string) []byte {
+	tb.Helper()
+	const filter = "/usr/lib/cups/filter/rastertopdf"
+	if _, err := os.Stat(filter); err != nil {
+		skipOrFail(tb, "rastertopdf not installed (apt-get install cups-filters)")
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(filter, "1", "bellhop", "raster", "1", "", path)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("rastertopdf %s: %v\n%s", path, err, errOut.Bytes())
+	}
+	return out.Bytes()
+}

@@ -32,6 +32,7 @@ package ipp
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/internal/agent/driver"
+	"github.com/bellhop/bellhop/internal/agent/driver/render"
 )
 
 // DefaultPath is the printer path used when a target has none: the one IPP
@@ -130,7 +132,20 @@ func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error)
 	if err := attrs.ready(); err != nil {
 		return driver.Result{}, driver.NotDone(err)
 	}
-	format := attrs.format(doc.Format)
+	opts := d.opts.Print.Over(doc.Options)
+	jobAttrs, err := attrs.jobAttributes(opts)
+	if err != nil {
+		return driver.Result{}, err
+	}
+	format, body := attrs.format(doc.Format), doc.Bytes
+	switch {
+	case d.opts.Format == driver.FormatRaw:
+		format = attrs.rawFormat()
+	case d.opts.Format == driver.FormatRaster || attrs.wantsRaster(doc.Format):
+		if format, body, err = d.raster(ctx, attrs, doc.Bytes, opts); err != nil {
+			return driver.Result{}, err
+		}
+	}
 	jobs, perJob := doc.Copies, 1
 	if attrs.supportsCopies(doc.Copies) {
 		jobs, perJob = 1, doc.Copies
@@ -138,7 +153,7 @@ func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error)
 	ids := make([]string, 0, jobs)
 	for i := range jobs {
 		progress := func(f float64) { job.Report((float64(i) + f) / float64(jobs)) }
-		id, err := d.printOne(ctx, job, format, perJob, doc.Bytes, progress)
+		id, err := d.printOne(ctx, job, format, perJob, body, jobAttrs, progress)
 		if err != nil {
 			if i > 0 {
 				// Earlier copies printed: running the command again would
@@ -186,9 +201,9 @@ func stripNotDone(err error) error {
 }
 
 // printOne submits one Print-Job and follows it to its end.
-func (d *Driver) printOne(ctx context.Context, job driver.Job, format string, copies int, doc []byte, progress func(float64)) (int32, error) {
+func (d *Driver) printOne(ctx context.Context, job driver.Job, format string, copies int, doc []byte, attrs []Attribute, progress func(float64)) (int32, error) {
 	progress(0)
-	resp, err := d.do(ctx, printJobRequest(d.nextID(), d.printerURI, d.opts.UserName, job.CommandID, format, copies, doc))
+	resp, err := d.do(ctx, printJobRequest(d.nextID(), d.printerURI, d.opts.UserName, job.CommandID, format, copies, doc, attrs...))
 	if err != nil {
 		return 0, untouched(err)
 	}
@@ -422,12 +437,19 @@ func (s jobStatus) fraction() float64 {
 // printerAttrs are the answers of Get-Printer-Attributes Run decides on.
 type printerAttrs struct {
 	uri       string
+	model     string
 	state     int32
 	reasons   []string
 	message   string
 	accepting bool
 	formats   []string
 	copiesMax int32
+	// What the printer can do, for print options and raster.
+	media, sources, sides, colorModes, scaling []string
+	mediaDefault                               string
+	pwgResolutions                             []int // dpi
+	pwgTypes                                   []string
+	urf                                        []string
 }
 
 func (d *Driver) printerAttributes(ctx context.Context) (printerAttrs, error) {
@@ -438,16 +460,209 @@ func (d *Driver) printerAttributes(ctx context.Context) (printerAttrs, error) {
 	a := printerAttrs{uri: d.printerURI, reasons: m.Strings(TagPrinter, "printer-state-reasons"), accepting: true}
 	a.state, _ = m.Int(TagPrinter, "printer-state")
 	a.formats = m.Strings(TagPrinter, "document-format-supported")
-	if msg := m.Strings(TagPrinter, "printer-state-message"); len(msg) > 0 {
-		a.message = msg[0]
-	}
+	a.message = first(m.Strings(TagPrinter, "printer-state-message"))
+	a.model = first(m.Strings(TagPrinter, "printer-make-and-model"))
 	if acc, ok := m.Lookup(TagPrinter, "printer-is-accepting-jobs"); ok && len(acc.Values) > 0 {
 		a.accepting = !bytes.Equal(acc.Values[0].Bytes, []byte{0})
 	}
 	if c, ok := m.Lookup(TagPrinter, "copies-supported"); ok && len(c.Values) > 0 {
 		_, a.copiesMax, _ = c.Values[0].Range()
 	}
+	a.media = m.Strings(TagPrinter, "media-supported")
+	a.mediaDefault = first(m.Strings(TagPrinter, "media-default"))
+	a.sources = m.Strings(TagPrinter, "media-source-supported")
+	a.sides = m.Strings(TagPrinter, "sides-supported")
+	a.colorModes = m.Strings(TagPrinter, "print-color-mode-supported")
+	a.scaling = m.Strings(TagPrinter, "print-scaling-supported")
+	a.pwgTypes = m.Strings(TagPrinter, "pwg-raster-document-type-supported")
+	a.urf = m.Strings(TagPrinter, "urf-supported")
+	if r, ok := m.Lookup(TagPrinter, "pwg-raster-document-resolution-supported"); ok {
+		for _, v := range r.Values {
+			// resolution: x (4 bytes), y (4 bytes), units (3 = dots per inch)
+			if v.Tag == TagResolution && len(v.Bytes) == 9 && v.Bytes[8] == 3 {
+				a.pwgResolutions = append(a.pwgResolutions, int(binary.BigEndian.Uint32(v.Bytes)))
+			}
+		}
+	}
 	return a, nil
+}
+
+// jobAttributes maps print options to IPP job attributes, refusing a value
+// the printer does not list, with what it does list.
+func (a printerAttrs) jobAttributes(o driver.PrintOptions) ([]Attribute, error) {
+	var attrs []Attribute
+	var errs []error
+	check := func(what, val string, supported []string) bool {
+		if slices.Contains(supported, val) {
+			return true
+		}
+		list := strings.Join(supported[:min(len(supported), 12)], ", ")
+		if len(supported) > 12 {
+			list += fmt.Sprintf(" and %d more", len(supported)-12)
+		}
+		if list == "" {
+			list = "none listed"
+		}
+		errs = append(errs, fmt.Errorf("%s %q (supported: %s)", what, val, list))
+		return false
+	}
+	if o.Tray != "" {
+		if check("tray", o.Tray, a.sources) {
+			members := []Attribute{{Name: "media-source", Values: []Value{String(TagKeyword, o.Tray)}}}
+			if o.Media != "" && check("media", o.Media, a.media) {
+				if size, ok := mediaSize(o.Media); ok {
+					members = append(members, size)
+				}
+			}
+			attrs = append(attrs, Attribute{Name: "media-col", Values: []Value{{Tag: TagBeginCollection, Members: members}}})
+		}
+	} else if o.Media != "" && check("media", o.Media, a.media) {
+		attrs = append(attrs, keywords("media", o.Media))
+	}
+	if o.Sides != "" && check("sides", o.Sides, a.sides) {
+		attrs = append(attrs, keywords("sides", o.Sides))
+	}
+	if o.ColorMode != "" && check("color_mode", o.ColorMode, a.colorModes) {
+		attrs = append(attrs, keywords("print-color-mode", o.ColorMode))
+	}
+	if o.Fit && check("fit (print-scaling)", "fit", a.scaling) {
+		attrs = append(attrs, keywords("print-scaling", "fit"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("ipp: printer %s does not support %w", a.uri, errors.Join(errs...))
+	}
+	return attrs, nil
+}
+
+// mediaSize turns a PWG self-describing media name (iso_a4_210x297mm,
+// na_letter_8.5x11in) into a media-size collection in hundredths of mm.
+func mediaSize(name string) (Attribute, bool) {
+	dims := name[strings.LastIndexByte(name, '_')+1:]
+	unit := 100.0 // mm
+	if strings.HasSuffix(dims, "in") {
+		unit = 2540
+	}
+	x, y, ok := strings.Cut(strings.TrimSuffix(strings.TrimSuffix(dims, "mm"), "in"), "x")
+	w, errW := strconv.ParseFloat(x, 64)
+	h, errH := strconv.ParseFloat(y, 64)
+	if !ok || errW != nil || errH != nil {
+		return Attribute{}, false
+	}
+	return Attribute{Name: "media-size", Values: []Value{{Tag: TagBeginCollection, Members: []Attribute{
+		{Name: "x-dimension", Values: []Value{Integer(TagInteger, int32(w*unit+0.5))}},
+		{Name: "y-dimension", Values: []Value{Integer(TagInteger, int32(h*unit+0.5))}},
+	}}}}, true
+}
+
+// wantsRaster reports a printer that takes no PDF but PWG or Apple raster.
+func (a printerAttrs) wantsRaster(format string) bool {
+	return format == "application/pdf" && len(a.formats) > 0 && !slices.Contains(a.formats, "application/pdf") &&
+		(slices.Contains(a.formats, formatPWG) || slices.Contains(a.formats, formatURF))
+}
+
+// rawFormat is how raw bytes are typed: CUPS' raw type when the printer is
+// a CUPS queue, else octet-stream (the printer sniffs them).
+func (a printerAttrs) rawFormat() string {
+	if slices.Contains(a.formats, "application/vnd.cups-raw") {
+		return "application/vnd.cups-raw"
+	}
+	return "application/octet-stream"
+}
+
+// raster draws doc for a printer that takes PWG raster (preferred) or
+// Apple raster, in 8-bit grey at the lowest resolution it takes from 150
+// dpi up.
+func (d *Driver) raster(ctx context.Context, a printerAttrs, doc []byte, o driver.PrintOptions) (string, []byte, error) {
+	format, dpis := formatPWG, a.pwgResolutions
+	gray := slices.Contains(a.pwgTypes, "sgray_8")
+	if !slices.Contains(a.formats, formatPWG) && slices.Contains(a.formats, formatURF) {
+		format, dpis, gray = formatURF, urfResolutions(a.urf), slices.Contains(a.urf, "W8")
+	}
+	if !gray {
+		return "", nil, fmt.Errorf("ipp: printer %s takes %s but not in 8-bit grey (sgray_8 / W8), which is all the agent draws", a.uri, format)
+	}
+	dpi := 0
+	for _, r := range slices.Sorted(slices.Values(dpis)) {
+		if dpi == 0 || (dpi < 150 && r > dpi) {
+			dpi = r
+		}
+	}
+	if dpi == 0 {
+		dpi = 300
+	}
+	pages, err := render.Pages(ctx, doc, render.Size{DPI: dpi}, d.opts.CacheDir)
+	if err != nil {
+		return "", nil, fmt.Errorf("ipp: drawing the document for a printer that takes no PDF: %w", err)
+	}
+	rp := make([]rasterPage, len(pages))
+	for i, p := range pages {
+		rp[i] = rasterPage{img: p, dpi: dpi, duplex: strings.HasPrefix(o.Sides, "two-sided"), tumble: o.Sides == "two-sided-short-edge"}
+	}
+	if format == formatURF {
+		return format, encodeURF(rp), nil
+	}
+	return format, encodePWG(rp), nil
+}
+
+// urfResolutions reads the RS entry of urf-supported ("RS300" or
+// "RS150-300") as dpi values.
+func urfResolutions(urf []string) []int {
+	var out []int
+	for _, v := range urf {
+		if rest, ok := strings.CutPrefix(v, "RS"); ok {
+			for _, r := range strings.Split(rest, "-") {
+				if n, err := strconv.Atoi(r); err == nil {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Describe reports the printer's state, what it says, and what it can do,
+// for agent check. It fails as Check does.
+func (d *Driver) Describe(ctx context.Context) (string, error) {
+	a, err := d.printerAttributes(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := a.ready(); err != nil {
+		return "", err
+	}
+	state := map[int32]string{3: "idle", 4: "processing", 5: "stopped"}[a.state]
+	parts := []string{state}
+	if r := strings.Join(slices.DeleteFunc(slices.Clone(a.reasons), func(r string) bool { return r == "none" }), ","); r != "" {
+		parts = append(parts, r)
+	}
+	if a.message != "" {
+		parts = append(parts, strconv.Quote(a.message))
+	}
+	if a.model != "" {
+		parts = append(parts, a.model)
+	}
+	sends := "PDF"
+	switch {
+	case d.opts.Format == driver.FormatRaw:
+		sends = "raw bytes as " + a.rawFormat()
+	case d.opts.Format == driver.FormatRaster || a.wantsRaster("application/pdf"):
+		sends = "raster (takes no PDF)"
+	}
+	parts = append(parts, "sends "+sends)
+	for _, c := range []struct {
+		name string
+		vals []string
+	}{{"media", a.media}, {"trays", a.sources}, {"sides", a.sides}, {"color", a.colorModes}} {
+		if len(c.vals) == 0 {
+			continue
+		}
+		v := strings.Join(c.vals[:min(len(c.vals), 6)], ",")
+		if len(c.vals) > 6 {
+			v += fmt.Sprintf(" (+%d)", len(c.vals)-6)
+		}
+		parts = append(parts, c.name+" "+v)
+	}
+	return strings.Join(parts, "; "), nil
 }
 
 func (a printerAttrs) ready() error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bellhop/bellhop/internal/agent/driver"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+	"github.com/bellhop/bellhop/internal/pdf"
 )
 
 func open(t *testing.T, uri string) *Driver {
@@ -54,20 +55,71 @@ func TestPrintPDFOnIPPEverywhere(t *testing.T) {
 	}
 }
 
-func TestPrinterRefusesDocumentFormat(t *testing.T) {
+// TestRasterOnlyPrinter prints a PDF on IPP Everywhere printers that take
+// no PDF, only PWG raster or only Apple raster (URF): the driver draws the
+// page and sends raster, which CUPS' own reader (cups-filters'
+// rastertopdf) turns back into a page that agrees with poppler's drawing
+// of the original.
+func TestRasterOnlyPrinter(t *testing.T) {
 	t.Parallel()
-	p := drivertest.StartIPPEverywhere(t, drivertest.IPPOptions{Formats: []string{"image/pwg-raster"}})
-	_, err := open(t, p.URI).Run(context.Background(), drivertest.PrinterJob("cmd-bad", drivertest.PDF, 1))
-	var se *StatusError
-	if !errors.As(err, &se) || se.Status != 0x040B {
-		t.Fatalf("Run = %v, want a client-error-attributes-or-values-not-supported StatusError", err)
+	for _, format := range []string{formatPWG, formatURF} {
+		p := drivertest.StartIPPEverywhere(t, drivertest.IPPOptions{Formats: []string{format}})
+		d := open(t, p.URI)
+		d.opts.CacheDir = t.TempDir()
+		res, err := d.Run(context.Background(), drivertest.PrinterJob("cmd-raster", receipt, 1))
+		if err != nil {
+			t.Fatalf("%s: Run: %v", format, err)
+		}
+		if !strings.Contains(res.Notes, "("+format+")") {
+			t.Errorf("%s: notes %q", format, res.Notes)
+		}
+		ext := map[string]string{formatPWG: ".pwg", formatURF: ".urf"}[format]
+		spooled := slices.DeleteFunc(p.SpooledFiles(t), func(f string) bool { return !strings.HasSuffix(f, ext) })
+		if len(spooled) != 1 {
+			t.Fatalf("%s: spooled %v", format, p.SpooledFiles(t))
+		}
+		back := drivertest.RasterToPDF(t, spooled[0])
+		ours := drivertest.Poppler(t, back, 1, drivertest.PopplerSize{DPI: 100})
+		ref := drivertest.Poppler(t, receipt, 1, drivertest.PopplerSize{DPI: 100})
+		if ours.Bounds() != ref.Bounds() {
+			t.Fatalf("%s: the page came back %v, the original is %v", format, ours.Bounds(), ref.Bounds())
+		}
+		same, inkNear := drivertest.Agreement(ours, ref)
+		t.Logf("%s through rastertopdf vs pdftoppm: %.2f%% of pixels agree; %.1f%% of ink within one pixel", format, 100*same, 100*inkNear)
+		if same < 0.99 || inkNear < 0.9 {
+			t.Errorf("%s: %.2f%% agree, %.1f%% of ink near; want 99%% and 90%%", format, 100*same, 100*inkNear)
+		}
 	}
-	// The printer lists application/octet-stream, so the driver sends that;
-	// ippeveprinter auto-types the data as PDF and refuses it.
-	want := `ipp: Print-Job: printer answered client-error-attributes-or-values-not-supported (0x040B): ` +
-		`Unsupported document-format mimeMediaType value. (unsupported: document-format="application/octet-stream")`
-	if err.Error() != want {
-		t.Errorf("error = %q\nwant %q", err, want)
+}
+
+// receipt is a text page as hotels print them.
+var receipt = pdf.Text("Hotel Bellhop", "Room 101 - 2 nights", "Total 148.00 EUR")
+
+// TestPrintOptions maps options to IPP attributes the printer lists, and
+// refuses others, naming what the printer supports, before sending a job.
+func TestPrintOptions(t *testing.T) {
+	t.Parallel()
+	p := drivertest.StartIPPEverywhere(t, drivertest.IPPOptions{})
+	d := open(t, p.URI)
+	d.opts.Print = driver.PrintOptions{Media: "iso_a4_210x297mm", Tray: "manual"}
+	job := drivertest.PrinterJob("cmd-options", drivertest.PDF, 1)
+	if _, err := d.Run(context.Background(), job); err != nil {
+		t.Fatalf("Run with media and tray: %v", err)
+	}
+	job = drivertest.PrinterJob("cmd-duplex", drivertest.PDF, 1)
+	job.Data = []byte(strings.Replace(string(job.Data), `{"CopyCount"`, `{"Options":{"Sides":"two-sided-long-edge","ColorMode":"color"},"CopyCount"`, 1))
+	_, err := d.Run(context.Background(), job)
+	for _, want := range []string{`does not support sides "two-sided-long-edge" (supported: one-sided)`, `color_mode "color" (supported: monochrome)`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Run = %v, want it to say %s", err, want)
+		}
+	}
+	if n := len(slices.DeleteFunc(p.SpooledFiles(t), func(f string) bool { return !strings.HasSuffix(f, ".pdf") })); n != 1 {
+		t.Errorf("%d jobs reached the printer, want 1 (the refused one never leaves)", n)
+	}
+	desc, err := d.Describe(context.Background())
+	if err != nil || !strings.Contains(desc, "idle") || !strings.Contains(desc, "trays auto,main,manual") || !strings.Contains(desc, "sends PDF") {
+		t.Errorf("Describe = %q, %v", desc, err)
 	}
 }
 
@@ -144,6 +196,9 @@ func TestCopiesAndFormatChoice(t *testing.T) {
 	a := printerAttrs{formats: []string{"application/octet-stream", "image/pwg-raster"}, copiesMax: 1}
 	if a.supportsCopies(2) || !a.supportsCopies(1) {
 		t.Error("copies-supported 1-1 must send separate jobs for 2 copies")
+	}
+	if !a.wantsRaster("application/pdf") {
+		t.Error("a printer of octet-stream and PWG raster must get raster")
 	}
 	if got := a.format("application/pdf"); got != "application/octet-stream" {
 		t.Errorf("format = %q, want application/octet-stream when pdf is unsupported", got)

@@ -29,7 +29,10 @@ func keywords(name string, kw ...string) Attribute {
 // printerAttributesWanted are the attributes Run and Check decide on.
 var printerAttributesWanted = []string{
 	"printer-state", "printer-state-reasons", "printer-state-message", "printer-is-accepting-jobs",
-	"document-format-supported", "copies-supported",
+	"document-format-supported", "copies-supported", "printer-make-and-model",
+	"media-supported", "media-default", "media-source-supported", "sides-supported", "print-color-mode-supported",
+	"print-scaling-supported", "pwg-raster-document-resolution-supported", "pwg-raster-document-type-supported",
+	"urf-supported",
 }
 
 func getPrinterAttributesRequest(id uint32, printerURI, user string) *Message {
@@ -41,16 +44,18 @@ func getPrinterAttributesRequest(id uint32, printerURI, user string) *Message {
 // printJobRequest builds a Print-Job; copies is sent only when above 1,
 // because a printer without the copies attribute rejects it with
 // client-error-attributes-or-values-not-supported.
-func printJobRequest(id uint32, printerURI, user, jobName, format string, copies int, doc []byte) *Message {
+// Job attributes go in the job group after it.
+func printJobRequest(id uint32, printerURI, user, jobName, format string, copies int, doc []byte, job ...Attribute) *Message {
 	m := newRequest(OpPrintJob, id, printerURI,
 		Attribute{Name: "requesting-user-name", Values: []Value{String(TagName, user)}},
 		Attribute{Name: "job-name", Values: []Value{String(TagName, jobName)}},
 		Attribute{Name: "document-format", Values: []Value{String(TagMimeType, format)}},
 	)
 	if copies > 1 {
-		m.Groups = append(m.Groups, Group{Tag: TagJob, Attrs: []Attribute{
-			{Name: "copies", Values: []Value{Integer(TagInteger, int32(copies))}},
-		}})
+		job = append([]Attribute{{Name: "copies", Values: []Value{Integer(TagInteger, int32(copies))}}}, job...)
+	}
+	if len(job) > 0 {
+		m.Groups = append(m.Groups, Group{Tag: TagJob, Attrs: job})
 	}
 	m.Data = doc
 	return m
