@@ -61,7 +61,11 @@ func Check(ctx context.Context, cfg Config) ([]CheckResult, error) {
 		wg.Go(func() {
 			r := CheckResult{What: "device " + d.label(), Target: d.Driver}
 			r.Detail = "reachable"
-			drv, err := cfg.Drivers.Open(d.Driver, cfg.options(d))
+			opts, err := cfg.options(d)
+			var drv driver.Driver
+			if err == nil {
+				drv, err = cfg.Drivers.Open(d.Driver, opts)
+			}
 			if err == nil {
 				cctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 				if desc, ok := drv.(driver.Describer); ok {

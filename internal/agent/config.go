@@ -135,12 +135,24 @@ type DeviceConfig struct {
 	// Print options (media, sides, color_mode, tray, fit) for every
 	// command of the device; a command's own Options win.
 	driver.PrintOptions `yaml:",inline"`
+	// CAFile, for an ipps:// or https:// device, is a PEM file of the CA
+	// (or the printer's own self-signed certificate) its certificate must
+	// chain to; the name in it is not checked, since printers name
+	// themselves. TrustOnFirstUse instead pins the first certificate seen
+	// (in the state directory) and refuses any other. Default: the system's
+	// roots and the host name.
+	CAFile          string `yaml:"ca_file"`
+	TrustOnFirstUse bool   `yaml:"trust_on_first_use"`
 }
 
 // options are the driver options of the device.
-func (cfg Config) options(d DeviceConfig) driver.Options {
+func (cfg Config) options(d DeviceConfig) (driver.Options, error) {
+	tlsCfg, err := cfg.printerTLS(d, &pinStore{path: filepath.Join(cfg.StateDir, PinsFile)})
+	if err != nil {
+		return driver.Options{}, err
+	}
 	return driver.Options{Timeout: cfg.DriverTimeout, Logger: cfg.Logger, Format: d.Format, Dots: d.Dots,
-		CacheDir: filepath.Join(cfg.StateDir, "cache"), Print: d.PrintOptions}
+		CacheDir: filepath.Join(cfg.StateDir, "cache"), Print: d.PrintOptions, TLSConfig: tlsCfg}, nil
 }
 
 func (d DeviceConfig) giveUpAfter() time.Duration {
@@ -383,7 +395,16 @@ func (cfg Config) Validate() error {
 			add("%s: driver is required (known schemes: %s)", where, strings.Join(cfg.Drivers.Schemes(), ", "))
 			continue
 		}
-		drv, err := cfg.Drivers.Open(d.Driver, cfg.options(d))
+		if d.CAFile != "" && d.TrustOnFirstUse {
+			add("%s: set ca_file or trust_on_first_use, not both", where)
+			continue
+		}
+		opts, err := cfg.options(d)
+		if err != nil {
+			add("%s: %v", where, err)
+			continue
+		}
+		drv, err := cfg.Drivers.Open(d.Driver, opts)
 		if err != nil {
 			add("%s: %v", where, err)
 			continue

@@ -103,7 +103,11 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	for _, d := range cfg.Devices {
-		drv, err := cfg.Drivers.Open(d.Driver, cfg.options(d))
+		opts, err := cfg.options(d)
+		if err != nil {
+			return nil, fmt.Errorf("agent: device %s: %w", d.label(), err)
+		}
+		drv, err := cfg.Drivers.Open(d.Driver, opts)
 		if err != nil {
 			return nil, fmt.Errorf("agent: device %s: %w", d.label(), err)
 		}

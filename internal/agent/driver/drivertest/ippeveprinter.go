@@ -2,6 +2,7 @@ package drivertest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -16,9 +17,17 @@ import (
 
 // IPPPrinter is a running ippeveprinter.
 type IPPPrinter struct {
-	URI      string // ipp://127.0.0.1:PORT/ipp/print
+	URI      string // ipp://127.0.0.1:PORT/ipp/print (ipps:// with TLS)
 	SpoolDir string // where it keeps job files (-k -d)
+	Port     int
+	// CertFile is the self-signed certificate it made for TLS.
+	CertFile string
+	stop     func()
 }
+
+// Stop ends the printer before the test does (it is stopped at cleanup
+// anyway).
+func (p *IPPPrinter) Stop() { p.stop() }
 
 // SpooledFiles lists the job files the printer has kept so far.
 func (p *IPPPrinter) SpooledFiles(tb testing.TB) []string {
@@ -45,6 +54,10 @@ type IPPOptions struct {
 	// Command runs for each job with the spooled file as its argument; the
 	// job completes when it exits 0. Default /bin/true.
 	Command string
+	// TLS serves ipps with a self-signed certificate of its own (-K).
+	TLS bool
+	// Port is the port to listen on; zero picks a free one.
+	Port int
 }
 
 // StartIPPEverywhere runs CUPS' IPP Everywhere printer simulator
@@ -71,27 +84,53 @@ func StartIPPEverywhere(tb testing.TB, opts IPPOptions) *IPPPrinter {
 	if command == "" {
 		command = "/bin/true"
 	}
-	port := freePort(tb)
+	port := opts.Port
+	if port == 0 {
+		port = freePort(tb)
+	}
 	spool := tb.TempDir()
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "-k", "-d", spool, "-p", strconv.Itoa(port),
-		"-f", strings.Join(formats, ","), "-c", command,
-		fmt.Sprintf("bellhop-test-%d", port))
+	args := []string{"-k", "-d", spool, "-p", strconv.Itoa(port), "-f", strings.Join(formats, ","), "-c", command}
+	keys := ""
+	if opts.TLS {
+		keys = tb.TempDir()
+		args = append(args, "-K", keys)
+	}
+	cmd := exec.Command(bin, append(args, fmt.Sprintf("bellhop-test-%d", port))...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 2 * time.Second // a job command left running keeps the output pipe open
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting ippeveprinter: %v", err)
 	}
-	tb.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if tb.Failed() {
-			tb.Logf("ippeveprinter output:\n%s", out.String())
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if tb.Failed() {
+				tb.Logf("ippeveprinter output:\n%s", out.String())
+			}
+		})
+	}
+	tb.Cleanup(stop)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	WaitListening(tb, addr, 10*time.Second)
-	return &IPPPrinter{URI: "ipp://" + addr + "/ipp/print", SpoolDir: spool}
+	p := &IPPPrinter{URI: "ipp://" + addr + "/ipp/print", SpoolDir: spool, Port: port, stop: stop}
+	if opts.TLS {
+		p.URI = "ipps://" + addr + "/ipp/print"
+		// It makes its certificate at the first handshake.
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) // only to trigger it
+		if err != nil {
+			tb.Fatalf("TLS to ippeveprinter: %v", err)
+		}
+		c.Close()
+		certs, _ := filepath.Glob(filepath.Join(keys, "*.crt"))
+		if len(certs) != 1 {
+			tb.Fatalf("ippeveprinter made certificates %v in %s, want one", certs, keys)
+		}
+		p.CertFile = certs[0]
+	}
+	return p
 }
 
 var daemons sync.Once
