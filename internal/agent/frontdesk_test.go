@@ -3,12 +3,15 @@ package agent_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/agent"
+	"github.com/bellhop/bellhop/internal/agent/driver"
+	"github.com/bellhop/bellhop/internal/agent/driver/drivers"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
 	"github.com/bellhop/bellhop/internal/hubtest"
 )
@@ -101,5 +104,48 @@ func TestCheckPrinters(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want it to say %q", devs[i].Driver, got, want)
 		}
+	}
+}
+
+// TestDiscover finds an IPP Everywhere printer that announced itself
+// through avahi, and a local CUPS queue, each with a driver target that
+// works as pasted.
+func TestDiscover(t *testing.T) {
+	t.Parallel()
+	p := drivertest.StartIPPEverywhere(t, drivertest.IPPOptions{})
+	q := drivertest.StartCUPSQueue(t, drivertest.CUPSOptions{})
+	port := p.URI[strings.LastIndex(p.URI, ":")+1 : strings.Index(p.URI, "/ipp/print")]
+	var found []agent.Found
+	var byName map[string]agent.Found
+	// The printer registers with avahi as it starts: browse until it shows.
+	hubtest.Eventually(t, 20*time.Second, func() (bool, string) {
+		var err error
+		found, err = agent.Discover(context.Background(), agent.DiscoverOptions{Timeout: time.Second})
+		must(t, err)
+		byName = map[string]agent.Found{}
+		for _, f := range found {
+			byName[f.Via+" "+f.Name] = f
+		}
+		_, ok := byName["dns-sd _ipp._tcp bellhop-test-"+port]
+		return ok, fmt.Sprintf("found %v", found)
+	})
+	var out strings.Builder
+	agent.PrintFound(&out, found)
+	t.Logf("\n%s", out.String())
+	ippe := byName["dns-sd _ipp._tcp bellhop-test-"+port]
+	if !strings.HasSuffix(ippe.Driver, ":"+port+"/ipp/print") || !strings.Contains(ippe.Detail, "application/pdf") {
+		t.Errorf("ippeveprinter found as %+v", ippe)
+	}
+	cups, ok := byName["cups "+q.Name]
+	if !ok || cups.Driver != q.URI || !strings.Contains(cups.Detail, "idle") {
+		t.Errorf("CUPS queue found as %+v (%v)", cups, ok)
+	}
+	for _, f := range []agent.Found{ippe, cups} {
+		drv, err := drivers.Open(f.Driver, driver.Options{})
+		must(t, err)
+		if err := drv.Check(context.Background()); err != nil {
+			t.Errorf("%s: %v", f.Driver, err)
+		}
+		drv.Close()
 	}
 }

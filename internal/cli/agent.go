@@ -12,8 +12,9 @@ import (
 // AgentCmd is `bellhop agent`: run the on-premise agent (default) or check
 // its configuration.
 type AgentCmd struct {
-	Run   AgentRunCmd   `cmd:"" default:"withargs" help:"Run the agent (the default)."`
-	Check AgentCheckCmd `cmd:"" help:"Validate the configuration, reach the hub and every device, and print what works."`
+	Run      AgentRunCmd      `cmd:"" default:"withargs" help:"Run the agent (the default)."`
+	Check    AgentCheckCmd    `cmd:"" help:"Validate the configuration, reach the hub and every device, and print what works."`
+	Discover AgentDiscoverCmd `cmd:"" help:"List IPP printers found by DNS-SD and the local CUPS queues, with driver targets to paste."`
 }
 
 // agentFlags are the flags of both agent subcommands. Each overrides the
@@ -95,5 +96,25 @@ func (c *AgentCheckCmd) Run(ctx context.Context, g *Globals) error {
 	if failed := agent.PrintCheck(g.stdout, results); failed > 0 {
 		return fmt.Errorf("agent check: %d of %d checks failed", failed, len(results))
 	}
+	return nil
+}
+
+// AgentDiscoverCmd lists printers for agent.yaml.
+type AgentDiscoverCmd struct {
+	Timeout time.Duration `help:"How long to listen for DNS-SD answers." default:"3s"`
+	CUPS    string        `name:"cups" help:"CUPS server whose queues to list, or off." default:"localhost:631"`
+}
+
+// Run prints what it found; it fails only when nothing could be asked.
+func (c *AgentDiscoverCmd) Run(ctx context.Context, g *Globals) error {
+	found, err := agent.Discover(ctx, agent.DiscoverOptions{Timeout: c.Timeout, CUPS: c.CUPS})
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		fmt.Fprintln(g.stdout, "no printers found (DNS-SD answers only on the local network; is CUPS running?)")
+		return nil
+	}
+	agent.PrintFound(g.stdout, found)
 	return nil
 }

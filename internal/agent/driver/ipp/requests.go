@@ -1,5 +1,7 @@
 package ipp
 
+import "slices"
+
 // Request builders. They take every varying input as an argument (the
 // request id included) so that the golden tests can pin their encoding.
 
@@ -76,4 +78,13 @@ func getJobAttributesRequest(id uint32, printerURI, user string, jobID int32) *M
 
 func cancelJobRequest(id uint32, printerURI, user string, jobID int32) *Message {
 	return jobRequest(OpCancelJob, id, printerURI, user, jobID)
+}
+
+func cupsGetPrintersRequest(id uint32, serverURI string) *Message {
+	m := newRequest(OpCUPSGetPrinters, id, serverURI, keywords("requested-attributes",
+		"printer-name", "printer-make-and-model", "printer-info", "printer-state", "printer-state-message",
+		"printer-is-accepting-jobs", "device-uri"))
+	// CUPS-Get-Printers takes no printer-uri: drop it from the operation group.
+	m.Groups[0].Attrs = slices.DeleteFunc(m.Groups[0].Attrs, func(a Attribute) bool { return a.Name == "printer-uri" })
+	return m
 }

@@ -14,6 +14,7 @@ const (
 	OpCancelJob            Operation = 0x0008
 	OpGetJobAttributes     Operation = 0x0009
 	OpGetPrinterAttributes Operation = 0x000B
+	OpCUPSGetPrinters      Operation = 0x4002
 )
 
 var operationNames = map[Operation]string{
@@ -21,6 +22,7 @@ var operationNames = map[Operation]string{
 	OpCancelJob:            "Cancel-Job",
 	OpGetJobAttributes:     "Get-Job-Attributes",
 	OpGetPrinterAttributes: "Get-Printer-Attributes",
+	OpCUPSGetPrinters:      "CUPS-Get-Printers",
 }
 
 // String names the operation as RFC 8011 does, e.g. "Print-Job".
