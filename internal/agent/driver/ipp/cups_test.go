@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +140,30 @@ func TestCUPSUnreachableBackend(t *testing.T) {
 	t.Logf("CUPS said %q; error %q", said, err)
 	if jobs := q.Jobs(t); len(jobs) != 0 {
 		t.Errorf("jobs left in the queue: %v", jobs)
+	}
+}
+
+// TestREADMEDemoPrints prints the README's demo command data on a CUPS
+// queue: the document staff try first must print.
+func TestREADMEDemoPrints(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`"FileData":"([A-Za-z0-9+/=]+)"`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("no FileData in the README")
+	}
+	doc, err := base64.StdEncoding.DecodeString(string(m[1]))
+	if err != nil {
+		t.Fatalf("the README's FileData: %v", err)
+	}
+	q := drivertest.StartCUPSQueue(t, drivertest.CUPSOptions{})
+	if _, err := open(t, q.URI).Run(context.Background(), cupsJob("cmd-readme", doc, 30*time.Second, &notes{})); err != nil {
+		t.Fatalf("the README's demo PDF does not print: %v", err)
+	}
+	if n := len(q.Printed(t)); n != 1 {
+		t.Errorf("cups-pdf wrote %d files", n)
 	}
 }

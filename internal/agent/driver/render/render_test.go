@@ -88,3 +88,27 @@ func ink(img *image.Gray) (n int) {
 	}
 	return n
 }
+
+// BenchmarkPages draws a one-page receipt as a receipt printer needs it
+// (576 dots wide) and as a raster printer does (A4 at 300 dpi), once the
+// shared PDFium instance runs:
+//
+//	go test -run XXX -bench Pages ./internal/agent/driver/render/
+func BenchmarkPages(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		size Size
+	}{{"576dots", Size{Width: 576}}, {"300dpi", Size{DPI: 300}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			if _, err := Pages(context.Background(), cardPDF, tc.size, ""); err != nil { // starts PDFium
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := Pages(context.Background(), cardPDF, tc.size, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
