@@ -23,7 +23,10 @@ type AgentConfig struct {
 	StateDir string
 	// PollInterval and ShutdownGrace default to 1 s.
 	PollInterval, ShutdownGrace time.Duration
-	Devices                     []AgentDevice
+	// RateLimit is the agent's request budget per 30 s; the default, -1,
+	// turns its pacing off, as hubs that Start builds have no limit.
+	RateLimit int
+	Devices   []AgentDevice
 }
 
 // AgentDevice matches a hub device by ID (when set) or by Name, and drives
@@ -42,7 +45,8 @@ func (c AgentConfig) yaml() []byte {
 	}
 	fmt.Fprintf(&b, "client_token: %q\naccess_token: %q\nclient: \"bellhop test agent\"\nstate_dir: %q\n",
 		c.ClientToken, c.AccessToken, c.StateDir)
-	fmt.Fprintf(&b, "listen: \"off\"\npoll_interval: %s\nshutdown_grace: %s\ndevices:\n", c.PollInterval, c.ShutdownGrace)
+	fmt.Fprintf(&b, "listen: \"off\"\npoll_interval: %s\nshutdown_grace: %s\nrate_limit: %d\ndevices:\n",
+		c.PollInterval, c.ShutdownGrace, c.RateLimit)
 	for _, d := range c.Devices {
 		if d.ID != "" {
 			fmt.Fprintf(&b, "  - id: %q\n", d.ID)
@@ -77,6 +81,9 @@ func StartAgent(tb testing.TB, cfg AgentConfig) *AgentProcess {
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = time.Second
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = -1
 	}
 	a := &AgentProcess{tb: tb, config: filepath.Join(dir, "agent.yaml"), log: filepath.Join(dir, "agent.log")}
 	if err := os.WriteFile(a.config, cfg.yaml(), 0o600); err != nil {
