@@ -5,10 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/client/admin"
-	"github.com/bellhop/bellhop/internal/agent"
-	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
 	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
@@ -20,11 +16,7 @@ import (
 func TestRequestsPerCommand(t *testing.T) {
 	t.Parallel()
 	e := newLimitedEnv(t, 0, 0)
-	sinks := []*drivertest.TCPSink{drivertest.StartTCPSink(t, false), drivertest.StartTCPSink(t, false)}
-	devs := []*admin.Device{e.device(bellhop.Printer, "Printer A"), e.device(bellhop.Printer, "Printer B")}
-	cfg := e.config(t.TempDir(),
-		agent.DeviceConfig{Name: devs[0].Name, Driver: "socket://" + sinks[0].Addr()},
-		agent.DeviceConfig{Name: devs[1].Name, Driver: "socket://" + sinks[1].Addr()})
+	devs, cfg := printers(t, e, 2)
 	cfg.PollInterval = time.Minute // the safety net is not what is measured
 	a, _ := startAgent(t, cfg)
 	hubtest.Eventually(t, 10*time.Second, func() (bool, string) {
@@ -39,12 +31,7 @@ func TestRequestsPerCommand(t *testing.T) {
 		<-tick.C
 		ids = append(ids, e.command(devs[i%2], printJob(fmt.Sprintf("receipt %d", i))))
 	}
-	final := e.waitFinal(30*time.Second, ids...)
-	for _, id := range ids {
-		if final[id].State != bellhop.Processed {
-			t.Errorf("command %s: %s %q", id, final[id].State, final[id].Notes)
-		}
-	}
+	processed(t, e, 30*time.Second, ids)
 	counts := agentRequests(t, a)
 	byStatus, total := requestTotals(counts)
 	// The connection's own requests (the WebSocket and the first catch-up)
@@ -67,9 +54,7 @@ func TestBurstWithinBudget(t *testing.T) {
 	t.Parallel()
 	const limit, window = 40, 5 * time.Second
 	e := newLimitedEnv(t, limit, window)
-	sink := drivertest.StartTCPSink(t, false)
-	dev := e.device(bellhop.Printer, "Receipts")
-	cfg := e.config(t.TempDir(), agent.DeviceConfig{Name: dev.Name, Driver: "socket://" + sink.Addr()})
+	devs, cfg := printers(t, e, 1)
 	cfg.RateLimit, cfg.RateWindow = limit, window
 	cfg.PollInterval = time.Minute
 	a, _ := startAgent(t, cfg)
@@ -77,15 +62,10 @@ func TestBurstWithinBudget(t *testing.T) {
 	const n = 120
 	ids := make([]string, 0, n)
 	for i := range n {
-		ids = append(ids, e.command(dev, printJob(fmt.Sprintf("burst %d", i))))
+		ids = append(ids, e.command(devs[0], printJob(fmt.Sprintf("burst %d", i))))
 	}
 	// 120 updates at (40-4)/5 = 7.2 per second: about 17 s.
-	final := e.waitFinal(60*time.Second, ids...)
-	for _, id := range ids {
-		if final[id].State != bellhop.Processed {
-			t.Errorf("command %s: %s %q", id, final[id].State, final[id].Notes)
-		}
-	}
+	processed(t, e, 60*time.Second, ids)
 	counts := agentRequests(t, a)
 	byStatus, total := requestTotals(counts)
 	t.Logf("%d commands: %v requests (%v)", n, total, counts)

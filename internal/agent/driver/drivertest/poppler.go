@@ -125,3 +125,10 @@ func RasterToPDF(tb testing.TB, path string) []byte {
 	}
 	return out.Bytes()
 }
+
+// RenderCache is a directory for the PDF renderer's compiled code that the
+// test processes of one machine share: compiling PDFium takes a minute
+// and more under the race detector, loading it from here a fraction of a
+// second. The cache writes each entry atomically, so packages tested in
+// parallel may share it.
+func RenderCache() string { return filepath.Join(os.TempDir(), "bellhop-test-pdfium-cache") }

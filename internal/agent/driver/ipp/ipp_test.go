@@ -65,7 +65,7 @@ func TestRasterOnlyPrinter(t *testing.T) {
 	for _, format := range []string{formatPWG, formatURF} {
 		p := drivertest.StartIPPEverywhere(t, drivertest.IPPOptions{Formats: []string{format}})
 		d := open(t, p.URI)
-		d.opts.CacheDir = t.TempDir()
+		d.opts.CacheDir = drivertest.RenderCache()
 		res, err := d.Run(context.Background(), drivertest.PrinterJob("cmd-raster", receipt, 1))
 		if err != nil {
 			t.Fatalf("%s: Run: %v", format, err)

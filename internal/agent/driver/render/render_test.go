@@ -22,7 +22,7 @@ var (
 
 func TestPagesAndErrors(t *testing.T) {
 	t.Parallel()
-	pages, err := Pages(context.Background(), receiptPDF, Size{Width: 576}, t.TempDir())
+	pages, err := Pages(context.Background(), receiptPDF, Size{Width: 576}, drivertest.RenderCache())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestPagesAndErrors(t *testing.T) {
 		t.Error("the page is blank")
 	}
 	for name, doc := range map[string][]byte{"damaged": []byte("%PDF-1.4\n"), "text": []byte("hello")} {
-		if _, err := Pages(context.Background(), doc, Size{Width: 576}, ""); !errors.Is(err, ErrNotPDF) {
+		if _, err := Pages(context.Background(), doc, Size{Width: 576}, drivertest.RenderCache()); !errors.Is(err, ErrNotPDF) {
 			t.Errorf("%s: err = %v, want ErrNotPDF", name, err)
 		}
 	}
@@ -56,7 +56,7 @@ func TestAgreesWithPoppler(t *testing.T) {
 		{"receipt at 150 dpi", receiptPDF, Size{DPI: 150}},
 		{"card at 150 dpi", cardPDF, Size{DPI: 150}},
 	} {
-		ours, err := Pages(context.Background(), tc.doc, tc.size, "")
+		ours, err := Pages(context.Background(), tc.doc, tc.size, drivertest.RenderCache())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func BenchmarkPages(b *testing.B) {
 		size Size
 	}{{"576dots", Size{Width: 576}}, {"300dpi", Size{DPI: 300}}} {
 		b.Run(tc.name, func(b *testing.B) {
-			if _, err := Pages(context.Background(), cardPDF, tc.size, ""); err != nil { // starts PDFium
+			if _, err := Pages(context.Background(), cardPDF, tc.size, drivertest.RenderCache()); err != nil { // starts PDFium
 				b.Fatal(err)
 			}
 			b.ResetTimer()

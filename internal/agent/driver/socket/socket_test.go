@@ -92,7 +92,7 @@ var receipt = pdf.Text("Hotel Bellhop", "Room 101 - 2 nights", "Breakfast x2    
 func TestESCPOSReceipt(t *testing.T) {
 	t.Parallel()
 	sink := drivertest.StartTCPSink(t, false)
-	d, err := New("socket://"+sink.Addr(), driver.Options{Timeout: 5 * time.Second, Format: driver.FormatESCPOS, CacheDir: t.TempDir()})
+	d, err := New("socket://"+sink.Addr(), driver.Options{Timeout: 5 * time.Second, Format: driver.FormatESCPOS, CacheDir: drivertest.RenderCache()})
 	if err != nil {
 		t.Fatal(err)
 	}
