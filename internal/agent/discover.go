@@ -103,17 +103,14 @@ func Discover(ctx context.Context, o DiscoverOptions) ([]Found, error) {
 // browse asks DNS-SD for svc and returns what answered within timeout.
 func browse(ctx context.Context, svc string, timeout time.Duration) ([]Found, error) {
 	ch := make(chan *mdns.ServiceEntry, 64)
-	var out []Found
+	var entries []*mdns.ServiceEntry
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		seen := map[string]bool{}
+		// The library keeps filling an entry after it sent it: read them
+		// only once the query has returned.
 		for e := range ch {
-			if e.AddrV4 == nil && e.AddrV6 == nil || seen[e.Name] {
-				continue
-			}
-			seen[e.Name] = true
-			out = append(out, entryFound(svc, e))
+			entries = append(entries, e)
 		}
 	}()
 	p := mdns.DefaultParams(svc)
@@ -122,6 +119,15 @@ func browse(ctx context.Context, svc string, timeout time.Duration) ([]Found, er
 	err := mdns.QueryContext(ctx, p)
 	close(ch)
 	<-done
+	var out []Found
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if e.AddrV4 == nil && e.AddrV6 == nil || seen[e.Name] {
+			continue
+		}
+		seen[e.Name] = true
+		out = append(out, entryFound(svc, e))
+	}
 	return out, err
 }
 
