@@ -43,7 +43,6 @@ var ErrNotPDF = errors.New("not a PDF that can be rendered")
 
 var (
 	mu       sync.Mutex
-	pool     pdfium.Pool
 	instance pdfium.Pdfium
 	initErr  error
 )
@@ -74,7 +73,7 @@ func start(cacheDir string) (pdfium.Pdfium, error) {
 		initErr = fmt.Errorf("render: starting PDFium: %w", err)
 		return nil, initErr
 	}
-	pool, instance = p, inst
+	instance = inst // its pool lives as long as the process
 	return instance, nil
 }
 

@@ -57,7 +57,7 @@ func TestCancelClosesTheConnection(t *testing.T) {
 		_, err := d.Run(ctx, drivertest.PrinterJob("cmd-1", big, 2))
 		done <- err
 	}()
-	sink.WaitConns(t, 1, 5*time.Second)
+	sink.WaitConns(t, 1, 30*time.Second) // decoding 16 MB of base64 is slow under the race detector
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
