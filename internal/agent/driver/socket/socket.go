@@ -12,9 +12,9 @@
 // waits for the printer to close its side, which tells that it read
 // everything. A printer that took every byte but keeps the connection open
 // ends Processed with a note after eofWait; waiteof=false does not wait.
-// Options.Timeout (default 30 s) bounds connecting and sending. A refused
-// connection is marked driver.NotDone (nothing was sent). Printing is not
-// repeatable.
+// Options.Timeout (default 30 s) bounds connecting and sending. A
+// connection that cannot be made is marked driver.NotDone (nothing was
+// sent). Printing is not repeatable.
 package socket
 
 import (
@@ -26,7 +26,6 @@ import (
 	"net"
 	"net/url"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/bellhop/bellhop/internal/agent/driver"
@@ -113,11 +112,8 @@ func (d *Driver) dial(ctx context.Context) (*net.TCPConn, error) {
 	var dialer net.Dialer
 	c, err := dialer.DialContext(ctx, "tcp", d.addr)
 	if err != nil {
-		err = fmt.Errorf("socket: connecting to %s: %w", d.addr, err)
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			err = driver.NotDone(err) // nothing was sent
-		}
-		return nil, err
+		// Refused, unreachable or timed out: nothing was sent.
+		return nil, driver.NotDone(fmt.Errorf("socket: connecting to %s: %w", d.addr, err))
 	}
 	return c.(*net.TCPConn), nil
 }
