@@ -11,7 +11,6 @@ import (
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
 	"github.com/bellhop/bellhop/internal/hub"
-	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
 // The request budget's bars, measured against a hub with its default
@@ -28,24 +27,8 @@ import (
 // (without the connection's own WebSocket and first catch-up).
 func BenchmarkFrontDeskRequestsPerCommand(b *testing.B) {
 	for range b.N {
-		e := newLimitedEnv(b, 0, 0)
-		devs, cfg := printers(b, e, 2)
-		a, _ := startAgent(b, cfg)
-		hubtest.Eventually(b, 10*time.Second, func() (bool, string) {
-			return agentRequests(b, a)["commands/getAllActive 200"] == 1, "not caught up"
-		})
-		const n = 200
-		ids := make([]string, 0, n)
-		tick := time.NewTicker(time.Second / 10)
-		for i := range n {
-			<-tick.C
-			ids = append(ids, e.command(devs[i%2], printJob(fmt.Sprintf("receipt %d", i))))
-		}
-		tick.Stop()
-		processed(b, e, 60*time.Second, ids)
-		counts := agentRequests(b, a)
-		byStatus, total := requestTotals(counts)
-		b.ReportMetric((total-counts["websocket 101"]-counts["commands/getAllActive 200"])/n, "requests/command")
+		perCommand, byStatus := requestsPerCommand(b, 200, 10)
+		b.ReportMetric(perCommand, "requests/command")
 		b.ReportMetric(byStatus["429"], "429s")
 	}
 }

@@ -15,35 +15,41 @@ import (
 // Processing, so each command costs little more than its outcome.
 func TestRequestsPerCommand(t *testing.T) {
 	t.Parallel()
-	e := newLimitedEnv(t, 0, 0)
-	devs, cfg := printers(t, e, 2)
-	cfg.PollInterval = time.Minute // the safety net is not what is measured
-	a, _ := startAgent(t, cfg)
-	hubtest.Eventually(t, 10*time.Second, func() (bool, string) {
-		return agentRequests(t, a)["commands/getAllActive 200"] == 1, "the agent has not caught up yet"
-	})
-
-	const n = 50
-	ids := make([]string, 0, n)
-	tick := time.NewTicker(time.Second / 40)
-	defer tick.Stop()
-	for i := range n {
-		<-tick.C
-		ids = append(ids, e.command(devs[i%2], printJob(fmt.Sprintf("receipt %d", i))))
-	}
-	processed(t, e, 30*time.Second, ids)
-	counts := agentRequests(t, a)
-	byStatus, total := requestTotals(counts)
-	// The connection's own requests (the WebSocket and the first catch-up)
-	// are not the commands'.
-	perCommand := (total - counts["websocket 101"] - counts["commands/getAllActive 200"]) / n
-	t.Logf("%d commands: %v requests (%v); %.2f per command", n, total, counts, perCommand)
+	perCommand, byStatus := requestsPerCommand(t, 50, 40)
 	if byStatus["429"] > 0 {
 		t.Errorf("%v answers 429", byStatus["429"])
 	}
 	if perCommand > 1.3 {
 		t.Errorf("%.2f requests per command, want at most 1.3", perCommand)
 	}
+}
+
+// requestsPerCommand runs n print commands at perSecond to two printers
+// that print at once, through a hub with its default limits, and returns
+// the agent's requests per command (without the connection's own WebSocket
+// and first catch-up) and its requests by status.
+func requestsPerCommand(tb testing.TB, n, perSecond int) (float64, map[string]float64) {
+	tb.Helper()
+	e := newLimitedEnv(tb, 0, 0)
+	devs, cfg := printers(tb, e, 2)
+	cfg.PollInterval = time.Minute // the safety net is not what is measured
+	a, _ := startAgent(tb, cfg)
+	hubtest.Eventually(tb, 10*time.Second, func() (bool, string) {
+		return agentRequests(tb, a)["commands/getAllActive 200"] == 1, "the agent has not caught up yet"
+	})
+	ids := make([]string, 0, n)
+	tick := time.NewTicker(time.Second / time.Duration(perSecond))
+	defer tick.Stop()
+	for i := range n {
+		<-tick.C
+		ids = append(ids, e.command(devs[i%2], printJob(fmt.Sprintf("receipt %d", i))))
+	}
+	processed(tb, e, 60*time.Second, ids)
+	counts := agentRequests(tb, a)
+	byStatus, total := requestTotals(counts)
+	perCommand := (total - counts["websocket 101"] - counts["commands/getAllActive 200"]) / float64(n)
+	tb.Logf("%d commands at %d/s: %v requests (%v); %.2f per command", n, perSecond, total, counts, perCommand)
+	return perCommand, byStatus
 }
 
 // TestBurstWithinBudget queues 120 commands at once for a token whose hub
