@@ -152,8 +152,11 @@ func (cfg Config) options(d DeviceConfig) (driver.Options, error) {
 		return driver.Options{}, err
 	}
 	return driver.Options{Timeout: cfg.DriverTimeout, Logger: cfg.Logger, Format: d.Format, Dots: d.Dots,
-		CacheDir: filepath.Join(cfg.StateDir, "cache"), Print: d.PrintOptions, TLSConfig: tlsCfg}, nil
+		CacheDir: cfg.cacheDir(), Print: d.PrintOptions, TLSConfig: tlsCfg}, nil
 }
+
+// cacheDir is where drivers keep caches: the PDF renderer's compiled code.
+func (cfg Config) cacheDir() string { return filepath.Join(cfg.StateDir, "cache") }
 
 func (d DeviceConfig) giveUpAfter() time.Duration {
 	return driver.Or(d.GiveUpAfter, driver.DefaultGiveUpAfter)

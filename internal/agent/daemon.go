@@ -15,6 +15,7 @@ import (
 
 	"github.com/bellhop/bellhop/client"
 	"github.com/bellhop/bellhop/internal/agent/driver"
+	"github.com/bellhop/bellhop/internal/agent/driver/render"
 )
 
 // The daemon is split by concern, each with its own lock:
@@ -193,6 +194,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	var work sync.WaitGroup
 	for _, w := range a.workers {
 		work.Go(func() { a.runWorker(ctx, actionCtx, w) })
+	}
+	for _, d := range a.cfg.Devices {
+		if d.Format == driver.FormatESCPOS || d.Format == driver.FormatRaster {
+			// Starting the PDF renderer takes seconds the first time: not
+			// while the first receipt waits.
+			// It cannot be interrupted and serves the process, so Run does
+			// not wait for it.
+			go func() {
+				if err := render.Start(a.cfg.cacheDir()); err != nil {
+					a.log.Error("agent: starting the PDF renderer", "error", err)
+				}
+			}()
+			break
+		}
 	}
 	var follow sync.WaitGroup
 	follow.Go(func() { a.fetchLoop(ctx) })

@@ -77,6 +77,16 @@ func start(cacheDir string) (pdfium.Pdfium, error) {
 	return instance, nil
 }
 
+// Start starts the shared PDFium instance now rather than at the first
+// page, so that the first receipt of a newly started agent does not wait
+// for it; cacheDir as for Pages. It is safe to call more than once.
+func Start(cacheDir string) error {
+	mu.Lock()
+	defer mu.Unlock()
+	_, err := start(cacheDir)
+	return err
+}
+
 // Size says how large to draw each page: Width dots across (the height
 // follows the page's shape), or DPI dots per inch.
 type Size struct {
