@@ -109,6 +109,8 @@ type Store struct {
 	// restart asks the committer to restart the WAL after its next group
 	// (see checkpoint).
 	restart atomic.Bool
+	// restarts counts the WAL's completed restarts (WALRestarts).
+	restarts atomic.Int64
 
 	writes       chan *writeReq // to the committer goroutine
 	checkpointed chan struct{}  // closed when the checkpointer has stopped
@@ -247,9 +249,18 @@ func (s *Store) restartWAL() {
 	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
 		return
 	}
-	s.w.Exec("PRAGMA wal_checkpoint(RESTART)") // if it cannot finish, the next round asks again
+	var busy, frames, copied int
+	// If it cannot finish (busy), the next round asks again.
+	if s.w.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied) == nil && busy == 0 {
+		s.restarts.Add(1)
+	}
 	s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
 }
+
+// WALRestarts returns how many times the WAL has started over from its
+// beginning since Open: each restart puts a bound on how far it grew
+// (Config.WALRestartPages). Tests and operators' probes read it.
+func (s *Store) WALRestarts() int64 { return s.restarts.Load() }
 
 // restartWait bounds how long restartWAL waits for readers.
 const restartWait = 10 * time.Millisecond
