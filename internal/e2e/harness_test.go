@@ -200,14 +200,3 @@ func (s *socket) expect(t testing.TB, id string, state bellhop.State) {
 		return
 	}
 }
-
-// quiet checks that no event arrives for a moment, by sending a marker
-// command whose event must come first if anything else was queued.
-func (s *socket) none(t testing.TB, within time.Duration) {
-	t.Helper()
-	select {
-	case ev := <-s.events:
-		t.Fatalf("unexpected event %v", ev)
-	case <-time.After(within):
-	}
-}

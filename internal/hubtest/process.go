@@ -81,7 +81,6 @@ type Process struct {
 	args   []string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	ready  chan string
 	log    *lineLog
 }
 

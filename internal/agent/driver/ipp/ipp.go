@@ -76,7 +76,7 @@ func New(target string, opts driver.Options) (driver.Driver, error) {
 	}
 	httpScheme := map[string]string{"ipp": "http", "ipps": "https"}[strings.ToLower(u.Scheme)]
 	if httpScheme == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("ipp: target %q must be ipp://host[:port]/path or ipps://...", target)
+		return nil, fmt.Errorf("ipp: target %q must be ipp://host[:port]/path or ipps://host[:port]/path", target)
 	}
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), "631")
