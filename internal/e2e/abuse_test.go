@@ -364,6 +364,30 @@ func TestSocketCap(t *testing.T) {
 		s.expect(t, id, bellhop.Pending)
 	}
 }
+func TestRateLimit(t *testing.T) {
+	e := start(t, func(c *node.Config) { c.RateLimit, c.RateWindow = 5, time.Hour })
+	tn := e.tenant("Rate")
+	for i := 0; i < 5; i++ {
+		if r := e.post("devices/getAll", reqBody(tn)); r.Status != 200 {
+			t.Fatalf("request %d: %d", i, r.Status)
+		}
+	}
+	r := e.post("devices/getAll", reqBody(tn))
+	expectError(t, r, 429, "Too many requests")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	// WebSocket upgrades count against the same limit.
+	_, resp, err := e.dialRaw(tn.ClientToken, tn.AccessToken, false)
+	if err == nil || resp == nil || resp.StatusCode != 429 {
+		t.Fatalf("upgrade over the limit: %v %v", resp, err)
+	}
+	// Another token is not affected.
+	other := e.tenant("Other")
+	if r := e.post("devices/getAll", reqBody(other)); r.Status != 200 {
+		t.Fatalf("other token: %d", r.Status)
+	}
+}
 
 // TestRateLimitAcrossUpgrades spends a token's rate limit on WebSocket
 // upgrades: the next REST call is refused too (TestRateLimit does the

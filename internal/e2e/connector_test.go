@@ -318,3 +318,72 @@ func (e *env) snapshot(tenants ...*tenant) string {
 	}
 	return b.String()
 }
+
+func TestPagingAndPreferMinimal(t *testing.T) {
+	e := start(t)
+	tn := e.tenant("Paging")
+	var ids []string
+	for i := 0; i < 7; i++ {
+		ids = append(ids, e.addPrinter(tn))
+	}
+	// getAllActive pages oldest first; the Cursor is the last item's id.
+	var seen []string
+	cursor := any(nil)
+	for {
+		r := e.post("commands/getAllActive", reqBody(tn, "Limitation", map[string]any{"Count": 3, "Cursor": cursor}))
+		m := r.json(t)
+		cmds := m["Commands"].([]any)
+		for _, c := range cmds {
+			seen = append(seen, c.(map[string]any)["Id"].(string))
+		}
+		if len(cmds) < 3 {
+			break
+		}
+		cursor = m["Cursor"]
+		if cursor != seen[len(seen)-1] {
+			t.Fatalf("cursor %v, last %s", cursor, seen[len(seen)-1])
+		}
+	}
+	if len(seen) != 7 {
+		t.Fatalf("paged %d of 7", len(seen))
+	}
+	for i := range ids {
+		if seen[i] != ids[i] {
+			t.Fatalf("order %v, want %v", seen, ids)
+		}
+	}
+	// getAllByIds with a Limitation pages newest first.
+	r := e.post("commands/getAllByIds", reqBody(tn, "CommandIds", ids, "Limitation", map[string]any{"Count": 2}))
+	m := r.json(t)
+	cmds := m["Commands"].([]any)
+	if len(cmds) != 2 || cmds[0].(map[string]any)["Id"] != ids[6] || m["Cursor"] != ids[5] {
+		t.Fatalf("newest first: %s", r.Body)
+	}
+	// Prefer: return=minimal: update answers 204 with no body and no
+	// Content-Type; an empty page answers 204.
+	r = e.post("commands/update", reqBody(tn, "CommandId", ids[0], "State", "Processing"), "Prefer", "return=minimal")
+	if r.Status != 204 || len(r.Body) != 0 || r.Header.Get("Content-Type") != "" {
+		t.Fatalf("minimal update: %d %q %q", r.Status, r.Body, r.Header.Get("Content-Type"))
+	}
+	r = e.post("commands/getAllByIds", reqBody(tn, "CommandIds", []string{bellhop.NewID()}, "Limitation", map[string]any{"Count": 2}), "Prefer", "return=minimal")
+	if r.Status != 204 {
+		t.Fatalf("minimal empty page: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	e := start(t)
+	tn := e.tenant("Idem")
+	body := reqBody(tn, "PrinterId", tn.Devices[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1)
+	r1 := e.post("commands/addPrinter", body, "Idempotency-Key", "k1")
+	r2 := e.post("commands/addPrinter", body, "Idempotency-Key", "k1")
+	if r1.Status != 200 || r2.Status != 200 || r1.json(t)["CommandId"] != r2.json(t)["CommandId"] {
+		t.Fatalf("same key, same body: %s / %s", r1.Body, r2.Body)
+	}
+	body["CopyCount"] = 2
+	expectError(t, e.post("commands/addPrinter", body, "Idempotency-Key", "k1"), 409, "Idempotency-Key")
+	r3 := e.post("commands/addPrinter", body, "Idempotency-Key", "k2")
+	if r3.json(t)["CommandId"] == r1.json(t)["CommandId"] {
+		t.Fatal("another key gave the same command")
+	}
+}
