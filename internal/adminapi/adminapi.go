@@ -151,40 +151,58 @@ func (s *Server) decode(r *http.Request, v any) error {
 	return httpapi.Decode(body, v)
 }
 
+// created answers 201 with v as the API shows it, unless err.
+func created[T, J any](v *T, err error, show func(*T) J) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, show(v), nil
+}
+
+// listed answers 200 with {key: [items as the API shows them]} ([] when
+// none), unless err.
+func listed[T, J any](items []T, err error, key string, show func(*T) J) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]J, len(items))
+	for i := range items {
+		out[i] = show(&items[i])
+	}
+	return http.StatusOK, map[string][]J{key: out}, nil
+}
+
+// body decodes the request's JSON object into a T.
+func body[T any](s *Server, r *http.Request) (*T, error) {
+	v := new(T)
+	if err := s.decode(r, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 func enterpriseJSON(e *bellhop.Enterprise) admin.Enterprise {
 	return admin.Enterprise{Id: e.ID, Name: e.Name, CreatedUtc: bellhop.FormatTime(e.CreatedUtc), TimeZone: e.TimeZone}
 }
 
 func (s *Server) createEnterprise(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req admin.Enterprise
-	if err := s.decode(r, &req); err != nil {
+	req, err := body[admin.Enterprise](s, r)
+	if err != nil {
 		return 0, nil, err
 	}
 	if err := bellhop.ValidateTimeZone(req.TimeZone); err != nil {
 		return 0, nil, err // before anything is created
 	}
 	e, err := s.hub.CreateEnterprise(ctx, req.Name)
-	if err != nil {
-		return 0, nil, err
+	if err == nil && req.TimeZone != "" {
+		e, err = s.hub.SetEnterpriseTimeZone(ctx, e.ID, req.TimeZone)
 	}
-	if req.TimeZone != "" {
-		if e, err = s.hub.SetEnterpriseTimeZone(ctx, e.ID, req.TimeZone); err != nil {
-			return 0, nil, err
-		}
-	}
-	return http.StatusCreated, enterpriseJSON(e), nil
+	return created(e, err, enterpriseJSON)
 }
 
 func (s *Server) listEnterprises(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	es, err := s.hub.Enterprises(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	out := struct{ Enterprises []admin.Enterprise }{Enterprises: []admin.Enterprise{}}
-	for i := range es {
-		out.Enterprises = append(out.Enterprises, enterpriseJSON(&es[i]))
-	}
-	return http.StatusOK, out, nil
+	return listed(es, err, "Enterprises", enterpriseJSON)
 }
 
 // updateEnterprise sets what may change of an enterprise: its TimeZone.
@@ -205,60 +223,44 @@ func integrationJSON(i *bellhop.Integration) admin.Integration {
 }
 
 func (s *Server) createIntegration(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req admin.Integration
-	if err := s.decode(r, &req); err != nil {
-		return 0, nil, err
-	}
-	i, token, err := s.hub.CreateIntegration(ctx, req.Name)
+	req, err := body[admin.Integration](s, r)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := integrationJSON(i)
-	out.ClientToken = token
-	return http.StatusCreated, out, nil
+	i, token, err := s.hub.CreateIntegration(ctx, req.Name)
+	return created(i, err, func(i *bellhop.Integration) admin.Integration {
+		out := integrationJSON(i)
+		out.ClientToken = token // shown this once
+		return out
+	})
 }
 
 func (s *Server) listIntegrations(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	is, err := s.hub.Integrations(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	out := struct{ Integrations []admin.Integration }{Integrations: []admin.Integration{}}
-	for i := range is {
-		out.Integrations = append(out.Integrations, integrationJSON(&is[i]))
-	}
-	return http.StatusOK, out, nil
+	return listed(is, err, "Integrations", integrationJSON)
 }
 
-func subscriptionOf(s *bellhop.Subscription) admin.Subscription {
+func subscriptionJSON(s *bellhop.Subscription) admin.Subscription {
 	return admin.Subscription{Id: s.ID, IntegrationId: s.IntegrationID, EnterpriseIds: s.EnterpriseIDs,
 		CreatedUtc: bellhop.FormatTime(s.CreatedUtc), Revoked: s.Revoked}
 }
 
 func (s *Server) createSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req admin.Subscription
-	if err := s.decode(r, &req); err != nil {
-		return 0, nil, err
-	}
-	sub, token, err := s.hub.CreateSubscription(ctx, req.IntegrationId, req.EnterpriseIds)
+	req, err := body[admin.Subscription](s, r)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := subscriptionOf(sub)
-	out.AccessToken = token
-	return http.StatusCreated, out, nil
+	sub, token, err := s.hub.CreateSubscription(ctx, req.IntegrationId, req.EnterpriseIds)
+	return created(sub, err, func(sub *bellhop.Subscription) admin.Subscription {
+		out := subscriptionJSON(sub)
+		out.AccessToken = token // shown this once
+		return out
+	})
 }
 
 func (s *Server) listSubscriptions(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	subs, err := s.hub.Subscriptions(ctx, r.URL.Query().Get("integrationId"))
-	if err != nil {
-		return 0, nil, err
-	}
-	out := struct{ Subscriptions []admin.Subscription }{Subscriptions: []admin.Subscription{}}
-	for i := range subs {
-		out.Subscriptions = append(out.Subscriptions, subscriptionOf(&subs[i]))
-	}
-	return http.StatusOK, out, nil
+	return listed(subs, err, "Subscriptions", subscriptionJSON)
 }
 
 func (s *Server) revokeSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {
@@ -267,10 +269,7 @@ func (s *Server) revokeSubscription(ctx context.Context, r *http.Request, _ stri
 
 func (s *Server) connectedDevices(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	devs, err := s.hub.ConnectedDevices(ctx, r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, devicesJSON(devs), nil
+	return listed(devs, err, "Devices", deviceJSON)
 }
 
 func (s *Server) connect(ctx context.Context, r *http.Request, _ string) (int, any, error) {
@@ -281,38 +280,27 @@ func (s *Server) disconnect(ctx context.Context, r *http.Request, _ string) (int
 	return http.StatusNoContent, nil, s.hub.Disconnect(ctx, r.PathValue("id"), r.PathValue("deviceId"))
 }
 
+// deviceJSON shows a device. admin.DeviceConfig mirrors bellhop.DeviceConfig
+// (the public SDK imports nothing of the module): the conversions here stop
+// compiling if the two ever differ.
 func deviceJSON(d *bellhop.Device) admin.Device {
 	return admin.Device{Id: d.ID, EnterpriseId: d.EnterpriseID, Type: client.DeviceType(d.Type), Name: d.Name,
 		Identifier: d.Identifier, Configuration: admin.DeviceConfig(d.Config), CreatedUtc: bellhop.FormatTime(d.CreatedUtc)}
 }
 
-func devicesJSON(devs []bellhop.Device) any {
-	out := struct{ Devices []admin.Device }{Devices: []admin.Device{}}
-	for i := range devs {
-		out.Devices = append(out.Devices, deviceJSON(&devs[i]))
-	}
-	return out
-}
-
 func (s *Server) createDevice(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req admin.Device
-	if err := s.decode(r, &req); err != nil {
+	req, err := body[admin.Device](s, r)
+	if err != nil {
 		return 0, nil, err
 	}
 	d := &bellhop.Device{EnterpriseID: req.EnterpriseId, Type: bellhop.DeviceType(req.Type), Name: strings.TrimSpace(req.Name),
 		Identifier: req.Identifier, Config: bellhop.DeviceConfig(req.Configuration)}
-	if err := s.hub.CreateDevice(ctx, d); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, deviceJSON(d), nil
+	return created(d, s.hub.CreateDevice(ctx, d), deviceJSON)
 }
 
 func (s *Server) listDevices(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	devs, err := s.hub.ListDevices(ctx, r.URL.Query().Get("enterpriseId"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, devicesJSON(devs), nil
+	return listed(devs, err, "Devices", deviceJSON)
 }
 
 func (s *Server) deleteDevice(ctx context.Context, r *http.Request, _ string) (int, any, error) {
@@ -320,8 +308,8 @@ func (s *Server) deleteDevice(ctx context.Context, r *http.Request, _ string) (i
 }
 
 func (s *Server) createReservation(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req admin.Reservation
-	if err := s.decode(r, &req); err != nil {
+	req, err := body[admin.Reservation](s, r)
+	if err != nil {
 		return 0, nil, err
 	}
 	start, err := bellhop.ParseTime(req.StartUtc)
@@ -334,26 +322,24 @@ func (s *Server) createReservation(ctx context.Context, r *http.Request, _ strin
 	}
 	res := &bellhop.Reservation{EnterpriseID: req.EnterpriseId, Number: req.Number, StartUtc: start, EndUtc: end,
 		FirstName: req.FirstName, LastName: req.LastName, Email: req.Email, Telephone: req.Telephone, LockIDs: req.LockIds}
-	if err := s.hub.CreateReservation(ctx, res); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, admin.Reservation{Id: res.ID, EnterpriseId: res.EnterpriseID, Number: res.Number,
-		StartUtc: bellhop.FormatTime(res.StartUtc), EndUtc: bellhop.FormatTime(res.EndUtc), FirstName: res.FirstName,
-		LastName: res.LastName, Email: res.Email, Telephone: res.Telephone, LockIds: res.LockIDs}, nil
+	return created(res, s.hub.CreateReservation(ctx, res), func(res *bellhop.Reservation) admin.Reservation {
+		return admin.Reservation{Id: res.ID, EnterpriseId: res.EnterpriseID, Number: res.Number,
+			StartUtc: bellhop.FormatTime(res.StartUtc), EndUtc: bellhop.FormatTime(res.EndUtc), FirstName: res.FirstName,
+			LastName: res.LastName, Email: res.Email, Telephone: res.Telephone, LockIds: res.LockIDs}
+	})
 }
 
 func (s *Server) createCustomer(ctx context.Context, r *http.Request, _ string) (int, any, error) {
-	var req admin.Customer
-	if err := s.decode(r, &req); err != nil {
+	req, err := body[admin.Customer](s, r)
+	if err != nil {
 		return 0, nil, err
 	}
 	c := &bellhop.Customer{EnterpriseID: req.EnterpriseId, FirstName: req.FirstName, LastName: req.LastName,
 		CompanyName: req.CompanyName, Email: req.Email}
-	if err := s.hub.CreateCustomer(ctx, c); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, admin.Customer{Id: c.ID, EnterpriseId: c.EnterpriseID, FirstName: c.FirstName,
-		LastName: c.LastName, CompanyName: c.CompanyName, Email: c.Email}, nil
+	return created(c, s.hub.CreateCustomer(ctx, c), func(c *bellhop.Customer) admin.Customer {
+		return admin.Customer{Id: c.ID, EnterpriseId: c.EnterpriseID, FirstName: c.FirstName,
+			LastName: c.LastName, CompanyName: c.CompanyName, Email: c.Email}
+	})
 }
 
 func commandJSON(v *hub.CommandView) admin.Command {

@@ -21,29 +21,21 @@ func userJSON(u *bellhop.User) admin.User {
 func tokenActor(r *http.Request, who string) hub.Actor { return hub.TokenActor(who, clientAddr(r)) }
 
 func (s *Server) addUser(ctx context.Context, r *http.Request, who string) (int, any, error) {
-	var req admin.User
-	if err := s.decode(r, &req); err != nil {
-		return 0, nil, err
-	}
-	u, generated, err := s.hub.AddUser(ctx, tokenActor(r, who), req.Name, bellhop.Role(req.Role), req.Password)
+	req, err := body[admin.User](s, r)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := userJSON(u)
-	out.Password = generated
-	return http.StatusCreated, out, nil
+	u, generated, err := s.hub.AddUser(ctx, tokenActor(r, who), req.Name, bellhop.Role(req.Role), req.Password)
+	return created(u, err, func(u *bellhop.User) admin.User {
+		out := userJSON(u)
+		out.Password = generated // shown this once
+		return out
+	})
 }
 
 func (s *Server) listUsers(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	users, err := s.hub.Users(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	out := struct{ Users []admin.User }{Users: []admin.User{}}
-	for i := range users {
-		out.Users = append(out.Users, userJSON(&users[i]))
-	}
-	return http.StatusOK, out, nil
+	return listed(users, err, "Users", userJSON)
 }
 
 func (s *Server) setRole(ctx context.Context, r *http.Request, who string) (int, any, error) {

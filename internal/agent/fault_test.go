@@ -82,41 +82,6 @@ func (p *chaosProxy) cut() {
 	p.cuts++
 }
 
-// printSink is a raw 9100 printer that records each job's bytes, so the
-// test can tell which command a print belongs to.
-type printSink struct {
-	l    net.Listener
-	mu   sync.Mutex
-	jobs map[string]int
-	wg   sync.WaitGroup
-}
-
-func startPrintSink(tb testing.TB) *printSink {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(tb, err)
-	s := &printSink{l: l, jobs: map[string]int{}}
-	s.wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Go(func() {
-				defer c.Close()
-				b, _ := io.ReadAll(c)
-				if len(b) > 0 {
-					s.mu.Lock()
-					s.jobs[string(b)]++
-					s.mu.Unlock()
-				}
-			})
-		}
-	})
-	tb.Cleanup(func() { l.Close(); s.wg.Wait() })
-	return s
-}
-
 // TestFaultInjection runs a few hundred commands through the agent as a
 // separate process, behind a proxy that cuts its connections to the hub at
 // random, while the agent is killed with SIGKILL and restarted. At the end
@@ -129,7 +94,7 @@ func TestFaultInjection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	proxy := startChaosProxy(t, e.addr)
-	sink := startPrintSink(t)
+	sink := drivertest.StartJobSink(t)
 	var peerMu sync.Mutex
 	peerSeen := map[string]int{}
 	peer := drivertest.StartHTTPPeer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
@@ -150,7 +115,7 @@ func TestFaultInjection(t *testing.T) {
 
 	proc := hubtest.StartAgent(t, hubtest.AgentConfig{PlatformAddress: "http://" + proxy.l.Addr().String(),
 		ClientToken: e.clientToken, AccessToken: e.accessToken, Devices: []hubtest.AgentDevice{
-			{Name: "Printer", Driver: "socket://" + sink.l.Addr().String()},
+			{Name: "Printer", Driver: "socket://" + sink.Addr()},
 			{Name: "Encoder A", Driver: peer.URL + "/a"},
 			{ID: encoders[1].Id, Driver: peer.URL + "/b"}}})
 
@@ -207,6 +172,7 @@ chaos:
 	final := e.waitFinal(45*time.Second, ids...)
 	proc.Stop(syscall.SIGTERM)
 
+	jobs := sink.Jobs()
 	var processed, interrupted, twice, other int
 	for _, id := range ids {
 		if _, ok := final[id]; !ok {
@@ -215,13 +181,11 @@ chaos:
 		peerMu.Lock()
 		seen := peerSeen[id]
 		peerMu.Unlock()
-		sink.mu.Lock()
-		for doc, n := range sink.jobs {
+		for doc, n := range jobs {
 			if docOf[doc] == id {
 				seen += n
 			}
 		}
-		sink.mu.Unlock()
 		v := final[id]
 		switch {
 		case seen > 1:

@@ -45,6 +45,30 @@ func TestAdminCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Lobby") || !strings.Contains(out, "Printer") {
 		t.Fatalf("list devices: %d %s", code, out)
 	}
+	if out, code = run("devices", "create", "--enterprise", ent.Id, "--type", "Printer", "--name", "X", "--config", "Colour=red"); code != 1 ||
+		!strings.Contains(out, `unknown field "Colour"`) {
+		t.Fatalf("a misspelt configuration key: %d %s", code, out)
+	}
+	// A subscription's devices: connect, list as the API's JSON, disconnect.
+	tn := h.Tenant(t, "CLI", bellhop.KeyCutter)
+	var listed struct{ Devices []struct{ Id string } }
+	out, code = run("--json", "subscriptions", "devices", tn.Subscription.Id)
+	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil || len(listed.Devices) != 1 {
+		t.Fatalf("connected devices: %d %s", code, out)
+	}
+	keys := tn.Devices[bellhop.KeyCutter].Id
+	if out, code = run("disconnect", tn.Subscription.Id, keys); code != 0 || out != "" {
+		t.Fatalf("disconnect: %d %q", code, out)
+	}
+	if out, code = run("subscriptions", "devices", tn.Subscription.Id); code != 0 || strings.Contains(out, keys) {
+		t.Fatalf("after disconnect: %d %s", code, out)
+	}
+	if out, code = run("connect", tn.Subscription.Id, keys); code != 0 {
+		t.Fatalf("connect: %d %s", code, out)
+	}
+	if out, code = run("subscriptions", "devices", tn.Subscription.Id); code != 0 || !strings.Contains(out, keys) {
+		t.Fatalf("after connect: %d %s", code, out)
+	}
 	out, code = run("commands", "show", bellhop.NewID())
 	if code != 1 || !strings.Contains(out, "Command not found") {
 		t.Fatalf("unknown command: %d %s", code, out)

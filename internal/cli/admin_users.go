@@ -6,64 +6,69 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/alecthomas/kong"
 	"github.com/bellhop/bellhop/client/admin"
 )
 
-// adminUsers manages the people who sign in to the console.
-type adminUsers struct {
-	Add struct {
-		Name          string `arg:"" help:"Sign-in name (letters, digits, . _ - @)."`
-		Role          string `required:"" enum:"viewer,operator,admin" help:"viewer, operator or admin."`
-		PasswordStdin bool   `name:"password-stdin" help:"Read the password from the first line of standard input; without it a password is made and printed once."`
-	} `cmd:"" help:"Add a console user."`
-	List struct{} `cmd:"" help:"List console users."`
-	Role struct {
-		ID   string `arg:"" help:"User id."`
-		Role string `arg:"" enum:"viewer,operator,admin" help:"viewer, operator or admin."`
-	} `cmd:"" help:"Change a user's role (open sessions follow at once)."`
-	Password struct {
-		ID            string `arg:"" help:"User id."`
-		PasswordStdin bool   `name:"password-stdin" help:"Read the new password from standard input; without it one is made and printed once."`
-	} `cmd:"" help:"Give a user a new password; their sessions end."`
-	Remove struct {
-		ID string `arg:"" help:"User id."`
-	} `cmd:"" help:"Remove a user; their sessions end."`
+// The people who sign in to the console.
+
+type adminUserAdd struct {
+	Name          string `arg:"" help:"Sign-in name (letters, digits, . _ - @)."`
+	Role          string `required:"" enum:"viewer,operator,admin" help:"viewer, operator or admin."`
+	PasswordStdin bool   `name:"password-stdin" help:"Read the password from the first line of standard input; without it a password is made and printed once."`
 }
 
-func (c *adminUsers) Run(ctx context.Context, g *Globals, a *AdminCmd, k *kong.Context, ac *admin.Client) error {
-	switch {
-	case is(k, "add"):
-		pw := ""
-		if c.Add.PasswordStdin {
-			var err error
-			if pw, err = readPassword(g); err != nil {
-				return err
-			}
-		}
-		v, err := ac.AddUser(ctx, c.Add.Name, c.Add.Role, pw)
-		return a.result(g, v, err, "")
-	case is(k, "role"):
-		v, err := ac.SetRole(ctx, c.Role.ID, c.Role.Role)
-		return a.result(g, v, err, "")
-	case is(k, "password"):
-		pw := ""
-		if c.Password.PasswordStdin {
-			var err error
-			if pw, err = readPassword(g); err != nil {
-				return err
-			}
-		}
-		made, err := ac.SetPassword(ctx, c.Password.ID, pw)
-		if err != nil || made == "" {
+func (c *adminUserAdd) Run(ctx context.Context, g *Globals, ac *admin.Client, p *printer) error {
+	pw := ""
+	if c.PasswordStdin {
+		var err error
+		if pw, err = readPassword(g); err != nil {
 			return err
 		}
-		return a.result(g, struct{ Password string }{made}, nil, "")
-	case is(k, "remove"):
-		return ac.RemoveUser(ctx, c.Remove.ID)
 	}
-	v, err := ac.Users(ctx)
-	return a.result(g, struct{ Users []admin.User }{v}, err, "Users", "Id", "Name", "Role", "CreatedUtc")
+	return p.one(ac.AddUser(ctx, c.Name, c.Role, pw))
+}
+
+type adminUserList struct{}
+
+func (c *adminUserList) Run(ctx context.Context, ac *admin.Client, p *printer) error {
+	return p.list("Users", "Id", "Name", "Role", "CreatedUtc")(ac.Users(ctx))
+}
+
+type adminUserRole struct {
+	ID   string `arg:"" help:"User id."`
+	Role string `arg:"" enum:"viewer,operator,admin" help:"viewer, operator or admin."`
+}
+
+func (c *adminUserRole) Run(ctx context.Context, ac *admin.Client, p *printer) error {
+	return p.one(ac.SetRole(ctx, c.ID, c.Role))
+}
+
+type adminUserPassword struct {
+	ID            string `arg:"" help:"User id."`
+	PasswordStdin bool   `name:"password-stdin" help:"Read the new password from standard input; without it one is made and printed once."`
+}
+
+func (c *adminUserPassword) Run(ctx context.Context, g *Globals, ac *admin.Client, p *printer) error {
+	pw := ""
+	if c.PasswordStdin {
+		var err error
+		if pw, err = readPassword(g); err != nil {
+			return err
+		}
+	}
+	made, err := ac.SetPassword(ctx, c.ID, pw)
+	if err != nil || made == "" {
+		return err
+	}
+	return p.one(struct{ Password string }{made}, nil)
+}
+
+type adminUserRemove struct {
+	ID string `arg:"" help:"User id."`
+}
+
+func (c *adminUserRemove) Run(ctx context.Context, ac *admin.Client) error {
+	return ac.RemoveUser(ctx, c.ID)
 }
 
 // readPassword reads one line of standard input, so that a password never
@@ -86,7 +91,6 @@ type adminAudit struct {
 	Limit  int    `default:"50"`
 }
 
-func (c *adminAudit) Run(ctx context.Context, g *Globals, a *AdminCmd, ac *admin.Client) error {
-	v, err := ac.Audit(ctx, c.Cursor, c.Limit)
-	return a.result(g, v, err, "Entries", "Utc", "Actor", "Action", "Subject", "Detail", "Remote")
+func (c *adminAudit) Run(ctx context.Context, ac *admin.Client, p *printer) error {
+	return p.list("Entries", "Utc", "Actor", "Action", "Subject", "Detail", "Remote")(ac.Audit(ctx, c.Cursor, c.Limit))
 }

@@ -67,7 +67,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cmd command
 	cmd.stdin, cmd.stdout, cmd.stderr = stdin, stdout, stderr
-	parser, err := kong.New(&cmd, kong.Name("bellhop"), defaults(),
+	parser, err := kong.New(&cmd, kong.Name("bellhop"), defaults(), kong.Bind(&cmd.Globals),
 		kong.Description("A device command hub for hotels, wire-compatible with the Mews Connector device API."),
 		kong.Writers(stdout, stderr), kong.Exit(func(code int) { panic(exitCode(code)) }), kong.UsageOnError())
 	if err != nil {

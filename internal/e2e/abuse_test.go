@@ -67,14 +67,8 @@ func TestAbuseTokens(t *testing.T) {
 
 	// An integration subscribed to the victim's enterprise whose devices
 	// were connected and then disconnected.
-	integ, err := e.Admin.CreateIntegration(ctx, "Former vendor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	formerSub, err := e.Admin.CreateSubscription(ctx, integ.Id, victim.Enterprise.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	former := victim.NewIntegration(t, "Former vendor")
+	formerSub := former.Subscription
 	for _, d := range victim.Devices {
 		if err := e.Admin.Connect(ctx, formerSub.Id, d.Id); err != nil {
 			t.Fatal(err)
@@ -83,8 +77,6 @@ func TestAbuseTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	former := &tenant{Enterprise: victim.Enterprise, Integration: integ, Subscription: formerSub, ClientToken: integ.ClientToken,
-		AccessToken: formerSub.AccessToken}
 
 	// A second token of the victim's own integration, revoked.
 	revokedSub, err := e.Admin.CreateSubscription(ctx, victim.Integration.Id, victim.Enterprise.Id)

@@ -55,15 +55,8 @@ func TestClusterEvents(t *testing.T) {
 
 	// A second subscription with a socket on node b; its device is
 	// connected through node a.
-	integ, err := a.Admin.CreateIntegration(ctx, "POS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := a.Admin.CreateSubscription(ctx, integ.Id, tn.Enterprise.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos := &tenant{Enterprise: tn.Enterprise, Integration: integ, Subscription: sub, ClientToken: integ.ClientToken, AccessToken: sub.AccessToken}
+	pos := tn.NewIntegration(t, "POS")
+	sub := pos.Subscription
 	wsPOS := b.dial(pos)
 	if err := a.Admin.Connect(ctx, sub.Id, tn.Devices[bellhop.Printer].Id); err != nil {
 		t.Fatal(err)

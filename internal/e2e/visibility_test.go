@@ -58,16 +58,8 @@ func TestVisibility(t *testing.T) {
 	// A second integration subscribed to A's enterprise sees nothing until a
 	// device is connected to it; then it sees that device's commands at once,
 	// on its open socket.
-	integ, err := e.Admin.CreateIntegration(ctx, "POS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := e.Admin.CreateSubscription(ctx, integ.Id, a.Enterprise.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos := &tenant{Enterprise: a.Enterprise, Integration: integ, Subscription: sub, ClientToken: integ.ClientToken,
-		AccessToken: sub.AccessToken, Devices: map[bellhop.DeviceType]*admin.Device{}}
+	pos := a.NewIntegration(t, "POS")
+	sub := pos.Subscription
 	wsPOS := e.dial(pos)
 	if got, err := e.SDK(pos).CommandsByIds(ctx, []string{idA}); err != nil || len(got) != 0 {
 		t.Fatalf("unconnected integration sees %v, %v", got, err)

@@ -60,7 +60,7 @@ func TestChaos(t *testing.T) {
 
 	// Devices: two raw printers on one counting sink, two encoders on an
 	// HTTP peer that counts POSTs per command id.
-	sink := startJobSink(t)
+	sink := drivertest.StartJobSink(t)
 	var peerMu sync.Mutex
 	peerSeen := map[string]int{}
 	peer := drivertest.StartHTTPPeer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
@@ -89,7 +89,7 @@ func TestChaos(t *testing.T) {
 	proxy := startChaosProxy(t, hubAddr, rng)
 	var agentDevices []hubtest.AgentDevice
 	for i, d := range devices {
-		target := fmt.Sprintf("socket://%s", sink.l.Addr())
+		target := "socket://" + sink.Addr()
 		if !d.printer {
 			target = fmt.Sprintf("%s/enc%d", peer.URL, i)
 		}
@@ -204,15 +204,17 @@ chaos:
 	// Executions per command: connections to the sink carrying a job,
 	// POSTs to the peer.
 	executed := map[string]int{}
-	sink.mu.Lock()
-	for job, n := range sink.jobs {
+	for content, n := range sink.Jobs() {
+		job := -1 // bytes that are no whole job number (a cut-off write)
+		if m := jobRE.FindStringSubmatch(content); m != nil {
+			job, _ = strconv.Atoi(m[1])
+		}
 		if id, ok := jobOf[job]; ok {
 			executed[id] += n
 		} else {
 			t.Errorf("the sink printed job %d, which no command carries", job)
 		}
 	}
-	sink.mu.Unlock()
 	peerMu.Lock()
 	for id, n := range peerSeen {
 		executed[id] += n
@@ -281,50 +283,7 @@ func createRetrying(t testing.TB, a *admin.Client, nc admin.NewCommand) (string,
 	}
 }
 
-// jobSink is a raw 9100 printer that counts, per job number, the
-// connections that carried (some of) that job's document.
-type jobSink struct {
-	l    net.Listener
-	mu   sync.Mutex
-	jobs map[int]int
-	wg   sync.WaitGroup
-}
-
 var jobRE = regexp.MustCompile(`chaos-job-(\d+)`)
-
-func startJobSink(t testing.TB) *jobSink {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &jobSink{l: l, jobs: map[int]int{}}
-	s.wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Go(func() {
-				defer c.Close()
-				b, _ := io.ReadAll(c)
-				if len(b) == 0 {
-					return
-				}
-				m := jobRE.FindSubmatch(b)
-				n := -1 // bytes that are no whole job number (a cut-off write)
-				if m != nil {
-					n, _ = strconv.Atoi(string(m[1]))
-				}
-				s.mu.Lock()
-				s.jobs[n]++
-				s.mu.Unlock()
-			})
-		}
-	})
-	t.Cleanup(func() { l.Close(); s.wg.Wait() })
-	return s
-}
 
 // lockedRand is a random source shared by goroutines.
 type lockedRand struct {

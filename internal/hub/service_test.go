@@ -153,15 +153,7 @@ func TestCreatorMayOnlyCancel(t *testing.T) {
 	}
 
 	// Another integration subscribed to the same enterprise.
-	pos, err := h.Admin.CreateIntegration(ctx, "POS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := h.Admin.CreateSubscription(ctx, pos.Id, tn.Enterprise.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := caller(t, h, &hubtest.Tenant{ClientToken: pos.ClientToken, AccessToken: sub.AccessToken})
+	other := caller(t, h, tn.NewIntegration(t, "POS"))
 	if err := h.Service.UpdateCommand(ctx, other, id, bellhop.Update{State: bellhop.Cancelled}); bellhop.ErrorMessage(err) != "Invalid CommandId" {
 		t.Fatalf("a stranger cancels: %v, want Invalid CommandId", err)
 	}

@@ -34,18 +34,11 @@ type Tenant struct {
 func NewTenant(tb testing.TB, a *admin.Client, name string, types ...bellhop.DeviceType) *Tenant {
 	tb.Helper()
 	ctx := context.Background()
-	tn := &Tenant{Devices: map[bellhop.DeviceType]*admin.Device{}, admin: a}
-	var err error
-	if tn.Enterprise, err = a.CreateEnterprise(ctx, name+" Hotel"); err != nil {
+	ent, err := a.CreateEnterprise(ctx, name+" Hotel")
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if tn.Integration, err = a.CreateIntegration(ctx, name+" integration"); err != nil {
-		tb.Fatal(err)
-	}
-	if tn.Subscription, err = a.CreateSubscription(ctx, tn.Integration.Id, tn.Enterprise.Id); err != nil {
-		tb.Fatal(err)
-	}
-	tn.ClientToken, tn.AccessToken = tn.Integration.ClientToken, tn.Subscription.AccessToken
+	tn := subscribe(tb, a, ent, name+" integration")
 	for _, typ := range types {
 		tn.Devices[typ] = tn.AddDevice(tb, typ, name+" "+string(typ))
 	}
@@ -59,6 +52,30 @@ func NewTenant(tb testing.TB, a *admin.Client, name string, types ...bellhop.Dev
 		tb.Fatal(err)
 	}
 	return tn
+}
+
+// NewIntegration creates, through the admin API, another integration
+// called name subscribed to the tenant's enterprise, with no device
+// connected: a tenant of the same enterprise.
+func (tn *Tenant) NewIntegration(tb testing.TB, name string) *Tenant {
+	tb.Helper()
+	return subscribe(tb, tn.admin, tn.Enterprise, name)
+}
+
+// subscribe creates an integration subscribed to ent.
+func subscribe(tb testing.TB, a *admin.Client, ent *admin.Enterprise, name string) *Tenant {
+	tb.Helper()
+	ctx := context.Background()
+	integ, err := a.CreateIntegration(ctx, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sub, err := a.CreateSubscription(ctx, integ.Id, ent.Id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Tenant{Enterprise: ent, Integration: integ, Subscription: sub, ClientToken: integ.ClientToken,
+		AccessToken: sub.AccessToken, Devices: map[bellhop.DeviceType]*admin.Device{}, admin: a}
 }
 
 // SDK returns a Connector client of the tenant for the hub at
