@@ -30,6 +30,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/hub"
 )
 
@@ -272,14 +273,12 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, sess *sessi
 	s.render(w, r, sess, status, "error", page{Title: http.StatusText(status), Content: errorPage{status, msg}})
 }
 
-// fail renders err: domain errors show their message (safe by contract),
-// anything else is logged and shown as a generic text.
+// fail renders err with the status the API would answer: domain errors show
+// their message (safe by contract), anything else is logged and shown as a
+// generic text.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
-	code := bellhop.ErrorCode(err)
-	status := map[string]int{bellhop.EINVALID: 400, bellhop.EUNAUTHORIZED: 401, bellhop.ENOTFOUND: 404, bellhop.EFORBIDDEN: 403,
-		bellhop.ECONFLICT: 409, bellhop.ETOOLARGE: 413, bellhop.ERATELIMIT: 429, bellhop.EUNAVAILABLE: 503}[code]
-	if status == 0 {
-		status = http.StatusInternalServerError
+	status := httpapi.Status(bellhop.ErrorCode(err)) // the one table of the HTTP adapters
+	if status == http.StatusInternalServerError {
 		s.log.Error("console: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.renderError(w, r, sess, status, bellhop.ErrorMessage(err))

@@ -795,3 +795,25 @@ func TestShortIDs(t *testing.T) {
 		seen[s] = true
 	}
 }
+
+// TestFailStatus: the console answers a domain error with the status the
+// API gives it (httpapi's one table), and logs only what is internal.
+func TestFailStatus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	s := New(Config{Logger: slog.New(slog.NewTextHandler(e.logs, nil))}, e.svc, e.live).(*server)
+	for code, want := range map[string]int{bellhop.EINVALID: 400, bellhop.EUNAUTHORIZED: 401, bellhop.EFORBIDDEN: 403,
+		bellhop.ENOTFOUND: 404, bellhop.ECONFLICT: 409, bellhop.ETOOLARGE: 413, bellhop.ERATELIMIT: 429,
+		bellhop.EUNAVAILABLE: 503, bellhop.EINTERNAL: 500} {
+		w := httptest.NewRecorder()
+		s.fail(w, httptest.NewRequest("GET", "/", nil), nil, bellhop.Errorf(code, "Said %s.", code))
+		if w.Code != want || !strings.Contains(w.Body.String(), "Said "+code+".") {
+			t.Errorf("%s: %d, want %d with its message", code, w.Code, want)
+		}
+	}
+	w := httptest.NewRecorder()
+	s.fail(w, httptest.NewRequest("GET", "/", nil), nil, fmt.Errorf("disk on fire"))
+	if w.Code != 500 || strings.Contains(w.Body.String(), "disk on fire") || !strings.Contains(e.logs.String(), "disk on fire") {
+		t.Errorf("a plain error: %d %q, logged %q", w.Code, w.Body.String(), e.logs.String())
+	}
+}
