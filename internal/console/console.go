@@ -12,7 +12,7 @@
 // server. No token or password goes into a URL or a log line.
 //
 // The console sees the hub only through *hub.Service and the Live interface it
-// defines, so it does not depend on the realtime package; internal/cli wires
+// defines, so it does not depend on the realtime package; internal/node wires
 // the broker in.
 package console
 
