@@ -2,6 +2,7 @@ package drivertest
 
 import (
 	"io"
+	"maps"
 	"net"
 	"sync"
 	"testing"
@@ -54,9 +55,5 @@ func (s *JobSink) Addr() string { return s.l.Addr().String() }
 func (s *JobSink) Jobs() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.jobs))
-	for k, v := range s.jobs {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.jobs)
 }
