@@ -55,6 +55,10 @@ type Update struct {
 	// Cancelled and Error. An empty note on Processing keeps the last one.
 	Notes string
 	Actor string // who asks; written to the history
+	// ExternalID is the update's ExternalRequestIdentifier: the caller's
+	// reference for what it did (a terminal's transaction reference). It is
+	// kept with any state; "" when none.
+	ExternalID string
 }
 
 // Normalize drops the fields the state does not take (the wire contract says
@@ -74,8 +78,14 @@ func (u *Update) Normalize() error {
 	if len(u.Notes) > MaxNotes {
 		return Invalid("Notes")
 	}
+	if len(u.ExternalID) > MaxExternalID {
+		return InvalidBecause("ExternalRequestIdentifier", "Value is longer than %d bytes.", MaxExternalID)
+	}
 	return nil
 }
+
+// MaxExternalID is the longest ExternalRequestIdentifier a command keeps, in bytes.
+const MaxExternalID = 255
 
 // MaxNotes is the longest Notes text a command keeps, in bytes.
 const MaxNotes = 64 << 10
@@ -90,10 +100,14 @@ func (c *Command) Apply(u Update, now time.Time) (stateChanged, changed bool, er
 		return false, false, err
 	}
 	from := c.State
+	newExternal := u.ExternalID != "" && u.ExternalID != c.ExternalID
 	switch {
 	case from.Final():
 		if u.State == from && u.Notes == c.Notes {
-			return false, false, nil
+			if newExternal {
+				c.ExternalID, c.UpdatedUtc = u.ExternalID, now
+			}
+			return false, newExternal, nil
 		}
 		return false, false, Invalid("State")
 	case u.State.rank() < from.rank():
@@ -101,7 +115,7 @@ func (c *Command) Apply(u Update, now time.Time) (stateChanged, changed bool, er
 	case u.State == from:
 		progress := u.Progress != nil && (c.Progress == nil || *c.Progress != *u.Progress)
 		notes := u.Notes != "" && u.Notes != c.Notes
-		if !progress && !notes {
+		if !progress && !notes && !newExternal {
 			return false, false, nil
 		}
 		if progress {
@@ -110,8 +124,14 @@ func (c *Command) Apply(u Update, now time.Time) (stateChanged, changed bool, er
 		if notes {
 			c.Notes = u.Notes
 		}
+		if newExternal {
+			c.ExternalID = u.ExternalID
+		}
 		c.UpdatedUtc = now
 		return false, true, nil
+	}
+	if u.ExternalID != "" {
+		c.ExternalID = u.ExternalID
 	}
 	c.State = u.State
 	if u.Progress != nil {
@@ -147,17 +167,24 @@ type Command struct {
 	Data         json.RawMessage // shape follows DeviceType
 	Progress     *float64
 	Notes        string
+	// ExternalID is the last ExternalRequestIdentifier an update gave.
+	ExternalID string
 	// Seq orders commands by creation; the store assigns it.
 	Seq int64
+	// Payment is, when creating a PaymentTerminal command, the record of
+	// the payment it stands for: the store inserts both in one transaction.
+	// Reads leave it nil (see the stores' GetPayment).
+	Payment *Payment
 }
 
 // HistoryEntry is one recorded change of a command.
 type HistoryEntry struct {
-	State    State
-	Utc      time.Time
-	Actor    string
-	Progress *float64
-	Notes    string
+	State      State
+	Utc        time.Time
+	Actor      string
+	Progress   *float64
+	Notes      string
+	ExternalID string // the update's ExternalRequestIdentifier, "" when none
 }
 
 // Event says that a command changed. It carries what realtime needs to route

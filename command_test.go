@@ -110,3 +110,34 @@ func TestIDs(t *testing.T) {
 		t.Fatalf("token %q", tok)
 	}
 }
+
+// TestApplyExternalID: an update's ExternalRequestIdentifier is kept with
+// any state, and a new one is a change even when nothing else changes.
+func TestApplyExternalID(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		from, to   State
+		had, given string
+		changed    bool
+		err        bool
+		want       string
+	}{
+		{Received, Processing, "", "TX-1", true, false, "TX-1"},
+		{Processing, Processing, "", "TX-1", true, false, "TX-1"},
+		{Processing, Processing, "TX-1", "TX-1", false, false, "TX-1"},
+		{Processing, Processed, "TX-1", "", true, false, "TX-1"},
+		{Processed, Processed, "", "TX-2", true, false, "TX-2"},
+		{Processed, Processed, "TX-2", "TX-2", false, false, "TX-2"},
+		{Processed, Failed, "", "TX-3", false, true, ""},
+	}
+	for _, tt := range tests {
+		c := &Command{State: tt.from, ExternalID: tt.had}
+		sc, ch, err := c.Apply(Update{State: tt.to, ExternalID: tt.given}, now)
+		if ch != tt.changed || (err != nil) != tt.err || c.ExternalID != tt.want || sc != (tt.from != tt.to && !tt.err) {
+			t.Errorf("%s(%q) + %s(%q): stateChanged=%v changed=%v err=%v external %q", tt.from, tt.had, tt.to, tt.given, sc, ch, err, c.ExternalID)
+		}
+	}
+	if err := (&Update{State: Processing, ExternalID: strings.Repeat("x", MaxExternalID+1)}).Normalize(); ErrorMessage(err) != "Invalid ExternalRequestIdentifier" {
+		t.Errorf("long external id: %v", err)
+	}
+}

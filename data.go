@@ -10,22 +10,32 @@ const (
 
 // PrinterData is the Data of a Printer command.
 type PrinterData struct {
-	CopyCount         int
-	FileType          string
-	FileData          string
-	PrinterName       string
-	PrinterDriverName string
-	PrinterPortName   string
+	CopyCount         int    `bellhop:"required"`
+	FileType          string `bellhop:"required,nonempty"`
+	FileData          string `bellhop:"required,nonempty,base64"`
+	PrinterName       string `bellhop:"required,filled,nonempty"`
+	PrinterDriverName string `bellhop:"required,filled,nonempty"`
+	PrinterPortName   string `bellhop:"required,filled,nonempty"`
 }
+
+// DefaultPrinterSetting is the PrinterDriverName and PrinterPortName of a
+// printer whose settings name none: the schema wants a name, and "default"
+// tells the integration to use what it has configured itself.
+const DefaultPrinterSetting = "default"
 
 // NewPrinterData builds a print command's Data from the device configuration
 // and the request (spec 7.4).
 func NewPrinterData(d *Device, pdfBase64 string, copies int) PrinterData {
-	return PrinterData{
-		CopyCount: copies, FileType: "application/pdf", FileData: pdfBase64,
-		PrinterName: orDefault(d.Config.PrinterName, d.Name), PrinterDriverName: d.Config.PrinterDriverName,
-		PrinterPortName: d.Config.PrinterPortName,
-	}
+	p := PrinterData{CopyCount: copies, FileType: "application/pdf", FileData: pdfBase64}
+	p.complete(d)
+	return p
+}
+
+// complete fills what the device configuration gives and the Data lacks.
+func (p *PrinterData) complete(d *Device) {
+	p.PrinterName = orDefault(p.PrinterName, orDefault(d.Config.PrinterName, d.Name))
+	p.PrinterDriverName = orDefault(p.PrinterDriverName, orDefault(d.Config.PrinterDriverName, DefaultPrinterSetting))
+	p.PrinterPortName = orDefault(p.PrinterPortName, orDefault(d.Config.PrinterPortName, DefaultPrinterSetting))
 }
 
 // KeyCutterData is the Data of a KeyCutter command.
@@ -33,17 +43,17 @@ type KeyCutterData struct {
 	KeyCutterId         *string
 	ApiUrl              *string
 	KeyCutterData       *string
-	KeyCount            int
-	LockIds             []string
-	StartUtc            string
-	EndUtc              string
+	KeyCount            int      `bellhop:"required"`
+	LockIds             []string `bellhop:"required"`
+	StartUtc            string   `bellhop:"required,time"`
+	EndUtc              string   `bellhop:"required,time"`
 	FirstName           *string
-	LastName            string
+	LastName            string `bellhop:"required,nonempty"`
 	NormalizedFirstName *string
 	NormalizedLastName  *string
 	Telephone           *string
 	Email               *string
-	ReservationId       *string
+	ReservationId       *string `bellhop:"uuid"`
 	ReservationNumber   *string
 }
 
@@ -61,92 +71,80 @@ func NewKeyCutterData(d *Device, r *Reservation, keys int) KeyCutterData {
 	}
 }
 
-// ExtendedAmount is the money type of payment terminal commands.
-type ExtendedAmount struct {
-	Currency   string
-	NetValue   float64
-	GrossValue float64
-	TaxValues  []TaxValue
-	Breakdown  Breakdown
-}
-
-// TaxValue is one tax of an ExtendedAmount.
-type TaxValue struct {
-	Code  *string
-	Value float64
-}
-
-// Breakdown splits an ExtendedAmount by tax rate.
-type Breakdown struct{ Items []BreakdownItem }
-
-// BreakdownItem is one tax rate's part; a null TaxRateCode means untaxed.
-type BreakdownItem struct {
-	TaxRateCode *string
-	NetValue    float64
-	TaxValue    float64
-}
-
-// UntaxedAmount turns the request's {Currency, Value} into an ExtendedAmount.
-// A payment carries no tax split (taxes belong to the bill's items), so the
-// whole value is one untaxed item and net equals gross.
-func UntaxedAmount(currency string, value float64) ExtendedAmount {
-	return ExtendedAmount{Currency: currency, NetValue: value, GrossValue: value, TaxValues: []TaxValue{},
-		Breakdown: Breakdown{Items: []BreakdownItem{{NetValue: value}}}}
-}
-
-// PaymentTerminalData is the Data of a PaymentTerminal command.
+// PaymentTerminalData is the Data of a PaymentTerminal command. It says a
+// payment from a preauthorization the way Mews does: PaymentId or
+// PreauthorizationId is set, naming the hub's record of it (see Payment).
 type PaymentTerminalData struct {
-	PaymentTerminalId   string
-	AccountId           string
-	BillId              *string
-	PaymentId           *string
-	PreauthorizationId  *string
-	Amount              ExtendedAmount
+	PaymentTerminalId   string         `bellhop:"required,filled,nonempty"`
+	AccountId           string         `bellhop:"required,uuid"`
+	BillId              *string        `bellhop:"uuid"`
+	PaymentId           *string        `bellhop:"uuid"`
+	PreauthorizationId  *string        `bellhop:"uuid"`
+	Amount              ExtendedAmount `bellhop:"required"`
 	Fee                 *ExtendedAmount
 	PaymentTerminalData *string
-	AccountData         AccountData
+	AccountData         AccountData `bellhop:"required"`
 	// Deprecated fields, still sent until their documented end (2027-01-10).
-	CustomerId string
+	CustomerId string `bellhop:"required,filled,uuid"`
 	FullName   *string
-	// Type is Payment or Preauthorization, as requested. Not in the Mews data
-	// shape; a terminal needs it and unknown fields are ignored by clients.
-	Type string
+}
+
+// Kind says whether d stands for a payment or a preauthorization, by which
+// of the ids is set ("" when neither is).
+func (d *PaymentTerminalData) Kind() PaymentKind {
+	switch {
+	case d.PreauthorizationId != nil:
+		return Preauthorization
+	case d.PaymentId != nil:
+		return PaymentKindPayment
+	}
+	return ""
 }
 
 // AccountData is the named-slot union of the account a payment is for.
 type AccountData struct {
-	Discriminator string
-	Customer      *struct{ FullName string }
-	Company       *struct{ Name string }
+	Discriminator string `bellhop:"required,enum=Customer|Company"`
+	Customer      *AccountCustomer
+	Company       *AccountCompany
 }
 
-// PaymentRequest is what addPaymentTerminal asks for, beyond the device and customer.
-type PaymentRequest struct {
-	Type             string // Payment or Preauthorization
-	Currency         string
-	Value            float64
-	BillID           string
-	PaymentRequestID string
-	ReservationID    string
+// AccountCustomer is the Customer slot of AccountData.
+type AccountCustomer struct {
+	FullName string `bellhop:"required,nonempty"`
+}
+
+// AccountCompany is the Company slot of AccountData.
+type AccountCompany struct {
+	Name string `bellhop:"required,nonempty"`
 }
 
 // NewPaymentTerminalData builds a payment command's Data from the device
-// configuration, the account and the request (spec 7.4).
-func NewPaymentTerminalData(d *Device, c *Customer, p PaymentRequest) PaymentTerminalData {
+// configuration, the account and the payment record (spec 7.4).
+func NewPaymentTerminalData(d *Device, c *Customer, p *Payment) PaymentTerminalData {
 	data := PaymentTerminalData{
 		PaymentTerminalId: orDefault(d.Config.PaymentTerminalID, orDefault(d.Identifier, d.ID)),
-		AccountId:         c.ID, BillId: nullable(p.BillID),
-		Amount:              UntaxedAmount(p.Currency, p.Value),
-		PaymentTerminalData: nullable(d.Config.PaymentTerminalData),
-		CustomerId:          c.ID, Type: p.Type,
+		AccountId:         c.ID, BillId: nullable(p.BillID), Amount: p.Amount,
+		PaymentTerminalData: nullable(d.Config.PaymentTerminalData), CustomerId: c.ID,
+	}
+	if p.Kind == Preauthorization {
+		data.PreauthorizationId = &p.ID
+	} else {
+		data.PaymentId = &p.ID
 	}
 	if c.IsCompany() {
-		data.AccountData = AccountData{Discriminator: "Company", Company: &struct{ Name string }{c.CompanyName}}
+		data.AccountData = AccountData{Discriminator: "Company", Company: &AccountCompany{c.CompanyName}}
 	} else {
-		data.AccountData = AccountData{Discriminator: "Customer", Customer: &struct{ FullName string }{c.FullName()}}
+		data.AccountData = AccountData{Discriminator: "Customer", Customer: &AccountCustomer{c.FullName()}}
 		data.FullName = nullable(c.FullName())
 	}
 	return data
+}
+
+// PassportScannerData is the Data of a PassportScanner command.
+type PassportScannerData struct {
+	PassportScannerId *string
+	CustomerId        *string `bellhop:"uuid"`
+	ReservationId     *string `bellhop:"uuid"`
 }
 
 // MarshalData encodes a Data payload; the payload types cannot fail to encode.

@@ -24,9 +24,17 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Details says more when Message alone (`Invalid Amount`) would leave
+	// the caller guessing; it is sent as the error body's Details.
+	Details string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("bellhop: %s: %s", e.Code, e.Message) }
+func (e *Error) Error() string {
+	if e.Details != "" {
+		return fmt.Sprintf("bellhop: %s: %s: %s", e.Code, e.Message, e.Details)
+	}
+	return fmt.Sprintf("bellhop: %s: %s", e.Code, e.Message)
+}
 
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
@@ -59,6 +67,30 @@ func ErrorMessage(err error) string {
 	default:
 		return "Internal error."
 	}
+}
+
+// ErrorDetails returns the Details of the first *Error in err's chain, or "".
+func ErrorDetails(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Details
+	}
+	return ""
+}
+
+// ErrorText is the message with its details, for people to read
+// ("Invalid Amount: Net without Tax or TaxRate ...").
+func ErrorText(err error) string {
+	if d := ErrorDetails(err); d != "" {
+		return ErrorMessage(err) + ": " + d
+	}
+	return ErrorMessage(err)
+}
+
+// InvalidBecause returns the Mews-style "Invalid <Field>" error with Details
+// that say why.
+func InvalidBecause(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: "Invalid " + field, Details: fmt.Sprintf(format, args...)}
 }
 
 // Invalid returns the Mews-style "Invalid <Field>" error.

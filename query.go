@@ -46,3 +46,10 @@ type DeviceStats struct {
 	OldestWaitingUtc time.Time // zero when nothing waits
 	LastProcessedUtc time.Time // zero when nothing was processed
 }
+
+// PaymentFilter selects payment records. Zero fields do not filter.
+type PaymentFilter struct {
+	EnterpriseID string
+	CommandID    string
+	Limit        int // 0 = no limit
+}

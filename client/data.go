@@ -94,16 +94,21 @@ type PaymentAccountData struct {
 	Company       *struct{ Name string }
 }
 
-// ExtendedAmount is the money type of payment terminal Data. Value holds
-// the legacy {Currency, Value} shape of commands created before 2025.
+// ExtendedAmount is the money type of payment terminal Data. Value, Net,
+// Tax and TaxRate are the legacy members: Value alone is the amount of
+// commands created before 2025; bellhop also fills them from the request.
 type ExtendedAmount struct {
 	Currency   string
 	NetValue   *float64
 	GrossValue *float64
 	TaxValues  []TaxValue
 	Breakdown  *AmountBreakdown
-	// Value is the legacy amount (Currency value); nil in the current shape.
-	Value *float64
+	// Value is the legacy gross amount (Currency value).
+	Value *float64 `json:",omitempty"`
+	// Net, Tax and TaxRate (a fraction) are the legacy tax split.
+	Net     *float64 `json:",omitempty"`
+	Tax     *float64 `json:",omitempty"`
+	TaxRate *float64 `json:",omitempty"`
 }
 
 // TaxValue is one tax of an [ExtendedAmount].

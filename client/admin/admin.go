@@ -384,3 +384,33 @@ func (c *Client) Audit(ctx context.Context, cursor string, limit int) (AuditPage
 	err := c.do(ctx, http.MethodGet, "audit?"+q.Encode(), nil, &page)
 	return page, err
 }
+
+// PaymentFilter selects payment records; zero fields do not filter.
+type PaymentFilter struct {
+	EnterpriseId string
+	CommandId    string
+	// Limit is the most records returned, 1 to 1,000; default 100.
+	Limit int
+}
+
+// Payments returns the payment and preauthorization records that f
+// selects, newest first.
+func (c *Client) Payments(ctx context.Context, f PaymentFilter) ([]Payment, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"enterpriseId": f.EnterpriseId, "commandId": f.CommandId} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out struct{ Payments []Payment }
+	err := c.do(ctx, http.MethodGet, "payments?"+q.Encode(), nil, &out)
+	return out.Payments, err
+}
+
+// Payment returns a payment or preauthorization record by its id.
+func (c *Client) Payment(ctx context.Context, id string) (*Payment, error) {
+	return call[Payment](ctx, c, http.MethodGet, "payments/"+url.PathEscape(id), nil)
+}

@@ -52,8 +52,8 @@ func TestClient(t *testing.T) {
 	}
 
 	// Commands: create (once per idempotency key), list, show, cancel, resend.
-	data := `{"Room":"101","KeyCount":1,"LockIds":["101"],"LastName":"Novák"}`
-	nc := admin.NewCommand{DeviceId: d.Id, Data: json.RawMessage(data), IdempotencyKey: "k1"}
+	key := `{"KeyCount":1,"LockIds":["101"],"LastName":"Novák","StartUtc":"2026-01-01T14:00:00Z","EndUtc":"2026-01-03T10:00:00Z"}`
+	nc := admin.NewCommand{DeviceId: d.Id, Data: json.RawMessage(key), IdempotencyKey: "k1"}
 	c1, err := a.CreateCommand(ctx, nc)
 	must(t, err)
 	again, err := a.CreateCommand(ctx, nc)
@@ -80,8 +80,29 @@ func TestClient(t *testing.T) {
 	}
 	shown, err := a.Command(ctx, c1.Id)
 	must(t, err)
-	if shown.State != client.StateCancelled || string(shown.Data) != data {
+	var data client.KeyCutterData
+	if shown.State != client.StateCancelled || json.Unmarshal(shown.Data, &data) != nil || data.LockIds[0] != "101" ||
+		data.KeyCutterId == nil || *data.KeyCutterId != "KC-7" {
 		t.Fatalf("shown %+v", shown)
+	}
+
+	// A payment command and its record.
+	term, err := a.CreateDevice(ctx, admin.Device{EnterpriseId: ent.Id, Type: client.DeviceTypePaymentTerminal, Name: "Terminal"})
+	must(t, err)
+	pay, err := a.CreateCommand(ctx, admin.NewCommand{DeviceId: term.Id, Data: json.RawMessage(`{"AccountId":"` + cust.Id + `",` +
+		`"Amount":{"Currency":"EUR","NetValue":10,"GrossValue":10,"TaxValues":[],"Breakdown":{"Items":[]}},` +
+		`"AccountData":{"Discriminator":"Company","Company":{"Name":"ACME"}}}`)})
+	must(t, err)
+	payments, err := a.Payments(ctx, admin.PaymentFilter{EnterpriseId: ent.Id})
+	must(t, err)
+	if len(payments) != 1 || payments[0].CommandId != pay.Id || payments[0].Kind != client.PaymentTypePayment ||
+		*payments[0].Amount.GrossValue != 10 {
+		t.Fatalf("payments %+v", payments)
+	}
+	one, err := a.Payment(ctx, payments[0].Id)
+	must(t, err)
+	if shown, err := a.Command(ctx, pay.Id); err != nil || shown.Payment == nil || shown.Payment.Id != one.Id {
+		t.Fatalf("payment command %+v %v", shown, err)
 	}
 
 	// Lists, and the ends of things.
@@ -91,7 +112,11 @@ func TestClient(t *testing.T) {
 		"subscriptions": func() (int, error) { l, err := a.Subscriptions(ctx, integ.Id); return len(l), err },
 		"devices":       func() (int, error) { l, err := a.Devices(ctx, ent.Id); return len(l), err },
 	} {
-		if got, err := n(); err != nil || got != 1 {
+		want := 1
+		if name == "devices" {
+			want = 2
+		}
+		if got, err := n(); err != nil || got != want {
 			t.Errorf("%s: %d, %v", name, got, err)
 		}
 	}

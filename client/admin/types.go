@@ -115,8 +115,14 @@ type Command struct {
 	Creator  string
 	Progress *float64
 	Notes    string
-	Data     json.RawMessage
-	History  []HistoryEntry `json:",omitempty"`
+	// ExternalRequestIdentifier is the last one an update gave (a
+	// terminal's transaction reference); nil when none.
+	ExternalRequestIdentifier *string `json:",omitempty"`
+	Data                      json.RawMessage
+	// Payment is the record a PaymentTerminal command stands for, filled
+	// only by [Client.Command] (and cancel).
+	Payment *Payment       `json:",omitempty"`
+	History []HistoryEntry `json:",omitempty"`
 }
 
 // HistoryEntry is one change of a command's state, progress or notes.
@@ -126,6 +132,25 @@ type HistoryEntry struct {
 	Actor    string
 	Progress *float64
 	Notes    string
+	// ExternalRequestIdentifier is the one the update gave; nil when none.
+	ExternalRequestIdentifier *string `json:",omitempty"`
+}
+
+// Payment is the hub's record of a payment or preauthorization that a
+// PaymentTerminal command asks a terminal to take: its Id is the command
+// Data's PaymentId or PreauthorizationId. It keeps what the request said
+// that the Data has no place for (PaymentRequestId, ReservationId).
+type Payment struct {
+	Id               string
+	Kind             client.PaymentType // Payment or Preauthorization
+	EnterpriseId     string
+	CommandId        string
+	AccountId        string
+	Amount           client.ExtendedAmount
+	BillId           *string
+	PaymentRequestId *string
+	ReservationId    *string
+	CreatedUtc       string
 }
 
 // CommandPage is one page of [Client.Commands], newest first. Cursor, when

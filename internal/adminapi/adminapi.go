@@ -87,6 +87,8 @@ func New(cfg Config, h *hub.Service) *Server {
 		{"POST users/{id}/password", s.setPassword},
 		{"DELETE users/{id}", s.removeUser},
 		{"GET audit", s.listAudit},
+		{"GET payments", s.listPayments},
+		{"GET payments/{id}", s.getPayment},
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
@@ -342,11 +344,73 @@ func (s *Server) createCustomer(ctx context.Context, r *http.Request, _ string) 
 	})
 }
 
+func paymentJSON(p *bellhop.Payment) *admin.Payment {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	return &admin.Payment{Id: p.ID, Kind: client.PaymentType(p.Kind), EnterpriseId: p.EnterpriseID, CommandId: p.CommandID,
+		AccountId: p.AccountID, Amount: amountJSON(p.Amount), BillId: opt(p.BillID), PaymentRequestId: opt(p.PaymentRequestID),
+		ReservationId: opt(p.ReservationID), CreatedUtc: bellhop.FormatTime(p.CreatedUtc)}
+}
+
+// amountJSON is the SDK's form of an amount: the same members.
+func amountJSON(a bellhop.ExtendedAmount) client.ExtendedAmount {
+	out := client.ExtendedAmount{Currency: a.Currency, NetValue: &a.NetValue, GrossValue: &a.GrossValue,
+		TaxValues: make([]client.TaxValue, len(a.TaxValues)), Breakdown: &client.AmountBreakdown{Items: []client.AmountBreakdownItem{}},
+		Value: a.Value, Net: a.Net, Tax: a.Tax, TaxRate: a.TaxRate}
+	for i, t := range a.TaxValues {
+		out.TaxValues[i] = client.TaxValue{Code: t.Code, Value: t.Value}
+	}
+	for _, it := range a.Breakdown.Items {
+		out.Breakdown.Items = append(out.Breakdown.Items, client.AmountBreakdownItem{TaxRateCode: it.TaxRateCode, NetValue: it.NetValue, TaxValue: it.TaxValue})
+	}
+	return out
+}
+
+func (s *Server) listPayments(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	q := r.URL.Query()
+	limit := 0
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return 0, nil, bellhop.InvalidBecause("limit", "from 1 to %d.", hub.MaxPage)
+		}
+		limit = n
+	}
+	ps, err := s.hub.Payments(ctx, q.Get("enterpriseId"), q.Get("commandId"), limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct{ Payments []*admin.Payment }{Payments: make([]*admin.Payment, len(ps))}
+	for i := range ps {
+		out.Payments[i] = paymentJSON(&ps[i])
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) getPayment(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	p, err := s.hub.Payment(ctx, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, paymentJSON(p), nil
+}
+
 func commandJSON(v *hub.CommandView) admin.Command {
 	creator := strings.TrimSpace(v.Creator.FirstName + " " + v.Creator.LastName)
-	return admin.Command{Id: v.ID, EnterpriseId: v.EnterpriseID, DeviceId: v.DeviceID, DeviceName: v.Device.Name,
+	out := admin.Command{Id: v.ID, EnterpriseId: v.EnterpriseID, DeviceId: v.DeviceID, DeviceName: v.Device.Name,
 		DeviceType: client.DeviceType(v.DeviceType), State: client.State(v.State), CreatedUtc: bellhop.FormatTime(v.CreatedUtc),
 		UpdatedUtc: bellhop.FormatTime(v.UpdatedUtc), Creator: creator, Progress: v.Progress, Notes: v.Notes, Data: v.Data}
+	if v.ExternalID != "" {
+		out.ExternalRequestIdentifier = &v.ExternalID
+	}
+	if v.Payment != nil {
+		out.Payment = paymentJSON(v.Payment)
+	}
+	return out
 }
 
 func (s *Server) createCommand(ctx context.Context, r *http.Request, who string) (int, any, error) {
@@ -448,6 +512,9 @@ func (s *Server) getCommand(ctx context.Context, r *http.Request, _ string) (int
 	out.History = make([]admin.HistoryEntry, len(hist))
 	for i, h := range hist {
 		out.History[i] = admin.HistoryEntry{State: client.State(h.State), Utc: h.Utc.UTC().Format(time.RFC3339Nano), Actor: h.Actor, Progress: h.Progress, Notes: h.Notes}
+		if h.ExternalID != "" {
+			out.History[i].ExternalRequestIdentifier = &h.ExternalID
+		}
 	}
 	return http.StatusOK, out, nil
 }

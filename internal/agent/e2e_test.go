@@ -87,10 +87,10 @@ func TestAgentRunsCommands(t *testing.T) {
 		id, err = e.sdk.AddKeyCutterCommand(ctx, client.AddKeyCutterRequest{KeyCutterId: keys.Id, ReservationId: res.ID, KeyCount: 1})
 		must(t, err)
 		keyIDs = append(keyIDs, id)
-		execIDs = append(execIDs, e.command(execDev, map[string]any{"N": i}))
+		execIDs = append(execIDs, e.command(execDev, printJob(fmt.Sprint("exec ", i))))
 	}
 	for i := range 2 {
-		id := e.command(folderDev, map[string]any{"Room": 100 + i})
+		id := e.command(folderDev, keyJob(100+i))
 		folderIDs = append(folderIDs, id)
 		drivertest.AnswerFolder(t, lockDir, id, ".done", "encoded")
 	}
@@ -205,10 +205,10 @@ func TestAgentCancel(t *testing.T) {
 		fmt.Fprintf(w, "done %s", id)
 	})
 	mu.Lock()
-	first = e.command(dev, map[string]any{"N": 1})
+	first = e.command(dev, keyJob(1))
 	hold[first] = true
 	mu.Unlock()
-	second = e.command(dev, map[string]any{"N": 2})
+	second = e.command(dev, keyJob(2))
 	a, _ := startAgent(t, e.config(t.TempDir(), agent.DeviceConfig{Name: dev.Name, Driver: peer.URL}))
 
 	select {
@@ -228,7 +228,7 @@ func TestAgentCancel(t *testing.T) {
 	})
 	_, err = e.hub.Service.CancelCommand(ctx, first, "test", "")
 	must(t, err)
-	third = e.command(dev, map[string]any{"N": 3})
+	third = e.command(dev, keyJob(3))
 	final := e.waitFinal(10*time.Second, first, second, third)
 	if final[first].State != bellhop.Cancelled || final[second].State != bellhop.Cancelled {
 		t.Errorf("first %s, second %s: want both Cancelled", final[first].State, final[second].State)
@@ -262,13 +262,13 @@ func TestAgentRestartInterrupted(t *testing.T) {
 
 	// A first run does ordinary work, then stops.
 	_, stop := startAgent(t, cfg)
-	warm := e.command(execDev, map[string]any{"N": 0})
+	warm := e.command(execDev, printJob("exec 0"))
 	e.waitFinal(10*time.Second, warm)
 	stop()
 
 	// What a crash mid-action leaves: "started" without "finished".
-	interrupted := e.command(execDev, map[string]any{"N": 1})
-	repeatable := e.command(folderDev, map[string]any{"Room": 7})
+	interrupted := e.command(execDev, printJob("exec 1"))
+	repeatable := e.command(folderDev, keyJob(7))
 	j, err := agent.OpenJournal(stateDir, time.Hour, nil)
 	must(t, err)
 	must(t, j.Start(interrupted, "name:"+execDev.Name, execDev.Id))
@@ -276,7 +276,7 @@ func TestAgentRestartInterrupted(t *testing.T) {
 	must(t, j.Close())
 
 	seen := drivertest.AnswerFolder(t, lockDir, repeatable, ".done", "encoded again")
-	after := e.command(execDev, map[string]any{"N": 2})
+	after := e.command(execDev, printJob("exec 2"))
 	startAgent(t, cfg)
 	final := e.waitFinal(15*time.Second, interrupted, repeatable, after)
 	if v := final[interrupted]; v.State != bellhop.Failed || v.Notes != agent.InterruptedNote {
@@ -305,7 +305,7 @@ func TestAgentReportsAfterHubReturns(t *testing.T) {
 	dev := e.device(bellhop.KeyCutter, "Encoder")
 	release := make(chan struct{})
 	arrived := make(chan string, 10)
-	id := e.command(dev, map[string]any{"N": 1})
+	id := e.command(dev, keyJob(1))
 	peer := blockingPeer(t, map[string]bool{id: true}, release, arrived)
 	stateDir := t.TempDir()
 	cfg := e.config(stateDir, agent.DeviceConfig{Name: dev.Name, Driver: peer.URL})

@@ -134,9 +134,9 @@ func TestFaultInjection(t *testing.T) {
 			if i%3 == 0 {
 				data = printJob(doc)
 			} else {
-				dev, data = encoders[i%3-1], map[string]any{"N": i}
+				dev, data = encoders[i%3-1], keyJob(i)
 			}
-			c, err := e.hub.Service.CreateCommand(context.Background(), dev.Id, bellhop.MarshalData(withRequired(bellhop.DeviceType(dev.Type), data)), "producer", nil)
+			c, err := e.hub.Service.CreateCommand(context.Background(), dev.Id, bellhop.MarshalData(data), "producer", nil)
 			if err != nil {
 				t.Errorf("creating command %d: %v", i, err) // not Fatal: this is not the test's goroutine
 				return

@@ -66,35 +66,19 @@ func (e *env) device(typ bellhop.DeviceType, name string) *admin.Device {
 	return e.tn.AddDevice(e.t, typ, name)
 }
 
-// command queues a command with Data through the admin path. A map gets
-// the fields its device type requires (see withRequired).
+// command queues a command with Data through the admin path.
 func (e *env) command(d *admin.Device, data any) string {
 	e.t.Helper()
-	c, err := e.hub.Service.CreateCommand(context.Background(), d.Id, bellhop.MarshalData(withRequired(bellhop.DeviceType(d.Type), data)), "test", nil)
+	c, err := e.hub.Service.CreateCommand(context.Background(), d.Id, bellhop.MarshalData(data), "test", nil)
 	must(e.t, err)
 	return c.ID
 }
 
-// withRequired adds to a map of Data the fields that the hub requires of
-// its device type, so that a test's own fields (an exec or folder driver's
-// input) can stand alone in the test.
-func withRequired(t bellhop.DeviceType, data any) any {
-	m, ok := data.(map[string]any)
-	if !ok {
-		return data
-	}
-	base := map[bellhop.DeviceType]map[string]any{
-		bellhop.Printer:   {"CopyCount": 1, "FileType": "application/pdf", "FileData": "JVBERi0xLjQK"},
-		bellhop.KeyCutter: {"KeyCount": 1, "LockIds": []string{"101"}, "LastName": "Test"},
-	}[t]
-	out := map[string]any{}
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+// keyJob is KeyCutter Data for one key to room n.
+func keyJob(n int) bellhop.KeyCutterData {
+	now := time.Now().UTC()
+	return bellhop.KeyCutterData{KeyCount: 1, LockIds: []string{strconv.Itoa(n)}, LastName: "Guest " + strconv.Itoa(n),
+		StartUtc: bellhop.FormatTime(now), EndUtc: bellhop.FormatTime(now.Add(24 * time.Hour))}
 }
 
 // printJob is Printer Data whose document is text, so a peer can tell jobs apart.

@@ -273,6 +273,12 @@ func (s *Server) update(ctx context.Context, r *request) (any, error) {
 		return nil, bellhop.Invalid("State")
 	}
 	u := bellhop.Update{State: *req.State, Progress: req.Progress, Notes: str(req.Notes)}
+	if x := req.ExternalRequestIdentifier; x != nil {
+		if x.Value == nil || *x.Value == "" {
+			return nil, bellhop.InvalidBecause("ExternalRequestIdentifier", "Value is required: the reference of what the update reports, such as a terminal's transaction id.")
+		}
+		u.ExternalID = *x.Value
+	}
 	if err := s.hub.UpdateCommand(ctx, r.caller, *req.CommandId, u); err != nil {
 		return nil, err
 	}
@@ -323,22 +329,18 @@ func (s *Server) addPaymentTerminal(ctx context.Context, r *request) (any, error
 	for _, f := range []struct {
 		ok   bool
 		name string
-	}{{req.TerminalId != nil, "TerminalId"}, {req.CustomerId != nil, "CustomerId"}, {req.Type != nil, "Type"},
-		{req.Amount != nil, "Amount"}} {
+	}{{req.TerminalId != nil, "TerminalId"}, {req.CustomerId != nil, "CustomerId"}, {req.Type != nil, "Type"}} {
 		if err := httpapi.Required(f.ok, f.name); err != nil {
 			return nil, err
 		}
 	}
-	if req.Amount.Currency == nil {
-		return nil, bellhop.Invalid("Amount Currency")
-	}
-	if req.Amount.Value == nil {
-		return nil, bellhop.Invalid("Amount Value")
+	var amount *bellhop.AmountRequest
+	if a := req.Amount; a != nil {
+		amount = &bellhop.AmountRequest{Currency: str(a.Currency), Value: a.Value, Net: a.Net, Tax: a.Tax, TaxRate: a.TaxRate}
 	}
 	id, err := s.hub.AddPaymentTerminalCommand(ctx, r.caller, hub.AddPaymentTerminal{TerminalID: *req.TerminalId,
-		CustomerID: *req.CustomerId, PaymentRequest: bellhop.PaymentRequest{Type: *req.Type, Currency: *req.Amount.Currency,
-			Value: *req.Amount.Value, BillID: str(req.BillId), PaymentRequestID: str(req.PaymentRequestId),
-			ReservationID: str(req.ReservationId)}}, r.idempotency())
+		CustomerID: *req.CustomerId, Kind: bellhop.PaymentKind(*req.Type), Amount: amount, BillID: str(req.BillId),
+		PaymentRequestID: str(req.PaymentRequestId), ReservationID: str(req.ReservationId)}, r.idempotency())
 	if err != nil {
 		return nil, err
 	}
@@ -357,10 +359,11 @@ func (s *Server) fiscalGetAll(ctx context.Context, r *request) (any, error) {
 	q := hub.FiscalQuery{CommandIDs: req.CommandIds, DeviceIDs: req.DeviceIds, States: req.States,
 		EnterpriseIDs: req.EnterpriseIds, Page: p}
 	if req.UpdatedUtc != nil {
-		if q.UpdatedFrom, err = parseTime(req.UpdatedUtc.StartUtc, "UpdatedUtc StartUtc"); err != nil {
+		q.Updated = &hub.Interval{}
+		if q.Updated.Start, err = parseTime(req.UpdatedUtc.StartUtc, "UpdatedUtc StartUtc"); err != nil {
 			return nil, err
 		}
-		if q.UpdatedTo, err = parseTime(req.UpdatedUtc.EndUtc, "UpdatedUtc EndUtc"); err != nil {
+		if q.Updated.End, err = parseTime(req.UpdatedUtc.EndUtc, "UpdatedUtc EndUtc"); err != nil {
 			return nil, err
 		}
 	}
@@ -381,13 +384,14 @@ func (s *Server) fiscalGetAll(ctx context.Context, r *request) (any, error) {
 	return out, nil
 }
 
-func parseTime(s *string, field string) (time.Time, error) {
+// parseTime parses an optional time: nil when absent or null.
+func parseTime(s *string, field string) (*time.Time, error) {
 	if s == nil {
-		return time.Time{}, bellhop.Invalid(field)
+		return nil, nil
 	}
 	t, err := bellhop.ParseTime(*s)
 	if err != nil {
-		return time.Time{}, bellhop.Invalid(field)
+		return nil, bellhop.InvalidBecause(field, "%q is not an ISO 8601 time such as 2025-01-10T00:00:00Z.", *s)
 	}
-	return t, nil
+	return &t, nil
 }

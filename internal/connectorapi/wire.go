@@ -96,10 +96,16 @@ type getAllByIdsRequest struct {
 
 type updateRequest struct {
 	base
-	CommandId *string
-	State     *bellhop.State
-	Progress  *float64
-	Notes     *string
+	CommandId                 *string
+	State                     *bellhop.State
+	Progress                  *float64
+	Notes                     *string
+	ExternalRequestIdentifier *externalRequestIdentifier
+}
+
+// externalRequestIdentifier is the caller's reference for an update: {Value}.
+type externalRequestIdentifier struct {
+	Value *string
 }
 
 type addPrinterRequest struct {
@@ -118,9 +124,13 @@ type addKeyCutterRequest struct {
 	KeyCount      *int
 }
 
+// currencyValue is "Currency value (ver 2018-06-07)".
 type currencyValue struct {
 	Currency *string
 	Value    *float64
+	Net      *float64
+	Tax      *float64
+	TaxRate  *float64
 }
 
 type addPaymentTerminalRequest struct {
@@ -162,7 +172,7 @@ type fiscalCommand struct {
 	FiscalMachineData string
 	TaxIdentifier     *string
 	Device            device
-	Bill              json.RawMessage
+	Bill              bellhop.Bill2025
 	CommandData       *fiscalAdditionalData
 }
 
@@ -171,36 +181,10 @@ type profileData struct {
 	EnterpriseProfile *struct{ ProfileId string }
 }
 
-// italianData is "Fiscal machine data for Italian fiscal machine".
-type italianData struct {
-	IsRefund                  bool
-	RebatedReceiptNumber      *string
-	RebatedReceiptSequence    *string
-	RebatedReceiptDateTimeUtc *string
-	PrinterSerialNumber       *string
-}
-
 type fiscalAdditionalData struct {
 	Discriminator               *string
-	ItalianFiscalMachineData    *italianData
+	ItalianFiscalMachineData    *bellhop.ItalianFiscalMachineData
 	ItalianFiscalMachinePayload *struct{ Payload string }
-}
-
-// legacyFiscalData is the stored Data of a FiscalMachine command.
-type legacyFiscalData struct {
-	FiscalMachineId       *string
-	ApiUrl                *string
-	FiscalMachineData     *string
-	Bill                  json.RawMessage
-	TaxIdentifier         *string
-	BillFiscalMachineData *struct {
-		Discriminator string
-		Value         json.RawMessage
-	}
-	PayloadData *struct {
-		Discriminator string
-		Value         string
-	}
 }
 
 func str(p *string) string {
@@ -210,37 +194,35 @@ func str(p *string) string {
 	return *p
 }
 
-// fiscalOf converts a stored FiscalMachine command to the 2025 flat shape,
-// taking what the command's Data lacks from the device configuration.
+// fiscalOf converts a stored FiscalMachine command (legacy Data) to the 2025
+// flat shape, taking what the command's Data lacks from the device
+// configuration as the hub does when it creates one.
 func fiscalOf(v *hub.CommandView) fiscalCommand {
-	var d legacyFiscalData
-	_ = json.Unmarshal(v.Data, &d) // Data of any shape is kept; missing fields stay empty
+	var d bellhop.FiscalMachineData
+	_ = json.Unmarshal(v.Data, &d) // stored before Data was checked: what does not fit stays empty
 	f := fiscalCommand{Id: v.ID, State: v.State, CreatedUtc: bellhop.FormatTime(v.CreatedUtc),
-		FiscalMachineId:   firstNonEmpty(str(d.FiscalMachineId), v.Device.Config.FiscalMachineID, v.Device.Identifier),
+		FiscalMachineId:   firstNonEmpty(str(d.FiscalMachineId), v.Device.Config.FiscalMachineID, v.Device.Identifier, v.Device.ID),
 		ApiUrl:            firstNonEmpty(str(d.ApiUrl), v.Device.Config.ApiUrl),
-		FiscalMachineData: firstNonEmpty(str(d.FiscalMachineData), v.Device.Config.FiscalMachineData),
-		TaxIdentifier:     d.TaxIdentifier, Device: deviceOf(&v.Device), Bill: d.Bill}
+		FiscalMachineData: firstNonEmpty(str(d.FiscalMachineData), v.Device.Config.FiscalMachineData, "{}"),
+		TaxIdentifier:     d.TaxIdentifier, Device: deviceOf(&v.Device), Bill: d.Bill.Bill2025()}
 	if f.TaxIdentifier == nil && v.Device.Config.TaxIdentifier != "" {
 		f.TaxIdentifier = &v.Device.Config.TaxIdentifier
-	}
-	if len(f.Bill) == 0 {
-		f.Bill = json.RawMessage("null")
 	}
 	if v.Creator.IntegrationID != "" {
 		f.Creator = &profileData{Discriminator: "Integration"}
 	} else {
 		f.Creator = &profileData{Discriminator: "Static"}
 	}
-	switch {
-	case d.PayloadData != nil && d.PayloadData.Discriminator == "ItalianFiscalMachine":
+	var extra fiscalAdditionalData
+	if it := d.BillFiscalMachineData; it != nil && it.Discriminator == "ItalianFiscalMachineData" {
+		extra.Discriminator, extra.ItalianFiscalMachineData = &it.Discriminator, &it.Value
+	}
+	if p := d.PayloadData; p != nil && p.Discriminator == "ItalianFiscalMachine" && p.Value != "" {
 		disc := "ItalianFiscalMachinePayload"
-		f.CommandData = &fiscalAdditionalData{Discriminator: &disc,
-			ItalianFiscalMachinePayload: &struct{ Payload string }{d.PayloadData.Value}}
-	case d.BillFiscalMachineData != nil && d.BillFiscalMachineData.Discriminator == "ItalianFiscalMachineData":
-		disc := "ItalianFiscalMachineData"
-		var it italianData
-		_ = json.Unmarshal(d.BillFiscalMachineData.Value, &it) // fields that do not fit stay null
-		f.CommandData = &fiscalAdditionalData{Discriminator: &disc, ItalianFiscalMachineData: &it}
+		extra.Discriminator, extra.ItalianFiscalMachinePayload = &disc, &struct{ Payload string }{p.Value}
+	}
+	if extra.Discriminator != nil {
+		f.CommandData = &extra
 	}
 	return f
 }

@@ -281,7 +281,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, sess *session, err
 	if status == http.StatusInternalServerError {
 		s.log.Error("console: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	s.renderError(w, r, sess, status, bellhop.ErrorMessage(err))
+	s.renderError(w, r, sess, status, bellhop.ErrorText(err))
 }
 
 // back redirects (303, Post/Redirect/Get) after a form, with a one-time
@@ -291,7 +291,7 @@ func (s *server) back(w http.ResponseWriter, r *http.Request, sess *session, to 
 		if bellhop.ErrorCode(err) == bellhop.EINTERNAL {
 			s.log.Error("console: action failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
-		setFlash(w, r, flash{Error: true, Text: bellhop.ErrorMessage(err)})
+		setFlash(w, r, flash{Error: true, Text: bellhop.ErrorText(err)})
 	} else if ok != "" {
 		setFlash(w, r, flash{Text: ok})
 	}

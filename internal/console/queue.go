@@ -174,7 +174,7 @@ func (s *server) queuePage(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	v.Rows = rowsView{CSRF: sess.CSRF, Role: sess.Role, Zones: zones, Now: s.cfg.Now().UTC(), Back: back}
 	if ferr != nil {
-		v.Error = bellhop.ErrorMessage(ferr)
+		v.Error = bellhop.ErrorText(ferr)
 	} else {
 		f.IDs = nil // ids are for the script's row requests only
 		cmds, cursor, err := s.svc.ListCommands(r.Context(), f, &hub.Page{Count: s.cfg.PageSize, Cursor: qf.Cursor})
@@ -198,7 +198,7 @@ func (s *server) queuePage(w http.ResponseWriter, r *http.Request, sess *session
 func (s *server) queueRows(w http.ResponseWriter, r *http.Request, sess *session) {
 	_, f, err := parseFilter(r.URL.Query())
 	if err != nil {
-		http.Error(w, bellhop.ErrorMessage(err), http.StatusBadRequest)
+		http.Error(w, bellhop.ErrorText(err), http.StatusBadRequest)
 		return
 	}
 	if len(f.IDs) > hub.MaxPage {

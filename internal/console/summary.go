@@ -59,11 +59,11 @@ func summary(c *bellhop.Command) string {
 			} else if d.AccountData.Company != nil {
 				who = d.AccountData.Company.Name
 			}
-			typ := d.Type
+			typ := d.Kind()
 			if typ == "" {
-				typ = "Payment"
+				typ = bellhop.PaymentKindPayment
 			}
-			return fmt.Sprintf("%s %.2f %s · %s", typ, d.Amount.GrossValue, d.Amount.Currency, who)
+			return fmt.Sprintf("%s %s · %s", typ, d.Amount, who)
 		}
 	case bellhop.FiscalMachine:
 		if b := billOf(c.Data); b != nil {

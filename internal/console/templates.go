@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,12 @@ var funcs = template.FuncMap{
 			return ""
 		}
 		return *p
+	},
+	"deref64": func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p, 'f', -1, 64)
 	},
 	"join":  strings.Join,
 	"money": func(v float64) string { return fmt.Sprintf("%.2f", v) },

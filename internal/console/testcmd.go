@@ -185,7 +185,17 @@ func (s *server) testData(ctx context.Context, r *http.Request, d *bellhop.Devic
 		if err != nil {
 			return nil, err
 		}
-		return bellhop.MarshalData(bellhop.NewPaymentTerminalData(d, c, bellhop.PaymentRequest{Type: "Payment", Currency: currency, Value: amount})), nil
+		decimals, err := hub.CurrencyDecimals(currency)
+		if err != nil {
+			return nil, err
+		}
+		a, err := bellhop.AmountRequest{Currency: currency, Value: &amount}.Resolve(decimals)
+		if err != nil {
+			return nil, err
+		}
+		data := bellhop.NewPaymentTerminalData(d, c, &bellhop.Payment{Kind: bellhop.PaymentKindPayment, Amount: a})
+		data.PaymentId = nil // the hub records the payment and names it
+		return bellhop.MarshalData(data), nil
 	case bellhop.FiscalMachine:
 		amount, currency, err := money(r)
 		if err != nil {
@@ -193,7 +203,8 @@ func (s *server) testData(ctx context.Context, r *http.Request, d *bellhop.Devic
 		}
 		return sampleBill(d, amount, currency, now), nil
 	case bellhop.PassportScanner:
-		return bellhop.MarshalData(map[string]any{"PassportScannerId": orText(d.Config.PassportScannerID, orText(d.Identifier, d.ID)), "Test": true}), nil
+		id := orText(d.Config.PassportScannerID, orText(d.Identifier, d.ID))
+		return bellhop.MarshalData(bellhop.PassportScannerData{PassportScannerId: &id}), nil
 	}
 	return nil, bellhop.Invalid("Type")
 }
@@ -284,50 +295,40 @@ func (s *server) customer(ctx context.Context, r *http.Request, d *bellhop.Devic
 }
 
 // sampleBill returns the Data of a FiscalMachine command in the legacy shape
-// (spec 5.4): the device's configuration and a closed receipt for a guest,
-// with accommodation and breakfast as revenue and one card payment, which is
-// what a fiscal printer needs to print a receipt.
+// (spec 5.4): a closed receipt for a guest, with accommodation and breakfast
+// as revenue and one card payment, which is what a fiscal printer needs to
+// print a receipt. The hub fills in the device's settings.
 func sampleBill(d *bellhop.Device, amount float64, currency string, now time.Time) json.RawMessage {
 	ts := bellhop.FormatTime(now)
 	billID, accountID := bellhop.NewID(), bellhop.NewID()
-	money := func(v float64) map[string]any {
+	money := func(v float64) *bellhop.ExtendedAmount {
 		v = math.Round(v*100) / 100
 		net := math.Round(v/1.1*100) / 100
-		return map[string]any{"Currency": currency, "NetValue": net, "GrossValue": v}
+		return &bellhop.ExtendedAmount{Currency: currency, NetValue: net, GrossValue: v,
+			TaxValues: []bellhop.TaxValue{{Value: math.Round((v-net)*100) / 100}},
+			Breakdown: bellhop.Breakdown{Items: []bellhop.BreakdownItem{{NetValue: net, TaxValue: math.Round((v-net)*100) / 100}}}}
 	}
+	text := func(s string) *string { return &s }
 	stay := math.Round(amount*0.8*100) / 100
-	item := func(typ, sub, name string, v float64) map[string]any {
-		return map[string]any{"Id": bellhop.NewID(), "CustomerId": accountID, "BillId": billID, "Type": typ, "SubType": sub,
-			"Name": name, "ConsumptionUtc": ts, "ClosedUtc": ts, "State": "Closed", "Amount": money(v)}
+	item := func(typ, sub, name string, v float64) bellhop.AccountingItem {
+		return bellhop.AccountingItem{Id: bellhop.NewID(), AccountId: accountID, CustomerId: &accountID, BillId: &billID,
+			Type: text(typ), SubType: text(sub), Name: text(name), ConsumptionUtc: &ts, ClosedUtc: &ts, State: text("Closed"),
+			Amount: money(v)}
 	}
 	payment := item("Payment", "CreditCard", "Card payment", amount)
-	payment["SubState"] = "Charged"
-	bill := map[string]any{
-		"Id": billID, "Name": "Test receipt", "EnterpriseId": d.EnterpriseID, "AccountId": accountID, "AccountType": "Customer",
-		"CustomerId": accountID, "AssociatedAccountIds": nil, "CounterId": nil, "State": "Closed", "Type": "Receipt",
-		"Number": "T-" + strconv.FormatInt(now.Unix()%1000000, 10), "VariableSymbol": nil,
-		"CreatedUtc": ts, "UpdatedUtc": ts, "IssuedUtc": ts, "TaxedUtc": ts, "PaidUtc": ts, "DueUtc": nil,
-		"Notes": "bellhop console test",
-		"Options": map[string]bool{"DisplayCustomer": true, "DisplayTaxation": true, "TrackReceivable": false,
-			"DisplayCid": false, "Rebated": false},
-		"CorrectionState": "Bill", "CorrectionType": nil, "CorrectedBillId": nil,
-		"Revenue": []any{
+	payment.SubState = text("Charged")
+	bill := bellhop.Bill{
+		Id: billID, Name: text("Test receipt"), EnterpriseId: d.EnterpriseID, AccountId: accountID, AccountType: "Customer",
+		CustomerId: &accountID, State: "Closed", Type: "Receipt",
+		Number: text("T-" + strconv.FormatInt(now.Unix()%1000000, 10)), CreatedUtc: ts, UpdatedUtc: ts,
+		IssuedUtc: &ts, TaxedUtc: &ts, PaidUtc: &ts, Notes: text("bellhop console test"),
+		Options:         &bellhop.BillOptions{DisplayCustomer: true, DisplayTaxation: true},
+		CorrectionState: "Bill",
+		Revenue: []bellhop.AccountingItem{
 			item("ServiceRevenue", "SpaceOrder", "Accommodation", stay),
 			item("ProductRevenue", "ProductOrder", "Breakfast", amount-stay),
 		},
-		"Payments": []any{payment},
+		Payments: []bellhop.AccountingItem{payment},
 	}
-	nullable := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
-	}
-	return bellhop.MarshalData(map[string]any{
-		"FiscalMachineId":   orText(d.Config.FiscalMachineID, orText(d.Identifier, d.ID)),
-		"ApiUrl":            nullable(d.Config.ApiUrl),
-		"FiscalMachineData": nullable(d.Config.FiscalMachineData),
-		"TaxIdentifier":     nullable(d.Config.TaxIdentifier),
-		"Bill":              bill,
-	})
+	return bellhop.MarshalData(bellhop.FiscalMachineData{Bill: bill})
 }

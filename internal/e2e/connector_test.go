@@ -46,12 +46,34 @@ func (e *env) addFiscal(tn *tenant) string {
 		e.t.Fatal(err)
 	}
 	data := `{"FiscalMachineId":"FM-1","ApiUrl":"http://127.0.0.1:1/api","FiscalMachineData":"{}","TaxIdentifier":"123","Bill":` +
-		string(example.Commands[0].Bill) + `,"BillFiscalMachineData":{"Discriminator":"ItalianFiscalMachineData","Value":{"IsRefund":false}}}`
+		string(legacyBill(e.t, example.Commands[0].Bill)) + `,"BillFiscalMachineData":{"Discriminator":"ItalianFiscalMachineData","Value":{"IsRefund":false}}}`
 	cmd, err := e.Service.CreateCommand(context.Background(), tn.Devices[bellhop.FiscalMachine].Id, json.RawMessage(data), "pms", nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return cmd.ID
+}
+
+// legacyBill turns a 2025 Bill into the legacy shape of command Data: the
+// owner and associated accounts under their legacy names.
+func legacyBill(t testing.TB, bill2025 json.RawMessage) json.RawMessage {
+	var b map[string]json.RawMessage
+	if err := json.Unmarshal(bill2025, &b); err != nil {
+		t.Fatal(err)
+	}
+	b["OwnerData"], b["AssociatedAccountData"] = b["Owner"], b["AssociatedAccountsData"]
+	delete(b, "Owner")
+	delete(b, "AssociatedAccountsData")
+	out, _ := json.Marshal(b)
+	return out
+}
+
+// paymentData is the Data of a payment of 10 EUR for a customer, as a PMS
+// sends it through the admin side.
+func paymentData(accountID string) json.RawMessage {
+	return json.RawMessage(`{"AccountId":"` + accountID + `","CustomerId":"` + accountID + `",` +
+		`"Amount":{"Currency":"EUR","NetValue":10,"GrossValue":10,"TaxValues":[],"Breakdown":{"Items":[{"NetValue":10,"TaxValue":0}]}},` +
+		`"AccountData":{"Discriminator":"Customer","Customer":{"FullName":"Ann Lee"}}}`)
 }
 
 func TestCommandData(t *testing.T) {

@@ -85,7 +85,7 @@ func TestVisibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	wsPOS.expect(t, payID, bellhop.Processed)
-	other, err := e.Service.CreateCommand(ctx, a.Devices[bellhop.PaymentTerminal].Id, []byte(`{"Amount":{"Currency":"EUR","GrossValue":1}}`), "pms", nil)
+	other, err := e.Service.CreateCommand(ctx, a.Devices[bellhop.PaymentTerminal].Id, paymentData(a.Customer.Id), "pms", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

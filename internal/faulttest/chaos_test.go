@@ -116,7 +116,8 @@ func TestChaos(t *testing.T) {
 		for i := range total {
 			<-tick.C
 			d := devices[i%len(devices)]
-			data := map[string]any{"N": i, "KeyCount": 1, "LockIds": []string{"101"}, "LastName": "Chaos"}
+			data := map[string]any{"KeyCount": 1, "LockIds": []string{fmt.Sprint(100 + i)}, "LastName": "Guest",
+				"StartUtc": "2026-01-01T14:00:00Z", "EndUtc": "2026-01-02T10:00:00Z"}
 			if d.printer {
 				data = map[string]any{"CopyCount": 1, "FileType": "application/pdf", "PrinterName": "P",
 					"FileData": base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "chaos-job-%06d\n", i))}

@@ -44,10 +44,12 @@ func Status(code string) int {
 // configured otherwise: 32 MiB, room for a print job's PDF in base64.
 const DefaultMaxBody = 32 << 20
 
-// ErrorBody is the Mews error body.
+// ErrorBody is the Mews error body. Details is sent when the error has more
+// to say than its Message (why an `Invalid Amount` is invalid).
 type ErrorBody struct {
 	Message   string
 	RequestId string
+	Details   string `json:",omitempty"`
 }
 
 type ctxKey int
@@ -92,7 +94,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if code == bellhop.EINTERNAL {
 		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	WriteJSON(w, Status(code), ErrorBody{Message: bellhop.ErrorMessage(err), RequestId: RequestID(r.Context())})
+	WriteJSON(w, Status(code), ErrorBody{Message: bellhop.ErrorMessage(err), RequestId: RequestID(r.Context()),
+		Details: bellhop.ErrorDetails(err)})
 }
 
 // WriteJSON writes v as JSON with status.

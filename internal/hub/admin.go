@@ -204,7 +204,11 @@ func (s *Service) checkEnterprise(ctx context.Context, id *string) error {
 // CreateCommand queues a command of any type with explicit Data: how a PMS
 // action ("bill closed, fiscalize") enters the queue. Data must meet its
 // device type's rules (bellhop.ValidateData), the same that the Connector's
-// add-operations apply; who is the creator's name in the history.
+// add-operations apply, and fit the Data schema of its type
+// (bellhop.CompleteData), which fills in what the device's settings provide;
+// who is the creator's name in the history. A PaymentTerminal command gets
+// its payment record: under the Data's PaymentId or PreauthorizationId when
+// one is given, else under a new PaymentId.
 func (s *Service) CreateCommand(ctx context.Context, deviceID string, data json.RawMessage, who string, idem *bellhop.Idempotency) (*bellhop.Command, error) {
 	d, err := get(ctx, deviceID, "device", s.store.GetDevice)
 	if bellhop.ErrorCode(err) == bellhop.ENOTFOUND {
@@ -212,13 +216,37 @@ func (s *Service) CreateCommand(ctx context.Context, deviceID string, data json.
 	} else if err != nil {
 		return nil, err
 	}
-	if err := bellhop.ValidateData(d.Type, data); err != nil {
+	typed, err := bellhop.CompleteData(d, data)
+	if err != nil {
 		return nil, err
+	}
+	var p *bellhop.Payment
+	if pt, ok := typed.(*bellhop.PaymentTerminalData); ok {
+		p = paymentOf(d, pt)
 	}
 	if idem != nil {
 		idem.Scope = "admin"
 	}
-	return s.newCommand(ctx, d, bellhop.Creator{LastName: who}, data, "admin:"+who, idem)
+	return s.newCommand(ctx, d, bellhop.Creator{LastName: who}, bellhop.MarshalData(typed), p, "admin:"+who, idem)
+}
+
+// paymentOf returns the record of the payment that d stands for, giving d a
+// new PaymentId when it names none.
+func paymentOf(dev *bellhop.Device, d *bellhop.PaymentTerminalData) *bellhop.Payment {
+	p := &bellhop.Payment{Kind: d.Kind(), EnterpriseID: dev.EnterpriseID, AccountID: d.AccountId, Amount: d.Amount}
+	switch p.Kind {
+	case bellhop.Preauthorization:
+		p.ID = strings.ToLower(*d.PreauthorizationId)
+	case bellhop.PaymentKindPayment:
+		p.ID = strings.ToLower(*d.PaymentId)
+	default:
+		p.ID, p.Kind = bellhop.NewID(), bellhop.PaymentKindPayment
+		d.PaymentId = &p.ID
+	}
+	if d.BillId != nil {
+		p.BillID = strings.ToLower(*d.BillId)
+	}
+	return p
 }
 
 // CancelCommand cancels a command that is not final; connected agents get
@@ -245,12 +273,27 @@ func (s *Service) CancelCommand(ctx context.Context, id, who, notes string) (*be
 }
 
 // Resend queues a copy of a command (same device, same Data) as a new one.
+// A payment's copy is a new attempt with a record of its own: same kind,
+// new id.
 func (s *Service) Resend(ctx context.Context, id, who string) (*bellhop.Command, error) {
 	cmd, err := get(ctx, id, "command", s.store.GetCommand)
 	if err != nil {
 		return nil, err
 	}
-	return s.CreateCommand(ctx, cmd.DeviceID, cmd.Data, who, nil)
+	data := cmd.Data
+	if cmd.DeviceType == bellhop.PaymentTerminal {
+		var pt bellhop.PaymentTerminalData
+		if err := json.Unmarshal(data, &pt); err == nil {
+			newID := bellhop.NewID()
+			if pt.PreauthorizationId != nil {
+				pt.PreauthorizationId = &newID
+			} else {
+				pt.PaymentId = &newID
+			}
+			data = bellhop.MarshalData(pt)
+		}
+	}
+	return s.CreateCommand(ctx, cmd.DeviceID, data, who, nil)
 }
 
 // Command returns a command with its device and history.
@@ -267,7 +310,46 @@ func (s *Service) Command(ctx context.Context, id string) (*CommandView, []bellh
 	if err != nil {
 		return nil, nil, fmt.Errorf("history: %w", err)
 	}
+	if cmd.DeviceType == bellhop.PaymentTerminal {
+		ps, err := s.store.ListPayments(ctx, bellhop.PaymentFilter{CommandID: cmd.ID, Limit: 1})
+		if err != nil {
+			return nil, nil, fmt.Errorf("payment of command: %w", err)
+		}
+		if len(ps) == 1 {
+			vs[0].Payment = &ps[0]
+		}
+	}
 	return &vs[0], h, nil
+}
+
+// Payment returns a payment record by id.
+func (s *Service) Payment(ctx context.Context, id string) (*bellhop.Payment, error) {
+	return get(ctx, id, "payment", s.store.GetPayment)
+}
+
+// Payments lists payment records newest first: of an enterprise and of a
+// command when those are given, at most limit (1 to MaxPage; 0 means 100).
+func (s *Service) Payments(ctx context.Context, enterpriseID, commandID string, limit int) ([]bellhop.Payment, error) {
+	f := bellhop.PaymentFilter{Limit: limit}
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	if f.Limit < 1 || f.Limit > MaxPage {
+		return nil, bellhop.InvalidBecause("limit", "from 1 to %d.", MaxPage)
+	}
+	for _, p := range []struct {
+		v, name string
+		dst     *string
+	}{{enterpriseID, "enterpriseId", &f.EnterpriseID}, {commandID, "commandId", &f.CommandID}} {
+		if p.v == "" {
+			continue
+		}
+		if !bellhop.ValidID(p.v) {
+			return nil, bellhop.Invalid(p.name)
+		}
+		*p.dst = strings.ToLower(p.v)
+	}
+	return s.store.ListPayments(ctx, f)
 }
 
 // ListCommands returns commands newest first, one page at a time. A search

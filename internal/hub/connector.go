@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/text/currency"
+
 	"github.com/bellhop/bellhop"
 )
 
@@ -17,6 +19,9 @@ const MaxPage = 1000
 type CommandView struct {
 	bellhop.Command
 	Device bellhop.Device
+	// Payment is the record a PaymentTerminal command stands for; only
+	// Service.Command fills it.
+	Payment *bellhop.Payment
 }
 
 // Page asks for one page: at most Count items after the item with id Cursor.
@@ -257,11 +262,16 @@ type AddKeyCutter struct {
 	KeyCount      int
 }
 
-// AddPaymentTerminal asks a terminal to take a payment from a customer.
+// AddPaymentTerminal asks a terminal to take a payment (or a
+// preauthorization) from a customer.
 type AddPaymentTerminal struct {
-	TerminalID string
-	CustomerID string
-	bellhop.PaymentRequest
+	TerminalID       string
+	CustomerID       string
+	Kind             bellhop.PaymentKind
+	Amount           *bellhop.AmountRequest // nil when the request had none
+	BillID           string
+	PaymentRequestID string
+	ReservationID    string
 }
 
 // AddPrinterCommand queues a print job. The printer must be a Printer
@@ -277,7 +287,7 @@ func (s *Service) AddPrinterCommand(ctx context.Context, c *bellhop.Caller, r Ad
 	if err := bellhop.CheckCopyCount(r.CopyCount); err != nil {
 		return "", err
 	}
-	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPrinterData(d, r.Data, r.CopyCount)), idem)
+	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPrinterData(d, r.Data, r.CopyCount)), nil, idem)
 }
 
 // AddKeyCutterCommand queues key encoding for a reservation of the device's
@@ -300,7 +310,7 @@ func (s *Service) AddKeyCutterCommand(ctx context.Context, c *bellhop.Caller, r 
 	if err := bellhop.CheckKeyCount(r.KeyCount); err != nil {
 		return "", err
 	}
-	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewKeyCutterData(d, res, r.KeyCount)), idem)
+	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewKeyCutterData(d, res, r.KeyCount)), nil, idem)
 }
 
 // AddPaymentTerminalCommand queues a payment on a terminal for a customer of
@@ -320,21 +330,67 @@ func (s *Service) AddPaymentTerminalCommand(ctx context.Context, c *bellhop.Call
 	} else if err != nil {
 		return "", fmt.Errorf("customer: %w", err)
 	}
-	if r.Type != "Payment" && r.Type != "Preauthorization" {
+	if !r.Kind.Valid() {
 		return "", bellhop.Invalid("Type")
 	}
-	if err := bellhop.CheckCurrency("Amount Currency", r.Currency); err != nil {
-		return "", err
-	}
-	if err := bellhop.CheckAmount("Amount Value", r.Value); err != nil {
-		return "", err
-	}
+	ref := map[string]string{}
 	for _, f := range []struct{ v, name string }{{r.BillID, "BillId"}, {r.PaymentRequestID, "PaymentRequestId"}, {r.ReservationID, "ReservationId"}} {
-		if f.v != "" && !bellhop.ValidID(f.v) {
+		if f.v == "" {
+			continue
+		}
+		id, ok := bellhop.ParseID(f.v)
+		if !ok {
 			return "", bellhop.Invalid(f.name)
 		}
+		ref[f.name] = id
 	}
-	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPaymentTerminalData(d, cust, r.PaymentRequest)), idem)
+	if resID := ref["ReservationId"]; resID != "" {
+		res, err := s.store.GetReservation(ctx, resID)
+		if errors.Is(err, bellhop.ErrNotFound) || err == nil && res.EnterpriseID != d.EnterpriseID {
+			return "", bellhop.Invalid("ReservationId")
+		} else if err != nil {
+			return "", fmt.Errorf("reservation: %w", err)
+		}
+	}
+	amount, err := resolveAmount(r.Amount, r.BillID)
+	if err != nil {
+		return "", err
+	}
+	p := &bellhop.Payment{ID: bellhop.NewID(), Kind: r.Kind, EnterpriseID: d.EnterpriseID, AccountID: cust.ID, Amount: amount,
+		BillID: ref["BillId"], PaymentRequestID: ref["PaymentRequestId"], ReservationID: ref["ReservationId"]}
+	return s.create(ctx, c, d, bellhop.MarshalData(bellhop.NewPaymentTerminalData(d, cust, p)), p, idem)
+}
+
+// resolveAmount checks the request's amount in its currency's decimals.
+// Without an amount there is nothing a terminal could take: the Data's
+// Amount is required, and the hub holds no bills whose balance it could
+// charge instead.
+func resolveAmount(a *bellhop.AmountRequest, billID string) (bellhop.ExtendedAmount, error) {
+	switch {
+	case a == nil && billID != "":
+		return bellhop.ExtendedAmount{}, bellhop.InvalidBecause("Amount", "bellhop holds no bills, so it cannot charge the balance of BillId; give the Amount to take.")
+	case a == nil:
+		return bellhop.ExtendedAmount{}, bellhop.InvalidBecause("Amount", "required: the amount to take, with its Currency and Value.")
+	}
+	decimals, err := CurrencyDecimals(a.Currency)
+	if err != nil {
+		return bellhop.ExtendedAmount{}, err
+	}
+	return a.Resolve(decimals)
+}
+
+// CurrencyDecimals returns the decimal places of an ISO 4217 currency, or
+// `Invalid Amount Currency` for anything else.
+func CurrencyDecimals(code string) (int, error) {
+	if code == "" {
+		return 0, bellhop.InvalidBecause("Amount Currency", "required: an ISO 4217 code such as EUR.")
+	}
+	u, err := currency.ParseISO(code)
+	if err != nil || bellhop.CheckCurrency("Amount Currency", code) != nil || u.String() != code {
+		return 0, bellhop.InvalidBecause("Amount Currency", "%q is not an ISO 4217 currency code such as EUR.", code)
+	}
+	scale, _ := currency.Standard.Rounding(u)
+	return scale, nil
 }
 
 // addTarget resolves the device an add-operation names: it must be connected
@@ -366,27 +422,34 @@ func (s *Service) addTarget(ctx context.Context, c *bellhop.Caller, enterpriseID
 	return &d, nil
 }
 
-// create stores a new Pending command and publishes its event.
-func (s *Service) create(ctx context.Context, c *bellhop.Caller, d *bellhop.Device, data []byte, idem *bellhop.Idempotency) (string, error) {
+// create stores a new Pending command, with the payment it stands for if
+// any, and publishes its event.
+func (s *Service) create(ctx context.Context, c *bellhop.Caller, d *bellhop.Device, data []byte, p *bellhop.Payment, idem *bellhop.Idempotency) (string, error) {
 	cr := bellhop.Creator{IntegrationID: c.Integration.ID, LastName: c.Integration.Name}
 	if idem != nil {
 		idem.Scope = c.Subscription.ID
 	}
-	cmd, err := s.newCommand(ctx, d, cr, data, actor(c), idem)
+	cmd, err := s.newCommand(ctx, d, cr, data, p, actor(c), idem)
 	if err != nil {
 		return "", err
 	}
 	return cmd.ID, nil
 }
 
-func (s *Service) newCommand(ctx context.Context, d *bellhop.Device, cr bellhop.Creator, data []byte, actor string, idem *bellhop.Idempotency) (*bellhop.Command, error) {
+func (s *Service) newCommand(ctx context.Context, d *bellhop.Device, cr bellhop.Creator, data []byte, p *bellhop.Payment, actor string, idem *bellhop.Idempotency) (*bellhop.Command, error) {
 	now := s.Now()
 	cmd := &bellhop.Command{ID: bellhop.NewID(), EnterpriseID: d.EnterpriseID, DeviceID: d.ID, DeviceType: d.Type,
-		State: bellhop.Pending, CreatedUtc: now, UpdatedUtc: now, Creator: cr, Data: data}
+		State: bellhop.Pending, CreatedUtc: now, UpdatedUtc: now, Creator: cr, Data: data, Payment: p}
+	if p != nil {
+		p.CommandID, p.CreatedUtc = cmd.ID, now
+	}
 	unlock := s.lock([]string{cmd.ID})
 	defer unlock()
 	created, err := s.store.CreateCommand(ctx, cmd, bellhop.HistoryEntry{State: bellhop.Pending, Utc: now, Actor: actor}, idem)
 	if err != nil {
+		if errors.Is(err, bellhop.ErrPaymentExists) {
+			return nil, bellhop.ErrPaymentExists
+		}
 		if bellhop.ErrorCode(err) == bellhop.ECONFLICT {
 			return nil, bellhop.Errorf(bellhop.ECONFLICT, "Idempotency-Key was used with another request.")
 		}
@@ -404,10 +467,43 @@ type FiscalQuery struct {
 	CommandIDs    []string
 	DeviceIDs     []string
 	States        []bellhop.State
-	UpdatedFrom   time.Time
-	UpdatedTo     time.Time
+	Updated       *Interval // nil: no filter on the update time
 	EnterpriseIDs []string
 	Page          *Page
+}
+
+// Interval is a time filter as a request gives it; either end may be open
+// (nil). See Resolve.
+type Interval struct {
+	Start, End *time.Time
+}
+
+// Resolve returns the half-open interval [from, to) that i means at time now.
+// An open end is now; an open start is the earliest the three-month limit
+// allows before the end. Start equal to End asks for that instant (to the
+// millisecond, as times are stored). The interval may not end before it
+// starts nor last more than three calendar months: `Invalid <field>` with
+// Details saying which.
+func (i *Interval) Resolve(now time.Time, field string) (from, to time.Time, err error) {
+	to = now
+	if i.End != nil {
+		to = *i.End
+	}
+	from = to.AddDate(0, -3, 0)
+	if i.Start != nil {
+		from = *i.Start
+	}
+	switch {
+	case to.Before(from):
+		return from, to, bellhop.InvalidBecause(field, "EndUtc %s is before StartUtc %s.", bellhop.FormatTime(to), bellhop.FormatTime(from))
+	case to.After(MaxInterval(from)) && i.End == nil:
+		return from, to, bellhop.InvalidBecause(field, "StartUtc %s is more than 3 months before now, where the open EndUtc ends the interval.", bellhop.FormatTime(from))
+	case to.After(MaxInterval(from)):
+		return from, to, bellhop.InvalidBecause(field, "the interval is longer than 3 months.")
+	case to.Equal(from):
+		to = from.Add(time.Millisecond)
+	}
+	return from, to, nil
 }
 
 // MaxInterval is the longest time filter: three calendar months.
@@ -448,11 +544,10 @@ func (s *Service) FiscalCommands(ctx context.Context, c *bellhop.Caller, q Fisca
 		}
 	}
 	f.States = q.States
-	if !q.UpdatedFrom.IsZero() || !q.UpdatedTo.IsZero() {
-		if err := CheckInterval(q.UpdatedFrom, q.UpdatedTo, "UpdatedUtc"); err != nil {
+	if q.Updated != nil {
+		if f.UpdatedFrom, f.UpdatedTo, err = q.Updated.Resolve(s.Now(), "UpdatedUtc"); err != nil {
 			return nil, "", err
 		}
-		f.UpdatedFrom, f.UpdatedTo = q.UpdatedFrom, q.UpdatedTo
 	}
 	f.EnterpriseIDs = c.Subscription.EnterpriseIDs
 	if len(q.EnterpriseIDs) > 0 {
@@ -526,18 +621,6 @@ func (s *Service) mergeFiscal(ctx context.Context, c *bellhop.Caller, devs map[s
 	}
 	vs, err := s.withDevices(ctx, all, devs)
 	return vs, lastID(all), err
-}
-
-// CheckInterval validates a half-open time filter [start, end): both set,
-// start not after end, at most three calendar months long.
-func CheckInterval(start, end time.Time, field string) error {
-	switch {
-	case start.IsZero() || end.IsZero() || end.Before(start):
-		return bellhop.Invalid(field)
-	case end.After(MaxInterval(start)):
-		return bellhop.Errorf(bellhop.EINVALID, "Invalid %s: at most 3 months", field)
-	}
-	return nil
 }
 
 // parseIDs returns ids in canonical form (nil for none), or an EINVALID

@@ -147,7 +147,8 @@ func (s *Service) applyFunc(u bellhop.Update) changeFunc {
 		if err != nil || !changed {
 			return nil, false, err
 		}
-		return &bellhop.HistoryEntry{State: c.State, Utc: now, Actor: u.Actor, Progress: c.Progress, Notes: c.Notes}, sc, nil
+		return &bellhop.HistoryEntry{State: c.State, Utc: now, Actor: u.Actor, Progress: c.Progress, Notes: c.Notes,
+			ExternalID: u.ExternalID}, sc, nil
 	}
 }
 

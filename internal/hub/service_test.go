@@ -46,13 +46,18 @@ func adminCommand(t *testing.T, h *hubtest.Hub, deviceID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	account := bellhop.NewID()
 	data := map[bellhop.DeviceType]string{
-		bellhop.Printer:   `{"CopyCount":1,"FileType":"application/pdf","FileData":"` + pdf + `"}`,
-		bellhop.KeyCutter: `{"KeyCount":1,"LockIds":["101"],"LastName":"Novák"}`,
+		bellhop.Printer: `{"CopyCount":1,"FileType":"application/pdf","FileData":"` + pdf + `"}`,
+		bellhop.KeyCutter: `{"KeyCount":1,"LockIds":["101"],"LastName":"Novák",` +
+			`"StartUtc":"2026-01-01T14:00:00Z","EndUtc":"2026-01-02T10:00:00Z"}`,
+		bellhop.PaymentTerminal: `{"AccountId":"` + account + `","AccountData":{"Discriminator":"Company","Company":{"Name":"ACME"}},` +
+			`"Amount":{"Currency":"EUR","NetValue":10,"GrossValue":10,"TaxValues":[],"Breakdown":{"Items":[]}}}`,
+		bellhop.FiscalMachine: `{"Bill":{"Id":"` + bellhop.NewID() + `","EnterpriseId":"` + d.EnterpriseID + `","AccountId":"` + account +
+			`","AccountType":"Customer","State":"Closed","Type":"Receipt","CreatedUtc":"2026-01-01T10:00:00Z",` +
+			`"UpdatedUtc":"2026-01-01T10:00:00Z","CorrectionState":"Bill"}}`,
+		bellhop.PassportScanner: `{}`,
 	}[d.Type]
-	if data == "" {
-		data = `{"N":1}`
-	}
 	c, err := h.Service.CreateCommand(t.Context(), deviceID, []byte(data), "pms", nil)
 	if err != nil {
 		t.Fatal(err)

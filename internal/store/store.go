@@ -119,7 +119,8 @@ type Store interface {
 	GetCustomer(ctx context.Context, id string) (*bellhop.Customer, error)
 
 	// CreateCommand inserts c (ID, times, State set by the caller; Seq set
-	// by the store) and records its first history entry. With idem, a second
+	// by the store) and records its first history entry, and c.Payment
+	// when set (an id already recorded is bellhop.ErrPaymentExists). With idem, a second
 	// create with the same Scope and Key returns the first command in c and
 	// created=false when RequestHash matches, and an ECONFLICT error when it
 	// does not.
@@ -138,6 +139,11 @@ type Store interface {
 	// command (a store may retry a transaction): it must only change c and
 	// return its result.
 	UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error)
+	// GetPayment returns the payment record with this id (written by
+	// CreateCommand from Command.Payment) or ErrNotFound wrapped.
+	GetPayment(ctx context.Context, id string) (*bellhop.Payment, error)
+	// ListPayments returns the payment records that match f, newest first.
+	ListPayments(ctx context.Context, f bellhop.PaymentFilter) ([]bellhop.Payment, error)
 	// History returns a command's history, oldest first.
 	History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error)
 	// Stats returns, per device of an enterprise (all when ""), what waits and

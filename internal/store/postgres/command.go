@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,12 +16,12 @@ import (
 )
 
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
-	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes`
+	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes, external_id`
 
 func scanCommand(row pgx.Row) (c bellhop.Command, err error) {
 	var data []byte
 	err = row.Scan(&c.Seq, &c.ID, &c.EnterpriseID, &c.DeviceID, &c.DeviceType, &c.State, &c.CreatedUtc, &c.UpdatedUtc,
-		&c.Creator.IntegrationID, &c.Creator.FirstName, &c.Creator.LastName, &data, &c.Progress, &c.Notes)
+		&c.Creator.IntegrationID, &c.Creator.FirstName, &c.Creator.LastName, &data, &c.Progress, &c.Notes, &c.ExternalID)
 	if data != nil {
 		c.Data = json.RawMessage(data)
 	}
@@ -42,6 +43,13 @@ const insertCommand = `WITH c AS (
 	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
 	SELECT seq, $14, $15, $16, $17, $18 FROM c RETURNING command_seq`
 
+// insertPayment records the payment of a command inserted in the same
+// transaction. An id already recorded violates payments_pkey, which fails
+// the transaction on the server (the batch's COMMIT is then skipped).
+const insertPayment = `INSERT INTO payments (id, command_seq, command_id, enterprise_id, kind, account_id, amount,
+		bill_id, payment_request_id, reservation_id, created)
+	SELECT $1, seq, id, $2, $3, $4, $5, $6, $7, $8, $9 FROM commands WHERE id = $10`
+
 // CreateCommand inserts c, sets c.Seq and records h as its first history
 // entry. With idem, a second create with the same Scope and Key fills c with
 // the first command and returns created=false when RequestHash matches, and an
@@ -49,6 +57,9 @@ const insertCommand = `WITH c AS (
 // each other, so exactly one creates. A duplicate command id is an ECONFLICT
 // error. The idempotency key is dated c.CreatedUtc (see Purge).
 func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency) (created bool, err error) {
+	if c.Payment != nil { // rare: on its own
+		return s.createCommand(ctx, c, h, idem)
+	}
 	// Usually with concurrent writes, in a group (see group.go).
 	w := &groupWrite{ctx: ctx, c: c, h: h, idem: idem}
 	switch err := s.grouped(w); {
@@ -96,9 +107,10 @@ func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop
 		}
 		err = s.commitNotifying(ctx, conn, &b, func(b *pgx.Batch) {
 			b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
+			queuePayment(b, c)
 			s.queueEvent(b, c, true)
 		})
-		return err == nil, wrapErr(err, "create command %s", c.ID)
+		return err == nil, wrapErr(paymentErr(err), "create command %s", c.ID)
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -107,9 +119,65 @@ func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop
 	defer release(conn)
 	err = s.commitNotifying(ctx, conn, &b, func(b *pgx.Batch) {
 		b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
+		queuePayment(b, c)
 		s.queueEvent(b, c, true)
 	})
-	return err == nil, wrapErr(err, "create command %s", c.ID)
+	return err == nil, wrapErr(paymentErr(err), "create command %s", c.ID)
+}
+
+// queuePayment queues the insert of c's payment, if any.
+func queuePayment(b *pgx.Batch, c *bellhop.Command) {
+	p := c.Payment
+	if p == nil {
+		return
+	}
+	amount, _ := json.Marshal(p.Amount) // an ExtendedAmount cannot fail to encode
+	b.Queue(insertPayment, p.ID, p.EnterpriseID, string(p.Kind), p.AccountID, string(amount), p.BillID,
+		p.PaymentRequestID, p.ReservationID, p.CreatedUtc, c.ID)
+}
+
+// paymentErr turns the violation of payments_pkey into ErrPaymentExists.
+func paymentErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.ConstraintName == "payments_pkey" {
+		return bellhop.ErrPaymentExists
+	}
+	return err
+}
+
+const paymentCols = `id, command_id, enterprise_id, kind, account_id, amount, bill_id, payment_request_id, reservation_id, created`
+
+func scanPayment(row pgx.Row) (p bellhop.Payment, err error) {
+	var amount []byte
+	err = row.Scan(&p.ID, &p.CommandID, &p.EnterpriseID, &p.Kind, &p.AccountID, &amount, &p.BillID,
+		&p.PaymentRequestID, &p.ReservationID, &p.CreatedUtc)
+	if err == nil {
+		err = json.Unmarshal(amount, &p.Amount)
+	}
+	p.CreatedUtc = utc(p.CreatedUtc)
+	return p, err
+}
+
+// GetPayment returns the payment record with this id, or ErrNotFound wrapped.
+func (s *Store) GetPayment(ctx context.Context, id string) (*bellhop.Payment, error) {
+	p, err := scanPayment(s.pool.QueryRow(ctx, `SELECT `+paymentCols+` FROM payments WHERE id = $1`, id))
+	if err != nil {
+		return nil, wrapErr(err, "get payment %s", id)
+	}
+	return &p, nil
+}
+
+// ListPayments returns the payment records that match f, newest first.
+func (s *Store) ListPayments(ctx context.Context, f bellhop.PaymentFilter) ([]bellhop.Payment, error) {
+	q := `SELECT ` + paymentCols + ` FROM payments WHERE ($1 = '' OR command_id = $1) AND ($2 = '' OR enterprise_id = $2)
+		ORDER BY created DESC, id DESC`
+	args := []any{f.CommandID, f.EnterpriseID}
+	if f.Limit > 0 {
+		q, args = q+` LIMIT $3`, append(args, f.Limit)
+	}
+	rows, _ := s.pool.Query(ctx, q, args...)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bellhop.Payment, error) { return scanPayment(row) })
+	return list, wrapErr(err, "list payments")
 }
 
 // repeated answers a create whose idempotency key is taken: the first command
@@ -304,10 +372,10 @@ func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bel
 			if h == nil {
 				continue
 			}
-			batch.Queue(`UPDATE commands SET state = $1, updated = $2, progress = $3, notes = $4, data = $5 WHERE seq = $6`,
-				string(c.State), c.UpdatedUtc, c.Progress, c.Notes, []byte(c.Data), seq)
-			batch.Queue(`INSERT INTO command_history (command_seq, state, utc, actor, progress, notes) VALUES ($1, $2, $3, $4, $5, $6)`,
-				seq, string(h.State), h.Utc, h.Actor, h.Progress, h.Notes)
+			batch.Queue(`UPDATE commands SET state = $1, updated = $2, progress = $3, notes = $4, data = $5, external_id = $6 WHERE seq = $7`,
+				string(c.State), c.UpdatedUtc, c.Progress, c.Notes, []byte(c.Data), c.ExternalID, seq)
+			batch.Queue(`INSERT INTO command_history (command_seq, state, utc, actor, progress, notes, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				seq, string(h.State), h.Utc, h.Actor, h.Progress, h.Notes, h.ExternalID)
 			s.queueEvent(&batch, c, c.State != state)
 			changed = append(changed, *c)
 		}
@@ -333,10 +401,10 @@ func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bel
 // History returns a command's history, oldest first, or ErrNotFound wrapped
 // when there is no such command.
 func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT h.state, h.utc, h.actor, h.progress, h.notes
+	rows, _ := s.pool.Query(ctx, `SELECT h.state, h.utc, h.actor, h.progress, h.notes, h.external_id
 		FROM command_history h WHERE h.command_seq = (SELECT seq FROM commands WHERE id = $1) ORDER BY h.id`, id)
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (h bellhop.HistoryEntry, err error) {
-		err = row.Scan(&h.State, &h.Utc, &h.Actor, &h.Progress, &h.Notes)
+		err = row.Scan(&h.State, &h.Utc, &h.Actor, &h.Progress, &h.Notes, &h.ExternalID)
 		h.Utc = utc(h.Utc)
 		return h, err
 	})

@@ -142,13 +142,14 @@ const createCommands = `WITH c AS (
 // updateCommands writes the changes of a group's updates, at most one per
 // command, and their history entries in one statement.
 const updateCommands = `WITH u AS (
-		UPDATE commands c SET state = v.state, updated = v.updated, progress = v.progress, notes = v.notes, data = v.data::json
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[])
-			AS v(seq, state, updated, progress, notes, data)
+		UPDATE commands c SET state = v.state, updated = v.updated, progress = v.progress, notes = v.notes, data = v.data::json,
+			external_id = v.external_id
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[], $12::text[])
+			AS v(seq, state, updated, progress, notes, data, external_id)
 		WHERE c.seq = ANY($1) AND c.seq = v.seq -- ANY: by the primary key, whatever the plan
 	)
-	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
-	SELECT * FROM unnest($1::bigint[], $7::text[], $8::timestamptz[], $9::text[], $10::float8[], $11::text[])`
+	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes, external_id)
+	SELECT * FROM unnest($1::bigint[], $7::text[], $8::timestamptz[], $9::text[], $10::float8[], $11::text[], $13::text[])`
 
 // groupSetupSQL is asyncCommitSQL for a group, which also keeps the
 // group's statements on their indexes: their arrays say nothing to the
@@ -284,6 +285,7 @@ func (s *Store) runGroup(group []*groupWrite) {
 	var up struct {
 		seq               []int64
 		st, n, hs, ha, hn []string
+		x, hx             []string // external ids
 		at, hu            []time.Time
 		p, hp             []*float64
 		data              []*string
@@ -340,12 +342,14 @@ func (s *Store) runGroup(group []*groupWrite) {
 			w.changed = append(w.changed, c)
 			up.seq, up.st, up.at, up.p, up.n, up.data = append(up.seq, seq), append(up.st, string(c.State)), append(up.at, c.UpdatedUtc), append(up.p, c.Progress), append(up.n, c.Notes), append(up.data, jsonText(c.Data))
 			up.hs, up.hu, up.ha, up.hp, up.hn = append(up.hs, string(h.State)), append(up.hu, h.Utc), append(up.ha, h.Actor), append(up.hp, h.Progress), append(up.hn, h.Notes)
+			up.x, up.hx = append(up.x, c.ExternalID), append(up.hx, h.ExternalID)
 			events = append(events, encodeEvent(&c, c.State != state))
 		}
 		if !live[i] {
 			// fn failed: drop what this write queued.
 			up.seq, up.st, up.at, up.p, up.n, up.data = up.seq[:nUp], up.st[:nUp], up.at[:nUp], up.p[:nUp], up.n[:nUp], up.data[:nUp]
 			up.hs, up.hu, up.ha, up.hp, up.hn = up.hs[:nUp], up.hu[:nUp], up.ha[:nUp], up.hp[:nUp], up.hn[:nUp]
+			up.x, up.hx = up.x[:nUp], up.hx[:nUp]
 			events = events[:nEv]
 			w.changed = nil
 		}
@@ -366,7 +370,7 @@ func (s *Store) runGroup(group []*groupWrite) {
 		})
 	}
 	if len(up.seq) > 0 {
-		b.Queue(updateCommands, up.seq, up.st, up.at, up.p, up.n, up.data, up.hs, up.hu, up.ha, up.hp, up.hn)
+		b.Queue(updateCommands, up.seq, up.st, up.at, up.p, up.n, up.data, up.hs, up.hu, up.ha, up.hp, up.hn, up.x, up.hx)
 	}
 	for _, p := range joinEvents(events) {
 		b.Queue(notifySQL, channel(s.schema, eventsChannel), p)

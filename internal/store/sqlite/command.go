@@ -14,7 +14,7 @@ import (
 )
 
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
-	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes`
+	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes, external_id`
 
 // selectCommands reads whole commands: the row and its payload.
 // selectActive does too, through commands_active, for queries that state
@@ -39,7 +39,7 @@ func scanCommand(row scanner) (c bellhop.Command, err error) {
 	var progress sql.NullFloat64
 	var data []byte
 	err = row.Scan(&c.Seq, &c.ID, &c.EnterpriseID, &c.DeviceID, &c.DeviceType, &c.State, &created, &updated,
-		&c.Creator.IntegrationID, &c.Creator.FirstName, &c.Creator.LastName, &data, &progress, &c.Notes)
+		&c.Creator.IntegrationID, &c.Creator.FirstName, &c.Creator.LastName, &data, &progress, &c.Notes, &c.ExternalID)
 	if data != nil {
 		c.Data = json.RawMessage(data)
 	}
@@ -81,6 +81,11 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 		if err := tx.setData(c.Seq, c.Data); err != nil {
 			return err
 		}
+		if c.Payment != nil {
+			if err := tx.addPayment(c.Seq, c.Payment); err != nil {
+				return err
+			}
+		}
 		return tx.addHistory(c.Seq, h)
 	})
 	if err != nil {
@@ -121,10 +126,82 @@ func (tx *tx) setData(seq int64, data json.RawMessage) error {
 }
 
 func (tx *tx) addHistory(seq int64, h bellhop.HistoryEntry) error {
-	_, err := tx.exec(`INSERT INTO command_history (command_seq, n, state, utc, actor, progress, notes)
-		VALUES (?1, (SELECT coalesce(max(n), 0) + 1 FROM command_history WHERE command_seq = ?1), ?2, ?3, ?4, ?5, ?6)`,
-		seq, string(h.State), ms(h.Utc), h.Actor, nullFloat(h.Progress), h.Notes)
+	_, err := tx.exec(`INSERT INTO command_history (command_seq, n, state, utc, actor, progress, notes, external_id)
+		VALUES (?1, (SELECT coalesce(max(n), 0) + 1 FROM command_history WHERE command_seq = ?1), ?2, ?3, ?4, ?5, ?6, ?7)`,
+		seq, string(h.State), ms(h.Utc), h.Actor, nullFloat(h.Progress), h.Notes, h.ExternalID)
 	return err
+}
+
+// addPayment records the payment of the command with this seq; an id that
+// is already recorded is bellhop.ErrPaymentExists.
+func (tx *tx) addPayment(seq int64, p *bellhop.Payment) error {
+	amount, err := json.Marshal(p.Amount)
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(`INSERT INTO payments (id, command_seq, command_id, enterprise_id, kind, account_id, amount,
+			bill_id, payment_request_id, reservation_id, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		p.ID, seq, p.CommandID, p.EnterpriseID, string(p.Kind), p.AccountID, string(amount),
+		p.BillID, p.PaymentRequestID, p.ReservationID, ms(p.CreatedUtc))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return err
+		}
+		return bellhop.ErrPaymentExists
+	}
+	return nil
+}
+
+const paymentCols = `id, command_id, enterprise_id, kind, account_id, amount, bill_id, payment_request_id, reservation_id, created`
+
+func scanPayment(row scanner) (p bellhop.Payment, err error) {
+	var amount string
+	var created int64
+	err = row.Scan(&p.ID, &p.CommandID, &p.EnterpriseID, &p.Kind, &p.AccountID, &amount, &p.BillID,
+		&p.PaymentRequestID, &p.ReservationID, &created)
+	if err == nil {
+		err = json.Unmarshal([]byte(amount), &p.Amount)
+	}
+	p.CreatedUtc = fromMS(created)
+	return p, err
+}
+
+// GetPayment returns the payment record with this id, or ErrNotFound wrapped.
+func (s *Store) GetPayment(ctx context.Context, id string) (*bellhop.Payment, error) {
+	p, err := scanPayment(s.read(ctx).row(`SELECT `+paymentCols+` FROM payments WHERE id = ?`, id))
+	if err != nil {
+		return nil, wrapErr(err, "get payment %s", id)
+	}
+	return &p, nil
+}
+
+// ListPayments returns the payment records that match f, newest first.
+func (s *Store) ListPayments(ctx context.Context, f bellhop.PaymentFilter) ([]bellhop.Payment, error) {
+	q, args := `SELECT `+paymentCols+` FROM payments`, []any{}
+	var conds []string
+	if f.CommandID != "" {
+		conds, args = append(conds, `command_id = ?`), append(args, f.CommandID)
+	}
+	if f.EnterpriseID != "" {
+		conds, args = append(conds, `enterprise_id = ?`), append(args, f.EnterpriseID)
+	}
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+	q += ` ORDER BY created DESC, id DESC`
+	if f.Limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, f.Limit)
+	}
+	rows, err := s.read(ctx).query(q, args...)
+	if err != nil {
+		return nil, wrapErr(err, "list payments")
+	}
+	list, err := scanAll(rows, scanPayment)
+	return list, wrapErr(err, "list payments")
 }
 
 // GetCommand returns the command with this id, or ErrNotFound wrapped.
@@ -287,8 +364,8 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 			if h == nil {
 				continue
 			}
-			_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ? WHERE seq = ?`,
-				string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, seq)
+			_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, external_id = ? WHERE seq = ?`,
+				string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, c.ExternalID, seq)
 			if err != nil {
 				return err
 			}
@@ -324,14 +401,14 @@ func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry,
 	if err := r.row(`SELECT seq FROM commands WHERE id = ?`, id).Scan(&seq); err != nil {
 		return nil, wrapErr(err, "history of command %s", id)
 	}
-	rows, err := r.query(`SELECT state, utc, actor, progress, notes FROM command_history WHERE command_seq = ? ORDER BY n`, seq)
+	rows, err := r.query(`SELECT state, utc, actor, progress, notes, external_id FROM command_history WHERE command_seq = ? ORDER BY n`, seq)
 	if err != nil {
 		return nil, wrapErr(err, "history of command %s", id)
 	}
 	list, err := scanAll(rows, func(rows scanner) (h bellhop.HistoryEntry, err error) {
 		var utc int64
 		var progress sql.NullFloat64
-		err = rows.Scan(&h.State, &utc, &h.Actor, &progress, &h.Notes)
+		err = rows.Scan(&h.State, &utc, &h.Actor, &progress, &h.Notes, &h.ExternalID)
 		h.Utc, h.Progress = fromMS(utc), floatPtr(progress)
 		return h, err
 	})

@@ -70,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"ReadDuringWrite", testReadDuringWrite},
 		{"Stats", testStats},
 		{"Purge", testPurge},
+		{"Payments", testPayments},
+		{"ExternalID", testExternalID},
 		{"TryLock", func(t *testing.T, s store.Store) { testTryLock(t, s, o.exclusiveLocks) }},
 		{"Close", testClose},
 	}
@@ -1160,3 +1162,93 @@ func testAudit(t *testing.T, s store.Store) {
 	must(t, err)
 	equal(t, "the next page", page, []bellhop.AuditEntry{all[1], all[0]})
 }
+
+// testPayments: a payment record is written with its command, in the same
+// transaction: a repeated idempotent create or an id already recorded writes
+// neither; it is read by id and listed; it goes when its command is purged.
+func testPayments(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	terminal := w.device(w.e1, bellhop.PaymentTerminal, "Terminal")
+	amount := bellhop.ExtendedAmount{Currency: "EUR", NetValue: 100, GrossValue: 121, TaxValues: []bellhop.TaxValue{{Value: 21}},
+		Breakdown: bellhop.Breakdown{Items: []bellhop.BreakdownItem{{NetValue: 100, TaxValue: 21}}}, TaxRate: ptr(0.21)}
+	payment := func(c *bellhop.Command, kind bellhop.PaymentKind) *bellhop.Payment {
+		return &bellhop.Payment{ID: bellhop.NewID(), Kind: kind, EnterpriseID: c.EnterpriseID, CommandID: c.ID,
+			AccountID: bellhop.NewID(), Amount: amount, BillID: bellhop.NewID(), ReservationID: bellhop.NewID(), CreatedUtc: c.CreatedUtc}
+	}
+	idem := &bellhop.Idempotency{Scope: "admin", Key: "pay", RequestHash: "h"}
+	first := newCommand(terminal, bellhop.Pending, at(1))
+	first.Payment = payment(&first, bellhop.PaymentKindPayment)
+	created, err := s.CreateCommand(ctx, &first, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(1)}, idem)
+	must(t, err)
+	equal(t, "created", created, true)
+	got, err := s.GetPayment(ctx, first.Payment.ID)
+	must(t, err)
+	equal(t, "payment", *got, *first.Payment)
+
+	again := newCommand(terminal, bellhop.Pending, at(2))
+	again.Payment = payment(&again, bellhop.PaymentKindPayment)
+	againID := again.Payment.ID
+	created, err = s.CreateCommand(ctx, &again, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(2)}, idem)
+	must(t, err)
+	equal(t, "repeated create", created, false)
+	_, err = s.GetPayment(ctx, againID)
+	wantCode(t, err, bellhop.ENOTFOUND, "payment of a repeated create")
+
+	dup := newCommand(terminal, bellhop.Pending, at(3))
+	dup.Payment = payment(&dup, bellhop.PaymentKindPayment)
+	dup.Payment.ID = first.Payment.ID
+	_, err = s.CreateCommand(ctx, &dup, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(3)}, nil)
+	if !errors.Is(err, bellhop.ErrPaymentExists) {
+		t.Fatalf("payment id recorded twice: %v, want ErrPaymentExists", err)
+	}
+	_, err = s.GetCommand(ctx, dup.ID)
+	wantCode(t, err, bellhop.ENOTFOUND, "command whose payment was refused")
+
+	pre := newCommand(terminal, bellhop.Processed, at(4))
+	pre.Payment = payment(&pre, bellhop.Preauthorization)
+	pre.Payment.EnterpriseID = w.e2.ID // as if in another enterprise, for the filter
+	_, err = s.CreateCommand(ctx, &pre, bellhop.HistoryEntry{State: bellhop.Processed, Utc: at(4)}, nil)
+	must(t, err)
+
+	all, err := s.ListPayments(ctx, bellhop.PaymentFilter{})
+	must(t, err)
+	equal(t, "all payments, newest first", []string{all[0].ID, all[1].ID}, []string{pre.Payment.ID, first.Payment.ID})
+	byCommand, err := s.ListPayments(ctx, bellhop.PaymentFilter{CommandID: first.ID})
+	must(t, err)
+	equal(t, "payments of a command", len(byCommand), 1)
+	byEnterprise, err := s.ListPayments(ctx, bellhop.PaymentFilter{EnterpriseID: w.e2.ID})
+	must(t, err)
+	equal(t, "payments of an enterprise", len(byEnterprise), 1)
+	limited, err := s.ListPayments(ctx, bellhop.PaymentFilter{Limit: 1})
+	must(t, err)
+	equal(t, "limited", len(limited), 1)
+
+	_, err = s.Purge(ctx, at(100))
+	must(t, err)
+	_, err = s.GetPayment(ctx, pre.Payment.ID)
+	wantCode(t, err, bellhop.ENOTFOUND, "payment of a purged command")
+	_, err = s.GetPayment(ctx, first.Payment.ID)
+	must(t, err)
+}
+
+// testExternalID: an update's external id is kept with the command and with
+// its history entry.
+func testExternalID(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c := w.command(w.d1, bellhop.Processing, 1)
+	_, err := s.UpdateCommands(ctx, []string{c.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.State, c.ExternalID, c.UpdatedUtc = bellhop.Processed, "TX-1", at(2)
+		return &bellhop.HistoryEntry{State: bellhop.Processed, Utc: at(2), ExternalID: "TX-1"}, nil
+	})
+	must(t, err)
+	got, err := s.GetCommand(ctx, c.ID)
+	must(t, err)
+	equal(t, "command's external id", got.ExternalID, "TX-1")
+	h, err := s.History(ctx, c.ID)
+	must(t, err)
+	equal(t, "history's external ids", []string{h[0].ExternalID, h[1].ExternalID}, []string{"", "TX-1"})
+}
+
+func ptr[T any](v T) *T { return &v }
