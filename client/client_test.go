@@ -178,7 +178,7 @@ func TestIdempotencyKey(t *testing.T) {
 		writeJSON(w, http.StatusOK, `{"CommandId": "c1"}`)
 	})
 	c, _ := newTestClient(t, f.srv.URL)
-	req := AddPaymentTerminalRequest{TerminalId: "t", CustomerId: "c", Type: PaymentTypePayment, Amount: CurrencyValue{"EUR", 230}}
+	req := AddPaymentTerminalRequest{TerminalId: "t", CustomerId: "c", Type: PaymentTypePayment, Amount: CurrencyValue{Currency: "EUR", Value: 230}}
 	for range 2 {
 		if id, err := c.AddPaymentTerminalCommand(t.Context(), req); err != nil || id != "c1" {
 			t.Fatalf("AddPaymentTerminalCommand = %q, %v", id, err)
@@ -261,7 +261,9 @@ func TestErrorParsing(t *testing.T) {
 		want                   Error
 	}{
 		{"mews body", `{"Message": "Invalid State", "RequestId": "req-body", "Details": "stack"}`, "",
-			Error{StatusCode: 400, Message: "Invalid State", RequestId: "req-body"}},
+			Error{StatusCode: 400, Message: "Invalid State", Details: "stack", RequestId: "req-body"}},
+		{"details not a string", `{"Message": "Invalid State", "Details": {"Trace": [1]}}`, "",
+			Error{StatusCode: 400, Message: "Invalid State", Details: `{"Trace": [1]}`, RequestId: "req-header"}},
 		{"request id from header", `{"Message": "Invalid State"}`, "",
 			Error{StatusCode: 400, Message: "Invalid State", RequestId: "req-header"}},
 		{"not json", "<html>Bad Request</html>", "",
@@ -293,6 +295,10 @@ func TestErrorParsing(t *testing.T) {
 	}
 	e := &Error{StatusCode: 400, Message: "Invalid State", RequestId: "r1", Operation: "commands/update"}
 	if got, want := e.Error(), "client: commands/update: 400 Bad Request: Invalid State (Request-Id r1)"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	e.Details = "Progress is a fraction from 0 to 1."
+	if got, want := e.Error(), "client: commands/update: 400 Bad Request: Invalid State: Progress is a fraction from 0 to 1. (Request-Id r1)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }

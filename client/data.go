@@ -64,7 +64,9 @@ type KeyCutterData struct {
 
 // PaymentTerminalData is the Data of a PaymentTerminal command (the shape
 // since 2025-01-23; older commands have CustomerId and an Amount with
-// only Currency and Value).
+// only Currency and Value). Whether it is a payment or a preauthorization
+// is told by which of PaymentId and PreauthorizationId is set; see
+// [PaymentTerminalData.Kind].
 type PaymentTerminalData struct {
 	PaymentTerminalId string
 	// AccountId is empty in the legacy shape, which has only CustomerId.
@@ -81,9 +83,19 @@ type PaymentTerminalData struct {
 	CustomerId *string
 	// Deprecated: use AccountData.Customer.FullName.
 	FullName *string
-	// Type is Payment or Preauthorization as requested in
-	// addPaymentTerminal. A bellhop extension: empty from Mews.
-	Type PaymentType `json:",omitempty"`
+}
+
+// Kind returns PaymentTypePreauthorization when PreauthorizationId is set,
+// PaymentTypePayment when PaymentId is, and "" when neither is (a legacy
+// command).
+func (d PaymentTerminalData) Kind() PaymentType {
+	switch {
+	case d.PreauthorizationId != nil:
+		return PaymentTypePreauthorization
+	case d.PaymentId != nil:
+		return PaymentTypePayment
+	}
+	return ""
 }
 
 // PaymentAccountData is the account a payment is for, a named-slot union:

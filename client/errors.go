@@ -26,6 +26,11 @@ type Error struct {
 	// when the body is not the documented JSON, the start of the body or
 	// the status text.
 	Message string
+	// Details is the error body's Details: what more the server has to say
+	// (bellhop: why an `Invalid Amount` is invalid; Mews: debugging detail
+	// in development environments). Empty when absent; JSON text when the
+	// server sent something other than a string.
+	Details string
 	// RequestId is the error body's RequestId, or else the Request-Id
 	// header; empty when the server sent neither.
 	RequestId string
@@ -37,7 +42,8 @@ type Error struct {
 	Operation string
 }
 
-// Error returns e.g. `client: commands/update: 400 Bad Request: Invalid State (Request-Id 5c1e…)`.
+// Error returns e.g. `client: commands/update: 400 Bad Request: Invalid State (Request-Id 5c1e…)`,
+// with the Details after the Message when there are any.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("client: ")
@@ -51,6 +57,9 @@ func (e *Error) Error() string {
 	}
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
+	}
+	if e.Details != "" {
+		b.WriteString(": " + e.Details)
 	}
 	if e.RequestId != "" {
 		b.WriteString(" (Request-Id " + e.RequestId + ")")
@@ -122,9 +131,15 @@ func parseError(op string, resp *http.Response, now time.Time) *Error {
 	var body struct {
 		Message   *string
 		RequestId *string
+		Details   json.RawMessage
 	}
 	if json.Unmarshal(raw, &body) == nil && body.Message != nil {
 		e.Message = *body.Message
+		if len(body.Details) > 0 && string(body.Details) != "null" {
+			if json.Unmarshal(body.Details, &e.Details) != nil {
+				e.Details = string(body.Details)
+			}
+		}
 		if body.RequestId != nil && *body.RequestId != "" {
 			e.RequestId = *body.RequestId
 		}

@@ -101,6 +101,15 @@ type UpdateRequest struct {
 	// (what the device says while it works), where an empty note keeps the
 	// last one.
 	Notes *string `json:",omitempty"`
+	// ExternalRequestIdentifier is the caller's reference for what the
+	// update reports, e.g. a payment terminal's transaction id. bellhop
+	// keeps it with the command and its history; optional.
+	ExternalRequestIdentifier *ExternalRequestIdentifier `json:",omitempty"`
+}
+
+// ExternalRequestIdentifier is an update's external reference.
+type ExternalRequestIdentifier struct {
+	Value string
 }
 
 // UpdateCommand changes a command's state through commands/update. It is
@@ -176,10 +185,16 @@ const (
 )
 
 // CurrencyValue is an amount in a currency (Currency value, ver 2018-06-07),
-// e.g. {Currency: "EUR", Value: 230}.
+// e.g. {Currency: "EUR", Value: 230}. Value is the gross amount; it may be
+// left zero (and is then not sent) when Net with Tax or TaxRate says it.
+// TaxRate is a fraction: 0.21 for 21 %. bellhop keeps the tax split in the
+// command's Amount; Mews marks Net, Tax and TaxRate deprecated.
 type CurrencyValue struct {
 	Currency string
-	Value    float64
+	Value    float64  `json:",omitempty"`
+	Net      *float64 `json:",omitempty"`
+	Tax      *float64 `json:",omitempty"`
+	TaxRate  *float64 `json:",omitempty"`
 }
 
 // AddPaymentTerminalRequest is the body of commands/addPaymentTerminal.
