@@ -479,31 +479,31 @@ type Interval struct {
 }
 
 // Resolve returns the half-open interval [from, to) that i means at time now.
-// An open end is now; an open start is the earliest the three-month limit
-// allows before the end. Start equal to End asks for that instant (to the
-// millisecond, as times are stored). The interval may not end before it
-// starts nor last more than three calendar months: `Invalid <field>` with
-// Details saying which.
+// An open end means up to now, now included (nothing is updated later); an
+// open start is the earliest the three-month limit allows before the end.
+// Start equal to End asks for that instant (to the millisecond, as times are
+// stored). The interval may not end before it starts nor last more than three
+// calendar months: `Invalid <field>` with Details saying which.
 func (i *Interval) Resolve(now time.Time, field string) (from, to time.Time, err error) {
-	to = now
+	end := now
 	if i.End != nil {
-		to = *i.End
+		end = *i.End
 	}
-	from = to.AddDate(0, -3, 0)
+	from = end.AddDate(0, -3, 0)
 	if i.Start != nil {
 		from = *i.Start
 	}
 	switch {
-	case to.Before(from):
-		return from, to, bellhop.InvalidBecause(field, "EndUtc %s is before StartUtc %s.", bellhop.FormatTime(to), bellhop.FormatTime(from))
-	case to.After(MaxInterval(from)) && i.End == nil:
-		return from, to, bellhop.InvalidBecause(field, "StartUtc %s is more than 3 months before now, where the open EndUtc ends the interval.", bellhop.FormatTime(from))
-	case to.After(MaxInterval(from)):
-		return from, to, bellhop.InvalidBecause(field, "the interval is longer than 3 months.")
-	case to.Equal(from):
-		to = from.Add(time.Millisecond)
+	case end.Before(from):
+		return from, end, bellhop.InvalidBecause(field, "EndUtc %s is before StartUtc %s.", bellhop.FormatTime(end), bellhop.FormatTime(from))
+	case end.After(MaxInterval(from)) && i.End == nil:
+		return from, end, bellhop.InvalidBecause(field, "StartUtc %s is more than 3 months before now, where the open EndUtc ends the interval.", bellhop.FormatTime(from))
+	case end.After(MaxInterval(from)):
+		return from, end, bellhop.InvalidBecause(field, "the interval is longer than 3 months.")
+	case i.End == nil || end.Equal(from):
+		return from, end.Add(time.Millisecond), nil
 	}
-	return from, to, nil
+	return from, end, nil
 }
 
 // MaxInterval is the longest time filter: three calendar months.
