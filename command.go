@@ -70,13 +70,13 @@ func (u *Update) Normalize() error {
 	if u.State != Processing {
 		u.Progress = nil
 	} else if u.Progress != nil && (math.IsNaN(*u.Progress) || *u.Progress < 0 || *u.Progress > 1) {
-		return Invalid("Progress")
+		return InvalidBecause("Progress", "a fraction from 0 to 1.")
 	}
 	if !u.State.Final() && u.State != Processing {
 		u.Notes = ""
 	}
 	if len(u.Notes) > MaxNotes {
-		return Invalid("Notes")
+		return InvalidBecause("Notes", "longer than %d bytes.", MaxNotes)
 	}
 	if len(u.ExternalID) > MaxExternalID {
 		return InvalidBecause("ExternalRequestIdentifier", "Value is longer than %d bytes.", MaxExternalID)
@@ -109,9 +109,12 @@ func (c *Command) Apply(u Update, now time.Time) (stateChanged, changed bool, er
 			}
 			return false, newExternal, nil
 		}
-		return false, false, Invalid("State")
+		if u.State == from {
+			return false, false, InvalidBecause("State", "the command is already %s with other notes; a final state is final.", from)
+		}
+		return false, false, InvalidBecause("State", "the command is %s, a final state.", from)
 	case u.State.rank() < from.rank():
-		return false, false, Invalid("State")
+		return false, false, InvalidBecause("State", "the command is %s and cannot go back to %s.", from, u.State)
 	case u.State == from:
 		progress := u.Progress != nil && (c.Progress == nil || *c.Progress != *u.Progress)
 		notes := u.Notes != "" && u.Notes != c.Notes

@@ -16,7 +16,7 @@ import (
 // CheckCopyCount: from 1 to MaxCopyCount copies.
 func CheckCopyCount(n int) error {
 	if n < 1 || n > MaxCopyCount {
-		return Errorf(EINVALID, "Invalid CopyCount: from 1 to %d", MaxCopyCount)
+		return InvalidBecause("CopyCount", "from 1 to %d.", MaxCopyCount)
 	}
 	return nil
 }
@@ -24,7 +24,7 @@ func CheckCopyCount(n int) error {
 // CheckKeyCount: from 1 to MaxKeyCount keys.
 func CheckKeyCount(n int) error {
 	if n < 1 || n > MaxKeyCount {
-		return Errorf(EINVALID, "Invalid KeyCount: from 1 to %d", MaxKeyCount)
+		return InvalidBecause("KeyCount", "from 1 to %d.", MaxKeyCount)
 	}
 	return nil
 }
@@ -45,7 +45,7 @@ func CheckFile(field, b64 string) error {
 // CheckCurrency: an ISO 4217 code, three capital letters.
 func CheckCurrency(field, c string) error {
 	if len(c) != 3 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-		return Invalid(field)
+		return InvalidBecause(field, "%q is not an ISO 4217 currency code such as EUR.", c)
 	}
 	return nil
 }

@@ -17,29 +17,29 @@ func TestValidateData(t *testing.T) {
 		{Printer, `{"CopyCount":1,"FileData":""}`, "Invalid FileData"},
 		{Printer, `{"CopyCount":1,"FileData":"%%%%"}`, "Invalid FileData"},
 		{Printer, `{"CopyCount":1,"FileData":"JVBERi0"}`, "Invalid FileData"}, // no padding
-		{Printer, `{"FileData":"` + pdf + `"}`, "Invalid CopyCount: from 1 to 100"},
-		{Printer, `{"CopyCount":101,"FileData":"` + pdf + `"}`, "Invalid CopyCount: from 1 to 100"},
+		{Printer, `{"FileData":"` + pdf + `"}`, "Invalid CopyCount: from 1 to 100."},
+		{Printer, `{"CopyCount":101,"FileData":"` + pdf + `"}`, "Invalid CopyCount: from 1 to 100."},
 		{Printer, `{"CopyCount":"2","FileData":"` + pdf + `"}`, "Invalid CopyCount"},
 		{Printer, `[]`, "Invalid Data: a JSON object"},
 		{Printer, `null`, "Invalid Data: a JSON object"},
 		{Printer, ``, "Invalid Data: a JSON object"},
 		{KeyCutter, `{"KeyCount":2,"LockIds":["101"],"LastName":"Novak"}`, ""},
-		{KeyCutter, `{"KeyCount":0,"LockIds":["101"],"LastName":"Novak"}`, "Invalid KeyCount: from 1 to 20"},
-		{KeyCutter, `{"KeyCount":21,"LockIds":["101"],"LastName":"Novak"}`, "Invalid KeyCount: from 1 to 20"},
+		{KeyCutter, `{"KeyCount":0,"LockIds":["101"],"LastName":"Novak"}`, "Invalid KeyCount: from 1 to 20."},
+		{KeyCutter, `{"KeyCount":21,"LockIds":["101"],"LastName":"Novak"}`, "Invalid KeyCount: from 1 to 20."},
 		{KeyCutter, `{"KeyCount":1,"LockIds":[],"LastName":"Novak"}`, "Invalid LockIds"},
 		{KeyCutter, `{"KeyCount":1,"LockIds":["101"]}`, "Invalid LastName"},
 		{KeyCutter, `{"KeyCount":1,"LockIds":"101","LastName":"Novak"}`, "Invalid LockIds"},
 		{PaymentTerminal, `{"Amount":{"Currency":"EUR","GrossValue":12.5}}`, ""},
-		{PaymentTerminal, `{"Amount":{"Currency":"eur","GrossValue":12.5}}`, "Invalid Amount Currency"},
+		{PaymentTerminal, `{"Amount":{"Currency":"eur","GrossValue":12.5}}`, `Invalid Amount Currency: "eur" is not an ISO 4217 currency code such as EUR.`},
 		{PaymentTerminal, `{"Amount":{"Currency":"EUR","GrossValue":0}}`, "Invalid Amount Value"},
-		{PaymentTerminal, `{}`, "Invalid Amount Currency"},
+		{PaymentTerminal, `{}`, `Invalid Amount Currency: "" is not an ISO 4217 currency code such as EUR.`},
 		{PaymentTerminal, `{"Amount":{"Currency":"EUR","GrossValue":"12"}}`, "Invalid Amount GrossValue"},
 		{FiscalMachine, `{"Bill":{}}`, ""},
 		{PassportScanner, `{}`, ""},
 		{PassportScanner, `"x"`, "Invalid Data: a JSON object"},
 	} {
 		err := ValidateData(tt.typ, json.RawMessage(tt.data))
-		if got := ErrorMessage(err); got != tt.want || (err != nil && ErrorCode(err) != EINVALID) {
+		if got := ErrorText(err); got != tt.want || (err != nil && ErrorCode(err) != EINVALID) {
 			t.Errorf("%s %s: %v, want %q", tt.typ, tt.data, err, tt.want)
 		}
 	}

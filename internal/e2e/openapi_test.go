@@ -351,9 +351,11 @@ func TestPublishedSchemas(t *testing.T) {
 		w.call(op+"/", reqBody(tn))
 	}
 	w.call("commands/getAllByIds", reqBody(tn, "CommandIds", []string{"not-an-id"}))
-	w.call("commands/addPrinter", reqBody(tn, "PrinterId", full[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1000))
+	w.refused("commands/addPrinter", reqBody(tn, "PrinterId", full[bellhop.Printer].Id, "Data", pdf, "CopyCount", 1000), 400, "Invalid CopyCount", "from 1 to 100")
 	w.call("commands/addKeyCutter", reqBody(tn, "KeyCutterId", full[bellhop.KeyCutter].Id, "ReservationId", bellhop.NewID(), "KeyCount", 1))
-	w.call("commands/update", reqBody(tn, "CommandId", ids[0], "State", "Pending"))
+	w.refused("commands/update", reqBody(tn, "CommandId", ids[0], "State", "Pending"), 400, "Invalid State", "is Processed, a final state")
+	w.refused("commands/update", reqBody(tn, "CommandId", ids[3], "State", "Received"), 400, "Invalid State", "is Processing and cannot go back to Received")
+	w.refused("commands/update", reqBody(tn, "CommandId", ids[3], "State", "Processing", "Progress", 2), 400, "Invalid Progress", "a fraction from 0 to 1")
 	w.call("devices/getAll", reqBody(tn, "Client", nil, "AccessToken", nil))
 
 	// Every operation answered 200 and an error at least once, each checked.

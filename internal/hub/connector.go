@@ -36,7 +36,7 @@ func (p *Page) count() (int, error) {
 		return MaxPage, nil
 	}
 	if p.Count < 1 || p.Count > MaxPage {
-		return 0, bellhop.Invalid("Limitation Count")
+		return 0, bellhop.InvalidBecause("Limitation Count", "from 1 to %d.", MaxPage)
 	}
 	return p.Count, nil
 }
@@ -151,7 +151,7 @@ func (s *Service) CommandsByIDs(ctx context.Context, c *bellhop.Caller, ids []st
 		return nil, "", bellhop.Invalid("CommandIds")
 	}
 	if len(ids) > MaxPage {
-		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid CommandIds: at most %d items", MaxPage)
+		return nil, "", bellhop.InvalidBecause("CommandIds", "at most %d items.", MaxPage)
 	}
 	ids, err := parseIDs(ids, "CommandIds")
 	if err != nil {
@@ -385,8 +385,11 @@ func CurrencyDecimals(code string) (int, error) {
 	if code == "" {
 		return 0, bellhop.InvalidBecause("Amount Currency", "required: an ISO 4217 code such as EUR.")
 	}
+	if err := bellhop.CheckCurrency("Amount Currency", code); err != nil {
+		return 0, err
+	}
 	u, err := currency.ParseISO(code)
-	if err != nil || bellhop.CheckCurrency("Amount Currency", code) != nil || u.String() != code {
+	if err != nil || u.String() != code {
 		return 0, bellhop.InvalidBecause("Amount Currency", "%q is not an ISO 4217 currency code such as EUR.", code)
 	}
 	scale, _ := currency.Standard.Rounding(u)
@@ -522,15 +525,15 @@ func (s *Service) FiscalCommands(ctx context.Context, c *bellhop.Caller, q Fisca
 	f := bellhop.CommandFilter{DeviceType: bellhop.FiscalMachine, Descending: true, Limit: n}
 	switch {
 	case len(q.CommandIDs) > 0 && len(q.DeviceIDs) > 0, len(q.CommandIDs) == 0 && len(q.DeviceIDs) == 0:
-		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid parameters: give either CommandIds or DeviceIds with States")
+		return nil, "", bellhop.InvalidBecause("parameters", "give either CommandIds, or DeviceIds with States.")
 	case len(q.CommandIDs) > MaxPage:
-		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid CommandIds: at most %d items", MaxPage)
+		return nil, "", bellhop.InvalidBecause("CommandIds", "at most %d items.", MaxPage)
 	case len(q.DeviceIDs) > 100:
-		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid DeviceIds: at most 100 items")
+		return nil, "", bellhop.InvalidBecause("DeviceIds", "at most 100 items.")
 	case len(q.DeviceIDs) > 0 && len(q.States) == 0:
 		return nil, "", bellhop.Invalid("States")
 	case len(q.EnterpriseIDs) > MaxPage:
-		return nil, "", bellhop.Errorf(bellhop.EINVALID, "Invalid EnterpriseIds: at most %d items", MaxPage)
+		return nil, "", bellhop.InvalidBecause("EnterpriseIds", "at most %d items.", MaxPage)
 	}
 	if f.IDs, err = parseIDs(q.CommandIDs, "CommandIds"); err != nil {
 		return nil, "", err
