@@ -1,7 +1,11 @@
 package postgres_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -105,4 +109,55 @@ func BenchmarkCreateUpdateParallel(b *testing.B) {
 
 func BenchmarkLifecycleParallel(b *testing.B) {
 	storetest.BenchmarkLifecycleParallel(b, open(b))
+}
+
+// TestMigrateDataShapes runs the migrations on a schema written before
+// payment records: the stored Data of payments and printers is brought to
+// the published shapes, the rest is left as it was.
+func TestMigrateDataShapes(t *testing.T) {
+	t.Parallel()
+	admin := hubtest.Postgres(t)
+	schema := newSchema(t)
+	qs := []string{`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{schema}.Sanitize(), `SET search_path TO ` + pgx.Identifier{schema}.Sanitize(),
+		`CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`}
+	for i, f := range []string{"0001_init.sql", "0002_rate_limits.sql"} {
+		text, err := os.ReadFile("migrations/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs = append(qs, string(text), fmt.Sprintf(`INSERT INTO schema_migrations (version) VALUES (%d)`, i+1))
+	}
+	qs = append(qs, `INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
+			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes) VALUES
+			('0190a000-0000-7000-8000-000000000001', 'e', 'd', 'PaymentTerminal', 'Pending', now(), now(), '', '', 'Lee',
+				'{"PaymentTerminalId":"T","Type":"Preauthorization","BillId":null}', NULL, ''),
+			('0190a000-0000-7000-8000-000000000002', 'e', 'd', 'Printer', 'Pending', now(), now(), '', '', 'Lee',
+				'{"CopyCount":1,"PrinterDriverName":"","PrinterPortName":"LPT1"}', NULL, ''),
+			('0190a000-0000-7000-8000-000000000003', 'e', 'd', 'KeyCutter', 'Pending', now(), now(), '', '', 'Lee',
+				'{"Type":"kept","KeyCount":1}', NULL, ''),
+			('0190a000-0000-7000-8000-000000000004', 'e', 'd', 'Printer', 'Pending', now(), now(), '', '', 'Lee', NULL, NULL, '')`,
+		`RESET search_path`)
+	for _, q := range qs {
+		if _, err := admin.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openConfig(t, postgres.Config{Schema: schema})
+	got, err := s.GetCommands(t.Context(), []string{"0190a000-0000-7000-8000-000000000001",
+		"0190a000-0000-7000-8000-000000000002", "0190a000-0000-7000-8000-000000000003", "0190a000-0000-7000-8000-000000000004"})
+	if err != nil || len(got) != 4 {
+		t.Fatalf("%v (%v)", got, err)
+	}
+	for i, want := range []map[string]any{{"PaymentTerminalId": "T", "BillId": nil},
+		{"CopyCount": 1.0, "PrinterDriverName": "default", "PrinterPortName": "LPT1"}, {"Type": "kept", "KeyCount": 1.0}, nil} {
+		var data map[string]any
+		if got[i].Data != nil {
+			if err := json.Unmarshal(got[i].Data, &data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !reflect.DeepEqual(data, want) {
+			t.Errorf("%s: %s, want %v", got[i].DeviceType, got[i].Data, want)
+		}
+	}
 }

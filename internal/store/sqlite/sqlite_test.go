@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,6 +168,53 @@ func TestMigrateCommandData(t *testing.T) {
 	active, err := s.ListCommands(ctx, bellhop.CommandFilter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
 	if err != nil || len(active) != 1 || active[0].ID != got[0].ID || active[0].State != bellhop.Received {
 		t.Fatalf("active after migrating: %+v (%v)", active, err)
+	}
+}
+
+// TestMigrateDataShapes opens a database written before payment records:
+// the stored Data of payments and printers is brought to the published
+// shapes, the rest is left as it was.
+func TestMigrateDataShapes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bellhop.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`}
+	for i, f := range []string{"0001_init.sql", "0002_command_data.sql", "0003_fewer_pages.sql"} {
+		text, err := os.ReadFile("migrations/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs = append(qs, string(text), fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, i+1))
+	}
+	qs = append(qs, `INSERT INTO commands (seq, id, enterprise_id, device_id, device_type, state, created, updated,
+			creator_integration_id, creator_first_name, creator_last_name, progress, notes) VALUES
+			(1, '0190a000-0000-7000-8000-000000000001', 'e', 'd', 'PaymentTerminal', 'Pending', 1000, 1000, '', '', 'Lee', NULL, ''),
+			(2, '0190a000-0000-7000-8000-000000000002', 'e', 'd', 'Printer', 'Pending', 1000, 1000, '', '', 'Lee', NULL, ''),
+			(3, '0190a000-0000-7000-8000-000000000003', 'e', 'd', 'KeyCutter', 'Pending', 1000, 1000, '', '', 'Lee', NULL, '')`,
+		`INSERT INTO command_data (command_seq, data) VALUES
+			(1, CAST('{"PaymentTerminalId":"T","Type":"Preauthorization","BillId":null}' AS BLOB)),
+			(2, CAST('{"CopyCount":1,"PrinterDriverName":"","PrinterPortName":"LPT1"}' AS BLOB)),
+			(3, CAST('{"Type":"kept","KeyCount":1}' AS BLOB))`)
+	for _, q := range qs {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s := open(t, sqlite.Config{Path: path})
+	got, err := s.GetCommands(t.Context(), []string{"0190a000-0000-7000-8000-000000000001",
+		"0190a000-0000-7000-8000-000000000002", "0190a000-0000-7000-8000-000000000003"})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%v (%v)", got, err)
+	}
+	for i, want := range []string{`{"PaymentTerminalId":"T","BillId":null}`,
+		`{"CopyCount":1,"PrinterDriverName":"default","PrinterPortName":"LPT1"}`, `{"Type":"kept","KeyCount":1}`} {
+		if string(got[i].Data) != want {
+			t.Errorf("%s: %s, want %s", got[i].DeviceType, got[i].Data, want)
+		}
 	}
 }
 

@@ -19,3 +19,13 @@ CREATE TABLE payments (
 	created            timestamptz NOT NULL
 );
 CREATE INDEX payments_enterprise ON payments (enterprise_id, created);
+
+-- Commands stored before fit the published Data shapes: a payment's Data
+-- loses the Type member that shape has no place for, and a printer's empty
+-- driver or port name becomes "default", as for new commands.
+UPDATE commands SET data = (data::jsonb - 'Type')::json
+	WHERE device_type = 'PaymentTerminal' AND json_typeof(data) = 'object' AND data::jsonb ? 'Type';
+UPDATE commands SET data = jsonb_set(data::jsonb, '{PrinterDriverName}', '"default"')::json
+	WHERE device_type = 'Printer' AND json_typeof(data) = 'object' AND data->>'PrinterDriverName' = '';
+UPDATE commands SET data = jsonb_set(data::jsonb, '{PrinterPortName}', '"default"')::json
+	WHERE device_type = 'Printer' AND json_typeof(data) = 'object' AND data->>'PrinterPortName' = '';

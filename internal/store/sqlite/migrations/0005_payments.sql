@@ -19,3 +19,16 @@ CREATE TABLE payments (
 	created            INTEGER NOT NULL
 );
 CREATE INDEX payments_enterprise ON payments (enterprise_id, created);
+
+-- Commands stored before fit the published Data shapes: a payment's Data
+-- loses the Type member that shape has no place for, and a printer's empty
+-- driver or port name becomes "default", as for new commands.
+UPDATE command_data SET data = json_remove(CAST(data AS TEXT), '$.Type')
+	WHERE command_seq IN (SELECT seq FROM commands WHERE device_type = 'PaymentTerminal')
+	AND json_valid(CAST(data AS TEXT)) AND json_type(CAST(data AS TEXT), '$.Type') IS NOT NULL;
+UPDATE command_data SET data = json_set(CAST(data AS TEXT), '$.PrinterDriverName', 'default')
+	WHERE command_seq IN (SELECT seq FROM commands WHERE device_type = 'Printer')
+	AND json_valid(CAST(data AS TEXT)) AND json_extract(CAST(data AS TEXT), '$.PrinterDriverName') = '';
+UPDATE command_data SET data = json_set(CAST(data AS TEXT), '$.PrinterPortName', 'default')
+	WHERE command_seq IN (SELECT seq FROM commands WHERE device_type = 'Printer')
+	AND json_valid(CAST(data AS TEXT)) AND json_extract(CAST(data AS TEXT), '$.PrinterPortName') = '';
