@@ -623,8 +623,33 @@ func TestTestCommands(t *testing.T) {
 		case bellhop.PaymentTerminal:
 			var p bellhop.PaymentTerminalData
 			json.Unmarshal(view.Data, &p)
-			if p.Amount.GrossValue != 12.5 || p.Amount.Currency != "CZK" || p.AccountData.Customer == nil {
-				t.Errorf("payment: %+v", p)
+			if p.Amount.GrossValue != 12.5 || p.Amount.Currency != "CZK" || p.AccountData.Customer == nil || p.PaymentId == nil {
+				t.Fatalf("payment: %+v", p)
+			}
+			if view.Payment == nil || view.Payment.ID != *p.PaymentId || !strings.Contains(page, *p.PaymentId) {
+				t.Errorf("payment record %+v not on the page", view.Payment)
+			}
+			// An integration's update with its external reference shows.
+			integ, clientToken, err := e.svc.CreateIntegration(ctx, "POS")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, accessToken, err := e.svc.CreateSubscription(ctx, integ.ID, []string{ent})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.Connect(ctx, sub.ID, d.ID); err != nil {
+				t.Fatal(err)
+			}
+			caller, err := e.svc.Authenticate(ctx, clientToken, accessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.UpdateCommand(ctx, caller, id, bellhop.Update{State: bellhop.Processed, ExternalID: "TX-4711"}); err != nil {
+				t.Fatal(err)
+			}
+			if page := e.get("/commands/" + id).body; strings.Count(page, "TX-<wbr>4711") != 2 {
+				t.Errorf("external reference not on the command and in its history")
 			}
 			// The sample customer is offered next time.
 			if !strings.Contains(e.get("/test").body, `<option value="`+p.AccountId+`">`) {

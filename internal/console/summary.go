@@ -117,24 +117,11 @@ type billItem struct {
 }
 
 // billOf reads the legacy FiscalMachine Data shape leniently: staff should
-// see what is there even when a producer left fields out.
+// see what is there even when a command stored before Data was checked left
+// fields out.
 func billOf(raw json.RawMessage) *billView {
-	type amount struct {
-		Currency          string
-		GrossValue, Value *float64
-	}
-	type item struct {
-		Name, Type, SubType string
-		Amount              *amount
-	}
-	var d struct {
-		FiscalMachineId, ApiUrl, TaxIdentifier *string
-		Bill                                   *struct {
-			Id, Name, Number, State, Type, AccountId, AccountType *string
-			Revenue, Payments, OrderItems, PaymentItems           []item
-		}
-	}
-	if json.Unmarshal(raw, &d) != nil || d.Bill == nil {
+	var d bellhop.FiscalMachineData
+	if json.Unmarshal(raw, &d) != nil || d.Bill.Id == "" && d.Bill.AccountId == "" {
 		return nil
 	}
 	str := func(p *string) string {
@@ -143,24 +130,22 @@ func billOf(raw json.RawMessage) *billView {
 		}
 		return *p
 	}
-	b := d.Bill
-	v := &billView{Id: str(b.Id), Name: str(b.Name), Number: str(b.Number), State: str(b.State), Type: str(b.Type),
-		AccountId: str(b.AccountId), AccountType: str(b.AccountType), FiscalMachineId: str(d.FiscalMachineId),
+	b := &d.Bill
+	v := &billView{Id: b.Id, Name: str(b.Name), Number: str(b.Number), State: b.State, Type: b.Type,
+		AccountId: b.AccountId, AccountType: b.AccountType, FiscalMachineId: str(d.FiscalMachineId),
 		TaxIdentifier: str(d.TaxIdentifier), ApiUrl: str(d.ApiUrl)}
-	list := func(items []item) ([]billItem, string) {
+	type line struct {
+		name, typ string
+		amount    *bellhop.ExtendedAmount
+	}
+	list := func(items []line) ([]billItem, string) {
 		sums := map[string]float64{}
 		var out []billItem
 		for _, it := range items {
-			bi := billItem{Name: it.Name, Type: strings.Trim(it.Type+" / "+it.SubType, " /")}
-			if a := it.Amount; a != nil {
-				val := a.GrossValue
-				if val == nil {
-					val = a.Value
-				}
-				if val != nil {
-					bi.Amount = fmt.Sprintf("%.2f %s", *val, a.Currency)
-					sums[a.Currency] += *val
-				}
+			bi := billItem{Name: it.name, Type: it.typ}
+			if a := it.amount; a != nil {
+				bi.Amount = fmt.Sprintf("%.2f %s", a.GrossValue, a.Currency)
+				sums[a.Currency] += a.GrossValue
 			}
 			out = append(out, bi)
 		}
@@ -175,8 +160,21 @@ func billOf(raw json.RawMessage) *billView {
 		}
 		return out, strings.Join(parts, " + ")
 	}
-	v.Items, v.TotalText = list(append(b.Revenue, b.OrderItems...))
-	v.Payments, v.PaidText = list(append(b.Payments, b.PaymentItems...))
+	var sales, paid []line
+	for _, it := range b.Revenue {
+		sales = append(sales, line{str(it.Name), strings.Trim(str(it.Type)+" / "+str(it.SubType), " /"), it.Amount})
+	}
+	for _, it := range b.OrderItems {
+		sales = append(sales, line{it.Data.Discriminator, it.RevenueType, &it.Amount})
+	}
+	for _, it := range b.Payments {
+		paid = append(paid, line{str(it.Name), strings.Trim(str(it.Type)+" / "+str(it.SubType), " /"), it.Amount})
+	}
+	for _, it := range b.PaymentItems {
+		paid = append(paid, line{str(it.Notes), it.Data.Discriminator, &it.Amount})
+	}
+	v.Items, v.TotalText = list(sales)
+	v.Payments, v.PaidText = list(paid)
 	if v.TotalText == "" {
 		v.TotalText = "no items"
 	}

@@ -53,23 +53,31 @@ func DecodeRequest(b []byte) (driver.Request, error) {
 	return r, err
 }
 
-// FiscalJob is a FiscalMachine job for a bill of two items (2 × 45.00 and
-// 1 × 12.50) paid by card; payloadXML, when not empty, is sent instead as
-// an ItalianFiscalMachine payload.
+// FiscalJob is a FiscalMachine job for a bill of two revenue items (90.00
+// and 12.50) paid by card, in the published legacy Data shape; payloadXML,
+// when not empty, is sent instead as an ItalianFiscalMachine payload.
 func FiscalJob(id, payloadXML string) driver.Job {
-	data := map[string]any{
-		"FiscalMachineId": "FM-001",
-		"Bill": map[string]any{
-			"Id": "bill-1", "Number": "1001",
-			"OrderItems": []any{
-				map[string]any{"Name": "Camera doppia", "UnitCount": 2, "UnitAmount": map[string]any{"Currency": "EUR", "GrossValue": 45.0}},
-				map[string]any{"Name": "Colazione & caffè <extra>", "Amount": map[string]any{"Currency": "EUR", "GrossValue": 12.5}},
+	text := func(s string) *string { return &s }
+	eur := func(v float64) *bellhop.ExtendedAmount {
+		return &bellhop.ExtendedAmount{Currency: "EUR", NetValue: v, GrossValue: v, TaxValues: []bellhop.TaxValue{},
+			Breakdown: bellhop.Breakdown{Items: []bellhop.BreakdownItem{{NetValue: v}}}}
+	}
+	const billID, account = "0190a000-0000-7000-8000-00000000b111", "0190a000-0000-7000-8000-00000000a111"
+	data := bellhop.FiscalMachineData{
+		FiscalMachineId: text("FM-001"),
+		Bill: bellhop.Bill{Id: billID, Number: text("1001"), EnterpriseId: account, AccountId: account, AccountType: "Customer",
+			State: "Closed", Type: "Receipt", CreatedUtc: "2025-01-15T10:00:00Z", UpdatedUtc: "2025-01-15T10:00:00Z",
+			CorrectionState: "Bill",
+			Revenue: []bellhop.AccountingItem{
+				{Name: text("Camera doppia"), Type: text("ServiceRevenue"), Amount: eur(90)},
+				{Name: text("Colazione & caffè <extra>"), Type: text("ProductRevenue"), Amount: eur(12.5)},
 			},
-			"PaymentItems": []any{map[string]any{"Name": "Carta", "Type": "CreditCard", "Amount": map[string]any{"Currency": "EUR", "GrossValue": 102.5}}},
+			Payments: []bellhop.AccountingItem{{Name: text("Carta"), Type: text("Payment"), SubType: text("CreditCard"), Amount: eur(102.5)}},
 		},
 	}
 	if payloadXML != "" {
-		data["PayloadData"] = map[string]any{"Discriminator": "ItalianFiscalMachine", "Value": base64.StdEncoding.EncodeToString([]byte(payloadXML))}
+		data.PayloadData = &bellhop.FiscalMachinePayloadData{Discriminator: "ItalianFiscalMachine",
+			Value: base64.StdEncoding.EncodeToString([]byte(payloadXML))}
 	}
 	return driver.Job{CommandID: id, DeviceID: "dev-fiscal", DeviceName: "Fiscal Printer", DeviceType: "FiscalMachine",
 		Data: bellhop.MarshalData(data)}
