@@ -202,6 +202,7 @@ func TestResponseExamplesRoundTrip(t *testing.T) {
 		{"data-keycutter.json", func() any { return new(KeyCutterData) }},
 		{"data-paymentterminal.json", func() any { return new(PaymentTerminalData) }},
 		{"data-paymentterminal-legacy.json", func() any { return new(PaymentTerminalData) }},
+		{"data-paymentterminal-split.json", func() any { return new(PaymentTerminalData) }},
 		{"data-fiscalmachine.json", func() any { return new(FiscalMachineData) }},
 		{"data-passportscanner.json", func() any { return new(PassportScannerData) }},
 	}
@@ -249,6 +250,14 @@ func TestDecodeData(t *testing.T) {
 	d := PrinterData{FileData: "JVBERi0="}
 	if b, err := d.File(); err != nil || string(b) != "%PDF-" {
 		t.Errorf("File() = %q, %v", b, err)
+	}
+
+	for file, want := range map[string]PaymentType{"data-paymentterminal.json": PaymentTypePayment,
+		"data-paymentterminal-split.json": PaymentTypePreauthorization, "data-paymentterminal-legacy.json": ""} {
+		var pay PaymentTerminalData
+		if err := json.Unmarshal(readTestdata(t, file), &pay); err != nil || pay.Kind() != want {
+			t.Errorf("%s: Kind() = %q (%v), want %q", file, pay.Kind(), err, want)
+		}
 	}
 
 	var fiscal FiscalMachineData

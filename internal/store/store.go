@@ -142,7 +142,8 @@ type Store interface {
 	// GetPayment returns the payment record with this id (written by
 	// CreateCommand from Command.Payment) or ErrNotFound wrapped.
 	GetPayment(ctx context.Context, id string) (*bellhop.Payment, error)
-	// ListPayments returns the payment records that match f, newest first.
+	// ListPayments returns the payment records that match f, newest first
+	// (in the order of their commands' creation).
 	ListPayments(ctx context.Context, f bellhop.PaymentFilter) ([]bellhop.Payment, error)
 	// History returns a command's history, oldest first.
 	History(ctx context.Context, id string) ([]bellhop.HistoryEntry, error)

@@ -170,7 +170,7 @@ func (s *Store) GetPayment(ctx context.Context, id string) (*bellhop.Payment, er
 // ListPayments returns the payment records that match f, newest first.
 func (s *Store) ListPayments(ctx context.Context, f bellhop.PaymentFilter) ([]bellhop.Payment, error) {
 	q := `SELECT ` + paymentCols + ` FROM payments WHERE ($1 = '' OR command_id = $1) AND ($2 = '' OR enterprise_id = $2)
-		ORDER BY created DESC, id DESC`
+		ORDER BY command_seq DESC`
 	args := []any{f.CommandID, f.EnterpriseID}
 	if f.Limit > 0 {
 		q, args = q+` LIMIT $3`, append(args, f.Limit)

@@ -192,7 +192,7 @@ func (s *Store) ListPayments(ctx context.Context, f bellhop.PaymentFilter) ([]be
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, ` AND `)
 	}
-	q += ` ORDER BY created DESC, id DESC`
+	q += ` ORDER BY command_seq DESC`
 	if f.Limit > 0 {
 		q, args = q+` LIMIT ?`, append(args, f.Limit)
 	}

@@ -18,7 +18,7 @@ CREATE TABLE payments (
 	reservation_id     text NOT NULL,
 	created            timestamptz NOT NULL
 );
-CREATE INDEX payments_enterprise ON payments (enterprise_id, created);
+CREATE INDEX payments_enterprise ON payments (enterprise_id, command_seq);
 
 -- Commands stored before fit the published Data shapes: a payment's Data
 -- loses the Type member that shape has no place for, and a printer's empty
