@@ -131,8 +131,25 @@ func TestCommandData(t *testing.T) {
 		t.Fatal(err)
 	}
 	if pay.AccountId != tn.Customer.Id || pay.Amount.Currency != "EUR" || pay.Amount.GrossValue == nil || *pay.Amount.GrossValue != 230 ||
-		pay.AccountData.Discriminator != "Customer" || pay.AccountData.Customer == nil || pay.AccountData.Customer.FullName != "Ann Lee" {
+		pay.AccountData.Discriminator != "Customer" || pay.AccountData.Customer == nil || pay.AccountData.Customer.FullName != "Ann Lee" ||
+		pay.Kind() != client.PaymentTypePayment {
 		t.Errorf("payment data %+v", pay)
+	}
+	// The terminal reports its transaction reference with the outcome.
+	if err := c.UpdateCommand(ctx, client.UpdateRequest{CommandId: payID, State: client.StateProcessed,
+		ExternalRequestIdentifier: &client.ExternalRequestIdentifier{Value: "TX-230"}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, hist, err := e.Service.Command(ctx, payID); err != nil || v.ExternalID != "TX-230" || hist[len(hist)-1].ExternalID != "TX-230" ||
+		v.Payment == nil || v.Payment.ID != *pay.PaymentId {
+		t.Errorf("after the update: %+v %+v %v", v, hist, err)
+	}
+	// A refusal's Details reach the SDK's error.
+	_, err = c.AddPaymentTerminalCommand(ctx, client.AddPaymentTerminalRequest{TerminalId: tn.Devices[bellhop.PaymentTerminal].Id,
+		CustomerId: tn.Customer.Id, Type: client.PaymentTypePayment, Amount: client.CurrencyValue{Currency: "EUR", Net: &[]float64{100}[0]}})
+	var apiErr *client.Error
+	if !errors.As(err, &apiErr) || apiErr.Message != "Invalid Amount" || !strings.Contains(apiErr.Details, "Net without Tax or TaxRate") {
+		t.Errorf("refused amount: %v", err)
 	}
 }
 
