@@ -126,3 +126,33 @@ func TestBill2025(t *testing.T) {
 		t.Errorf("%d members, want the 27 of Bill (ver 2025-06-23): %s", len(m), out)
 	}
 }
+
+// FuzzCompleteData: whatever Data an admin sends, CompleteData does not
+// panic, and what it accepts it accepts again unchanged once completed (the
+// canonical form is a fixed point), so a resent command keeps its Data.
+func FuzzCompleteData(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"CopyCount":1,"FileType":"application/pdf","FileData":"JVBERi0="}`))
+	f.Add(uint8(1), []byte(`{"AccountId":"35d4b117-4e60-44a3-9580-c582117eff98","Amount":{"Currency":"EUR","NetValue":10,"GrossValue":10,"TaxValues":[],"Breakdown":{"Items":[]}},"AccountData":{"Discriminator":"Customer","Customer":{"FullName":"A"}}}`))
+	f.Add(uint8(2), []byte(`{"KeyCount":1,"LockIds":["1"],"LastName":"Lee","StartUtc":"2025-01-01T14:00:00Z","EndUtc":"2025-01-02T10:00:00Z"}`))
+	f.Add(uint8(3), []byte(`{"Bill":`+testBill+`,"OwnerData":{"Discriminator":"BillCompanyData","Value":{"Name":"ACME"}}}}`))
+	f.Add(uint8(4), []byte(`{"PassportScannerId":null}`))
+	f.Fuzz(func(t *testing.T, typ uint8, data []byte) {
+		d := &Device{ID: "d117866d-78de-4459-9077-42d7ea0120e3", Type: DeviceTypes[int(typ)%len(DeviceTypes)], Name: "D",
+			Config: DeviceConfig{ApiUrl: "https://fm.example"}}
+		v, err := CompleteData(d, data)
+		if err != nil {
+			if ErrorMessage(err) != "Invalid Data" && ErrorMessage(err) != "Invalid Type" {
+				t.Fatalf("error %v is not Invalid Data", err)
+			}
+			return
+		}
+		first := MarshalData(v)
+		again, err := CompleteData(d, first)
+		if err != nil {
+			t.Fatalf("completed Data %s refused: %v", first, err)
+		}
+		if second := MarshalData(again); string(second) != string(first) {
+			t.Fatalf("not a fixed point:\n%s\n%s", first, second)
+		}
+	})
+}
