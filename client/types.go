@@ -103,16 +103,27 @@ type Limitation struct {
 }
 
 // TimeInterval is a filter on a time. bellhop reads it as half-open,
-// StartUtc <= t < EndUtc (the Mews docs disagree; spec Q-12). It is
-// encoded in UTC, whatever the location of the times.
+// StartUtc <= t < EndUtc (Mews' schema says the same; StartUtc equal to
+// EndUtc matches that instant). A zero bound is open and sent as null:
+// bellhop reads an open EndUtc as now (included) and an open StartUtc as
+// 3 months before the end. It is encoded in UTC, whatever the location of
+// the times.
 type TimeInterval struct {
 	StartUtc time.Time
 	EndUtc   time.Time
 }
 
-// MarshalJSON encodes both bounds as UTC RFC 3339 ("2025-01-10T00:00:00Z").
+// MarshalJSON encodes each bound as UTC RFC 3339 ("2025-01-10T00:00:00Z"),
+// or null when it is zero.
 func (t TimeInterval) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct{ StartUtc, EndUtc time.Time }{t.StartUtc.UTC(), t.EndUtc.UTC()})
+	bound := func(v time.Time) *time.Time {
+		if v.IsZero() {
+			return nil
+		}
+		u := v.UTC()
+		return &u
+	}
+	return json.Marshal(struct{ StartUtc, EndUtc *time.Time }{bound(t.StartUtc), bound(t.EndUtc)})
 }
 
 // CommandPage is one page of commands.

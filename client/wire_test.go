@@ -310,3 +310,18 @@ func TestStates(t *testing.T) {
 		t.Error("state spelling")
 	}
 }
+
+// TestTimeIntervalOpenBounds: a zero bound is sent as null, an open end.
+func TestTimeIntervalOpenBounds(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2025, 1, 10, 1, 0, 0, 0, time.FixedZone("CET", 3600))
+	for in, want := range map[TimeInterval]string{
+		{StartUtc: start}:                `{"StartUtc":"2025-01-10T00:00:00Z","EndUtc":null}`,
+		{EndUtc: start}:                  `{"StartUtc":null,"EndUtc":"2025-01-10T00:00:00Z"}`,
+		{StartUtc: start, EndUtc: start}: `{"StartUtc":"2025-01-10T00:00:00Z","EndUtc":"2025-01-10T00:00:00Z"}`,
+	} {
+		if got, err := json.Marshal(in); err != nil || string(got) != want {
+			t.Errorf("%+v: %s (%v), want %s", in, got, err, want)
+		}
+	}
+}
