@@ -3,6 +3,7 @@ package bellhop
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -225,7 +226,7 @@ func (o *BillOwnerData) UnmarshalJSON(b []byte) error {
 			return strictUnmarshal(raw.Value, o.Company)
 		}
 	default:
-		return fmt.Errorf("Discriminator %q is not BillCustomerData or BillCompanyData", raw.Discriminator)
+		return fmt.Errorf("the Discriminator %q is not BillCustomerData or BillCompanyData", raw.Discriminator)
 	}
 	return fmt.Errorf("%s without a Value", raw.Discriminator)
 }
@@ -371,7 +372,7 @@ func (o *ObjectOrNull) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && b[0] == '{':
 		*o = append((*o)[:0], b...)
 	default:
-		return fmt.Errorf("Value is not an object")
+		return errors.New("a Value that is not an object or null")
 	}
 	return nil
 }
