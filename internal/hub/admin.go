@@ -344,10 +344,11 @@ func (s *Service) Payments(ctx context.Context, enterpriseID, commandID string, 
 		if p.v == "" {
 			continue
 		}
-		if !bellhop.ValidID(p.v) {
+		id, ok := bellhop.ParseID(p.v)
+		if !ok {
 			return nil, bellhop.Invalid(p.name)
 		}
-		*p.dst = strings.ToLower(p.v)
+		*p.dst = id
 	}
 	return s.store.ListPayments(ctx, f)
 }
