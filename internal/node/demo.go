@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/hub"
+	"github.com/bellhop/bellhop/internal/pdf"
 )
 
 // DevInfo is what `serve --dev` seeds, as written to DIR/dev.json.
@@ -178,8 +180,8 @@ func (d *DevInfo) Print(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "Try it:\n  curl -s %s/api/connector/v1/commands/addPrinter -H 'Content-Type: application/json' \\\n"+
-		"    -d '{\"ClientToken\":\"%s\",\"AccessToken\":\"%s\",\"Client\":\"curl\",\"PrinterId\":\"%s\",\"Data\":\"JVBERi0xLjQK\",\"CopyCount\":1}'\n",
-		d.PlatformAddress, d.ClientToken, d.AccessToken, printer)
+		"    -d '{\"ClientToken\":\"%s\",\"AccessToken\":\"%s\",\"Client\":\"curl\",\"PrinterId\":\"%s\",\"Data\":\"%s\",\"CopyCount\":1}'\n",
+		d.PlatformAddress, d.ClientToken, d.AccessToken, printer, base64.StdEncoding.EncodeToString(pdf.Text("Hello from bellhop")))
 	fmt.Fprintf(w, "  Console: %s/ (sign in as a user below, or with the AdminToken as an admin)\n", d.PlatformAddress)
 	for _, u := range d.Users {
 		fmt.Fprintf(w, "    %-8s %-9s password %s\n", u.Name, u.Role, u.Password)
