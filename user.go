@@ -99,14 +99,14 @@ type Session struct {
 	ExpiresUtc time.Time
 }
 
-// AuditEntry is one line of the audit list: a sign-in, a refused sign-in, or
-// a change to users and their roles.
+// AuditEntry is one line of the audit list: a sign-in, a refused sign-in, a
+// change to users and their roles, a fault set or cleared, time moved.
 type AuditEntry struct {
 	Seq     int64 // set by the store, increasing
 	Utc     time.Time
 	Actor   string // who did it: a user's name, or "admin token <name>"
 	Action  string // one of the Audit* actions
-	Subject string // the user it concerns, if any
+	Subject string // the user (or fault, or enterprise) it concerns, if any
 	Detail  string
 	Remote  string // the client's address, when it came over HTTP
 }
@@ -120,4 +120,7 @@ const (
 	AuditUserRemoved   = "user removed"
 	AuditRoleChanged   = "role changed"
 	AuditPassword      = "password changed"
+	AuditFaultSet      = "fault set"
+	AuditFaultCleared  = "fault cleared"
+	AuditTimeMoved     = "time moved"
 )

@@ -89,6 +89,12 @@ func New(cfg Config, h *hub.Service) *Server {
 		{"GET audit", s.listAudit},
 		{"GET payments", s.listPayments},
 		{"GET payments/{id}", s.getPayment},
+		{"POST faults", s.setFault},
+		{"GET faults", s.listFaults},
+		{"DELETE faults", s.clearFaults},
+		{"DELETE faults/{id}", s.clearFault},
+		{"GET faults/firings", s.faultFirings},
+		{"GET requests", s.listRequests},
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")

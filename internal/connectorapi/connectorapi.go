@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/ratelimit"
+	"github.com/bellhop/bellhop/internal/reqlog"
 )
 
 // Prefix is where the operations live.
@@ -31,6 +33,10 @@ type Config struct {
 	// Observe, when set, is called after each request with the operation
 	// ("" for a URL that is not one), the status and the duration.
 	Observe func(op string, status int, d time.Duration)
+	// Faults, when set, may act on requests (see package fault).
+	Faults *fault.Injector
+	// Log, when set, records every request.
+	Log *reqlog.Log
 }
 
 // Server is the Connector API's http.Handler.
@@ -67,6 +73,25 @@ type request struct {
 	minimal bool   // Prefer: return=minimal
 	idemKey string // Idempotency-Key
 	path    string
+	// touched collects the ids of the commands the operation created,
+	// changed or read, for the request log (nil when it keeps none).
+	touched *[]string
+}
+
+// touchViews records the commands a read returned.
+func (r *request) touchViews(views []hub.CommandView) {
+	if r.touched != nil {
+		for i := range views {
+			*r.touched = append(*r.touched, views[i].ID)
+		}
+	}
+}
+
+// touch records the commands a request touched, for the request log.
+func (r *request) touch(ids ...string) {
+	if r.touched != nil {
+		*r.touched = append(*r.touched, ids...)
+	}
 }
 
 // New returns the Connector API over the hub service.
@@ -91,15 +116,25 @@ func New(cfg Config, h *hub.Service) *Server {
 	return s
 }
 
-// statusWriter remembers the status for Observe.
+// statusWriter remembers the status for Observe and the request log: 0
+// while nothing is answered.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	if w.status == 0 {
+		w.status = code
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // ServeHTTP routes an exact URL (case matters, no trailing slash) to its
@@ -111,72 +146,115 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || r.Method != http.MethodPost || r.URL.RawQuery != "" || !strings.HasPrefix(r.URL.Path, Prefix) {
 		name, op = "", operation{}
 	}
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	s.serve(sw, r, op)
+	sw := &statusWriter{ResponseWriter: w}
+	var e *reqlog.Entry
+	if s.cfg.Log != nil {
+		e = &reqlog.Entry{Kind: reqlog.KindRequest, Utc: s.cfg.Log.Now(), Operation: name, RequestID: httpapi.RequestID(r.Context())}
+		if name == "" {
+			e.Operation = r.Method + " " + r.URL.Path
+		}
+		// An answer that never comes (a Timeout fault panics the handler
+		// away) is logged all the same, with status 0.
+		defer func() {
+			e.Status = sw.status
+			e.Duration = time.Since(start)
+			s.cfg.Log.Add(e)
+		}()
+	}
+	err := s.serve(sw, r, name, op, e)
+	if e != nil && err != nil {
+		e.Error = bellhop.ErrorMessage(err)
+	}
 	if s.cfg.Observe != nil {
 		s.cfg.Observe(name, sw.status, time.Since(start))
 	}
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation) {
+// serve answers one request and returns the error it answered with, if any.
+// e, when not nil, receives what the request log keeps.
+func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operation, e *reqlog.Entry) error {
 	log := s.cfg.Logger
+	fail := func(err error) error {
+		httpapi.WriteError(w, r, log, err)
+		return err
+	}
 	if op.run == nil {
-		httpapi.NotFound(log).ServeHTTP(w, r)
-		return
+		return fail(httpapi.NotOperation(r))
 	}
 	body, err := httpapi.ReadBody(r, s.cfg.MaxBody)
 	if err != nil {
-		httpapi.WriteError(w, r, log, err)
-		return
+		return fail(err)
 	}
 	// One decode into the operation's shape. A field of the wrong type is
 	// answered only after the tokens are checked, as if the tokens were read
 	// first: a caller learns nothing about a body before it is known.
 	decoded := op.newRequest()
 	decodeErr := httpapi.Decode(body, decoded)
-	if decodeErr == httpapi.ErrInvalidJSON {
-		httpapi.WriteError(w, r, log, decodeErr)
-		return
-	}
-	b := decoded.common()
-	if decodeErr != nil {
+	b, baseErr := decoded.common(), error(nil)
+	if decodeErr != nil && decodeErr != httpapi.ErrInvalidJSON {
 		b = &base{}
-		if err := httpapi.Decode(body, b); err != nil {
-			httpapi.WriteError(w, r, log, err)
-			return
+		baseErr = httpapi.Decode(body, b)
+	}
+	if e != nil {
+		// The body is kept only when its tokens could be read, and so masked.
+		e.BodySize = len(body)
+		if decodeErr != httpapi.ErrInvalidJSON && baseErr == nil {
+			e.Body, e.Client = s.cfg.Log.Body(body, str(b.ClientToken), str(b.AccessToken)), str(b.Client)
 		}
+	}
+	if decodeErr == httpapi.ErrInvalidJSON {
+		return fail(decodeErr)
+	}
+	if baseErr != nil {
+		return fail(baseErr)
 	}
 	if s.cfg.Limiter != nil && b.AccessToken != nil {
 		if ok, retry := s.cfg.Limiter.Allow(r.Context(), bellhop.HashToken(*b.AccessToken)); !ok {
-			httpapi.WriteError(w, r, log, &httpapi.RateLimitError{RetryAfter: retry})
-			return
+			return fail(&httpapi.RateLimitError{RetryAfter: retry})
 		}
 	}
 	caller, err := s.hub.Authenticate(r.Context(), str(b.ClientToken), str(b.AccessToken))
 	if err != nil {
-		httpapi.WriteError(w, r, log, err)
-		return
+		return fail(err)
+	}
+	if e != nil {
+		e.IntegrationID, e.SubscriptionID = caller.Integration.ID, caller.Subscription.ID
 	}
 	if decodeErr != nil {
-		httpapi.WriteError(w, r, log, decodeErr)
-		return
+		return fail(decodeErr)
 	}
 	req := &request{body: body, decoded: decoded, caller: caller, path: r.URL.Path,
 		minimal: preferMinimal(r.Header.Values("Prefer")), idemKey: r.Header.Get("Idempotency-Key")}
+	if e != nil {
+		req.touched = &e.CommandIDs
+	}
 	if len(req.idemKey) > 255 {
-		httpapi.WriteError(w, r, log, bellhop.Invalid("Idempotency-Key"))
-		return
+		return fail(bellhop.Invalid("Idempotency-Key"))
+	}
+	d, faulty := s.cfg.Faults.ForRequest(fault.Request{SubscriptionID: caller.Subscription.ID, IntegrationID: caller.Integration.ID,
+		Operation: name, RequestID: httpapi.RequestID(r.Context())})
+	if faulty {
+		if e != nil {
+			e.Fault = d.Header()
+		}
+		if done := httpapi.ActOnFault(w, r, d); done {
+			return nil
+		}
 	}
 	resp, err := op.run(r.Context(), req)
+	if faulty && d.Kind == fault.AppliedError {
+		httpapi.WriteFaultStatus(w, r, d)
+		return nil
+	}
 	if err != nil {
-		httpapi.WriteError(w, r, log, err)
-		return
+		return fail(err)
 	}
 	if resp == nil {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	httpapi.WriteJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 func preferMinimal(values []string) bool {
@@ -240,6 +318,7 @@ func (s *Server) getAllActive(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.touchViews(views)
 	out := commandsPage(views, cursor, p != nil, r.minimal)
 	if c, ok := out.(commandsResponse); ok && p == nil && cursor != "" {
 		c.Cursor = &cursor // the response lists Cursor; give it when there are items
@@ -261,6 +340,7 @@ func (s *Server) getAllByIds(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.touchViews(views)
 	return commandsPage(views, cursor, p != nil, r.minimal), nil
 }
 
@@ -278,6 +358,9 @@ func (s *Server) update(ctx context.Context, r *request) (any, error) {
 			return nil, bellhop.InvalidBecause("ExternalRequestIdentifier", "Value is required: the reference of what the update reports, such as a terminal's transaction id.")
 		}
 		u.ExternalID = *x.Value
+	}
+	if id, ok := bellhop.ParseID(*req.CommandId); ok {
+		r.touch(id)
 	}
 	if err := s.hub.UpdateCommand(ctx, r.caller, *req.CommandId, u); err != nil {
 		return nil, err
@@ -303,6 +386,7 @@ func (s *Server) addPrinter(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.touch(id)
 	return commandIDResponse{CommandId: id}, nil
 }
 
@@ -321,6 +405,7 @@ func (s *Server) addKeyCutter(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.touch(id)
 	return commandIDResponse{CommandId: id}, nil
 }
 
@@ -344,6 +429,7 @@ func (s *Server) addPaymentTerminal(ctx context.Context, r *request) (any, error
 	if err != nil {
 		return nil, err
 	}
+	r.touch(id)
 	return commandIDResponse{CommandId: id}, nil
 }
 
@@ -371,6 +457,7 @@ func (s *Server) fiscalGetAll(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.touchViews(views)
 	if len(views) == 0 && r.minimal {
 		return nil, nil
 	}

@@ -198,8 +198,13 @@ func tooDeep(b []byte) bool {
 // NotFound answers every URL that is not an operation.
 func NotFound(log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, log, bellhop.Errorf(bellhop.ENOTFOUND, "Not found: %s %s is not an operation.", r.Method, r.URL.Path))
+		WriteError(w, r, log, NotOperation(r))
 	})
+}
+
+// NotOperation is the error that NotFound answers.
+func NotOperation(r *http.Request) error {
+	return bellhop.Errorf(bellhop.ENOTFOUND, "Not found: %s %s is not an operation.", r.Method, r.URL.Path)
 }
 
 // Required reports a missing required field as `Invalid <Field>`.

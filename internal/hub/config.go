@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/fault"
+	"github.com/bellhop/bellhop/internal/reqlog"
 )
 
 // Config configures the hub service. The zero value of each field means its
@@ -25,6 +27,11 @@ type Config struct {
 	// PasswordParams are the argon2id costs of new console password
 	// hashes; default DefaultPasswordParams.
 	PasswordParams PasswordParams
+	// Faults is the node's fault injector, which the admin API and the
+	// console set faults on; nil: faults are not available.
+	Faults *fault.Injector
+	// Requests is the node's request log; nil: it keeps none.
+	Requests *reqlog.Log
 	// Clustered says that several hub nodes share the store and that it
 	// reports every committed change to every node (store.Notifier). The
 	// service then publishes nothing itself: the Publisher given to New is

@@ -20,11 +20,13 @@ import (
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/adminapi"
 	"github.com/bellhop/bellhop/internal/connectorapi"
+	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/metrics"
 	"github.com/bellhop/bellhop/internal/ratelimit"
 	"github.com/bellhop/bellhop/internal/realtime"
+	"github.com/bellhop/bellhop/internal/reqlog"
 	"github.com/bellhop/bellhop/internal/store"
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
@@ -55,6 +57,12 @@ type Config struct {
 	Realtime   realtime.Config // sockets (realtime.DefaultMaxSockets)
 	// AdminToken, when set, is registered as an admin token at start.
 	AdminToken string
+	// Faults are set at start (see package fault); more may be set through
+	// the admin API and the console.
+	Faults []fault.Spec
+	// RequestLog sizes the request log (reqlog.DefaultSize entries for
+	// reqlog.DefaultWindow); a negative Size keeps none.
+	RequestLog reqlog.Config
 	// Console mounts the web console at /.
 	Console bool
 	// ReadHeaderTimeout bounds how long a client may take to send a
@@ -66,12 +74,16 @@ type Config struct {
 
 // Node is a running hub node: store, service, broker and HTTP listeners.
 type Node struct {
-	cfg       Config
-	Store     store.Store
-	Service   *hub.Service
-	Broker    *realtime.Broker
-	Metrics   *metrics.Hub
-	Limiter   ratelimit.Limiter
+	cfg     Config
+	Store   store.Store
+	Service *hub.Service
+	Broker  *realtime.Broker
+	Metrics *metrics.Hub
+	Limiter ratelimit.Limiter
+	// Faults holds the node's faults; Requests its request log (nil when
+	// it keeps none).
+	Faults    *fault.Injector
+	Requests  *reqlog.Log
 	publisher hub.Publisher // the broker, counted by Metrics
 	ln, wsln  net.Listener
 	handler   http.Handler
@@ -130,6 +142,19 @@ func (h *Node) wire(ctx context.Context) error {
 	rcfg := cfg.Realtime
 	rcfg.Logger, rcfg.Now = cfg.Logger, cfg.Now
 	hcfg.Clustered = clustered(h.Store) // then Run relays the store's reports
+	h.Faults = fault.New(cfg.Now)
+	for _, f := range cfg.Faults {
+		if _, err := h.Faults.Add(f); err != nil {
+			return fmt.Errorf("fault %s: %w", f.Kind, err)
+		}
+	}
+	if cfg.RequestLog.Size >= 0 {
+		lc := cfg.RequestLog
+		lc.Now = cfg.Now
+		h.Requests = reqlog.New(lc)
+	}
+	hcfg.Faults, hcfg.Requests = h.Faults, h.Requests
+	rcfg.Faults, rcfg.Log = h.Faults, h.Requests
 
 	var svc *hub.Service
 	pub := &lazyPublisher{}
@@ -154,7 +179,7 @@ func (h *Node) wire(ctx context.Context) error {
 	}
 
 	conn := connectorapi.New(connectorapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody, Limiter: h.Limiter,
-		Observe: h.Metrics.ObserveRequest}, svc)
+		Observe: h.Metrics.ObserveRequest, Faults: h.Faults, Log: h.Requests}, svc)
 	admin := adminapi.New(adminapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody}, svc)
 	var allow func(context.Context, string) (bool, time.Duration)
 	if h.Limiter != nil {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/fault"
+	"github.com/bellhop/bellhop/internal/reqlog"
 )
 
 // Backend is what the broker and endpoint need of the hub.
@@ -43,6 +45,11 @@ type Config struct {
 	// OnDeliver, when set, is called with each event's latency from its
 	// commit to its write on a socket.
 	OnDeliver func(time.Duration)
+	// Faults, when set, may act on events and on the opening of sockets
+	// (see package fault).
+	Faults *fault.Injector
+	// Log, when set, records every WebSocket session.
+	Log *reqlog.Log
 }
 
 func (c *Config) setDefaults() {
@@ -159,17 +166,26 @@ func (b *Broker) Publish(events []bellhop.Event) {
 	for l := range b.listeners {
 		l.offer(events)
 	}
+	faulty := b.cfg.Faults.EventsOn() // one load per batch; the per-socket decisions only when set
 	for _, e := range events {
 		if !e.StateChange {
 			continue
 		}
 		ev := event{json: encode(e), at: e.Utc}
 		for s := range b.byDevice[e.DeviceID] {
-			s.enqueue(ev)
+			if faulty {
+				s.offer(ev, e)
+			} else {
+				s.enqueue(ev)
+			}
 		}
 		for s := range b.byIntegr[e.CreatorIntegrationID] {
 			if _, dup := b.byDevice[e.DeviceID][s]; !dup {
-				s.enqueue(ev)
+				if faulty {
+					s.offer(ev, e)
+				} else {
+					s.enqueue(ev)
+				}
 			}
 		}
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/httpapi"
+	"github.com/bellhop/bellhop/internal/reqlog"
 )
 
 // pongWait bounds how long one ping waits for its pong.
@@ -48,6 +50,14 @@ type socket struct {
 
 	pinging  atomic.Bool
 	lastPong atomic.Int64 // unix nanoseconds of the last sign of life
+
+	// held is an event a ReorderEvent fault holds back until the next one
+	// is queued (guarded by mu).
+	held *event
+	// entry is the socket's session in the request log (nil when none);
+	// sent counts the events written to it.
+	entry *reqlog.Entry
+	sent  atomic.Int64
 }
 
 func newSocket(b *Broker, sub, integ string, devices []string) *socket {
@@ -59,12 +69,60 @@ func newSocket(b *Broker, sub, integ string, devices []string) *socket {
 func (s *socket) enqueue(e event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.enqueueLocked(e)
+}
+
+// enqueueLocked queues e, and after it an event a fault held back; s.mu is
+// held.
+func (s *socket) enqueueLocked(e event) {
 	if len(s.queue) >= s.b.cfg.MaxQueue {
 		go s.close(statusTryAgainLater, "too slow: events dropped, reconnect and catch up")
 		return
 	}
 	s.queue = append(s.queue, e)
+	if s.held != nil {
+		s.queue = append(s.queue, *s.held)
+		s.held = nil
+	}
 	s.startWriter()
+}
+
+// offer queues an event unless an event fault decides otherwise.
+func (s *socket) offer(ev event, e bellhop.Event) {
+	d, ok := s.b.cfg.Faults.ForEvent(s.subscription, s.integration, e.CommandID, string(e.State))
+	if !ok {
+		s.enqueue(ev)
+		return
+	}
+	switch d.Kind {
+	case fault.DropEvent:
+	case fault.DuplicateEvent:
+		s.enqueue(ev)
+		s.enqueue(ev)
+	case fault.DelayEvent:
+		time.AfterFunc(d.Delay, func() { s.enqueue(ev) })
+	case fault.ReorderEvent:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.held != nil { // one is held already: this one overtakes it
+			s.enqueueLocked(ev)
+			return
+		}
+		s.held = &ev
+		time.AfterFunc(d.Delay, func() { // no next event came: send it late
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.held == &ev {
+				s.held = nil
+				s.enqueueLocked(ev)
+			}
+		})
+	case fault.CloseSocket:
+		// close takes the broker's lock, which Publish holds.
+		go s.close(websocket.StatusCode(d.CloseCode), "fault "+d.FaultID)
+	default:
+		s.enqueue(ev)
+	}
 }
 
 // startWriter starts the writer if the socket is open and none runs; s.mu
@@ -88,13 +146,25 @@ func (s *socket) close(code websocket.StatusCode, reason string) {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.code, s.reason = code, reason
-		conn := s.conn
+		conn, entry := s.conn, s.entry
+		close(s.done) // under mu: the handler that logs the session sees it closed, or close sees its entry
 		s.mu.Unlock()
-		close(s.done)
 		s.b.remove(s) // route nothing more to it during the closing handshake
 		if conn != nil {
 			go conn.Close(code, reason)
 		}
+		s.logClosed(entry)
+	})
+}
+
+// logClosed records in the request log how the session ended.
+func (s *socket) logClosed(entry *reqlog.Entry) {
+	if entry == nil {
+		return
+	}
+	s.b.cfg.Log.Update(entry, func(e *reqlog.Entry) {
+		e.Open, e.ClosedUtc, e.CloseCode, e.CloseReason = false, s.b.cfg.Log.Now(), int(s.code), s.reason
+		e.Duration, e.Events = e.ClosedUtc.Sub(e.Utc), int(s.sent.Load())
 	})
 }
 
@@ -115,25 +185,61 @@ type HandlerOptions struct {
 func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log := b.cfg.Logger
+		var e *reqlog.Entry
+		if b.cfg.Log != nil {
+			e = &reqlog.Entry{Kind: reqlog.KindWebSocket, Utc: b.cfg.Log.Now(), Operation: bellhop.OperationWebSocket,
+				RequestID: httpapi.RequestID(r.Context()), Client: r.UserAgent()}
+			// Refusals are logged when the handler returns; an opened
+			// socket is logged at once (below) and updated when it closes.
+			defer func() {
+				if e.Status != http.StatusSwitchingProtocols {
+					b.cfg.Log.Add(e)
+				}
+			}()
+		}
+		fail := func(err error) {
+			httpapi.WriteError(w, r, log, err)
+			if e != nil {
+				e.Status, e.Error = httpapi.Status(bellhop.ErrorCode(err)), bellhop.ErrorMessage(err)
+			}
+		}
 		if r.Method != http.MethodGet {
-			httpapi.WriteError(w, r, log, bellhop.Errorf(bellhop.ENOTFOUND, "Not found: use GET to open a WebSocket."))
+			fail(bellhop.Errorf(bellhop.ENOTFOUND, "Not found: use GET to open a WebSocket."))
 			return
 		}
 		clientToken, accessToken := tokens(r)
 		if opts.Allow != nil && accessToken != "" {
 			if ok, retry := opts.Allow(r.Context(), bellhop.HashToken(accessToken)); !ok {
 				httpapi.WriteError(w, r, log, &httpapi.RateLimitError{RetryAfter: retry})
+				if e != nil {
+					e.Status, e.Error = http.StatusTooManyRequests, "Too many requests."
+				}
 				return
 			}
 		}
 		caller, err := b.backend.Authenticate(r.Context(), clientToken, accessToken)
 		if err != nil {
-			httpapi.WriteError(w, r, log, err)
+			fail(err)
 			return
+		}
+		if e != nil {
+			e.IntegrationID, e.SubscriptionID = caller.Integration.ID, caller.Subscription.ID
+		}
+		if d, ok := b.cfg.Faults.ForRequest(fault.Request{SubscriptionID: caller.Subscription.ID, IntegrationID: caller.Integration.ID,
+			Operation: bellhop.OperationWebSocket, RequestID: httpapi.RequestID(r.Context())}); ok {
+			if e != nil {
+				e.Fault = d.Header()
+				if d.Kind == fault.Refuse {
+					e.Status = d.Status
+				}
+			}
+			if httpapi.ActOnFault(w, r, d) {
+				return
+			}
 		}
 		devices, err := b.backend.ConnectedDeviceIDs(r.Context(), caller.Subscription.ID)
 		if err != nil {
-			httpapi.WriteError(w, r, log, err)
+			fail(err)
 			return
 		}
 		// Register before the upgrade completes, so that no event committed
@@ -141,14 +247,30 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 		// queue until the connection is there.
 		s := newSocket(b, caller.Subscription.ID, caller.Integration.ID, devices)
 		if ok, reason := b.add(s); !ok {
-			httpapi.WriteError(w, r, log, bellhop.Errorf(bellhop.ERATELIMIT, "%s", reason))
+			fail(bellhop.Errorf(bellhop.ERATELIMIT, "%s", reason))
 			return
 		}
 		conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns,
 			CompressionMode: websocket.CompressionDisabled})
 		if err != nil {
 			b.remove(s)
+			if e != nil {
+				e.Status, e.Error = http.StatusBadRequest, "WebSocket handshake failed: "+err.Error()
+			}
 			return // Accept has answered the client
+		}
+		if e != nil {
+			e.Status, e.Open = http.StatusSwitchingProtocols, true
+			e.Live(&s.sent)
+			b.cfg.Log.Add(e)
+			s.mu.Lock()
+			s.entry = e
+			select {
+			case <-s.done: // closed meanwhile, before it could see its entry
+				defer s.logClosed(e)
+			default:
+			}
+			s.mu.Unlock()
 		}
 		conn.SetReadLimit(4096)
 		// The reader answers pings and ends when the peer goes; the HTTP
@@ -232,6 +354,7 @@ func (s *socket) flush(conn *websocket.Conn, batch []event) error {
 	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
 		return err
 	}
+	s.sent.Add(int64(len(batch)))
 	if s.b.cfg.OnDeliver != nil {
 		now := s.b.cfg.Now()
 		for _, e := range batch {

@@ -1,0 +1,256 @@
+// Package reqlog keeps a node's recent Connector requests and WebSocket
+// sessions in memory, so that an integration's tests can assert on what the
+// integration sent and was told: the operation, the time, the status, the
+// request id, the commands it touched and the body, with its tokens masked.
+//
+// The log is bounded by a number of entries and by age; bodies are kept up
+// to a size. It is the node's own: on several nodes each keeps what it
+// served. Nothing of it is stored.
+package reqlog
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of a Log.
+const (
+	DefaultSize    = 10000
+	DefaultWindow  = time.Hour
+	DefaultMaxBody = 4 << 10
+)
+
+// Config sizes a Log. Zero fields take the defaults.
+type Config struct {
+	// Size is how many entries are kept; DefaultSize.
+	Size int
+	// Window is how long an entry is kept; DefaultWindow.
+	Window time.Duration
+	// MaxBody is how much of a body is kept, in bytes; DefaultMaxBody.
+	MaxBody int
+	// Now is the clock; time.Now.
+	Now func() time.Time
+}
+
+// Kinds of entry.
+const (
+	KindRequest   = "request"
+	KindWebSocket = "websocket"
+)
+
+// Entry is one Connector request or one WebSocket session.
+type Entry struct {
+	Seq  int64
+	Kind string // KindRequest or KindWebSocket
+	Utc  time.Time
+	// Duration is how long the answer took; for a WebSocket, how long it
+	// was open (so far, while it is open).
+	Duration time.Duration
+	// Operation is the Connector operation ("commands/update"), the path of
+	// a URL that is none, or "websocket".
+	Operation      string
+	IntegrationID  string // "" when the tokens were refused
+	SubscriptionID string
+	Client         string // the body's Client field
+	Status         int    // the HTTP status answered; 101 for an opened WebSocket
+	RequestID      string
+	// CommandIDs are the commands the request touched: created, updated or
+	// read.
+	CommandIDs []string
+	// Body is the request body with its tokens masked (***), cut after
+	// the log's MaxBody bytes; BodySize is its whole size.
+	Body     []byte
+	BodySize int
+	// Error is the message of an error answer.
+	Error string
+	// Fault is the id and kind of the fault that acted on it, if any.
+	Fault string
+	// WebSocket sessions: when and how they closed, and how many events
+	// they were sent.
+	Open        bool
+	ClosedUtc   time.Time
+	CloseCode   int
+	CloseReason string
+	Events      int
+
+	live *atomic.Int64 // counts Events while the session is open
+}
+
+// Live makes List read an open session's Events from n.
+func (e *Entry) Live(n *atomic.Int64) { e.live = n }
+
+// Log is a bounded, in-memory log. A nil *Log keeps nothing. It is safe for
+// concurrent use.
+type Log struct {
+	cfg     Config
+	mu      sync.Mutex
+	entries []*Entry // ring, oldest at head
+	head    int
+	seq     int64
+}
+
+// New returns an empty log.
+func New(cfg Config) *Log {
+	if cfg.Size <= 0 {
+		cfg.Size = DefaultSize
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Log{cfg: cfg}
+}
+
+// Now is the log's clock reading.
+func (l *Log) Now() time.Time { return l.cfg.Now().UTC() }
+
+// Body returns what the log keeps of a request body: at most MaxBody bytes,
+// copied, with every occurrence of the tokens replaced by ***. A token that
+// the cut splits is masked too.
+func (l *Log) Body(body []byte, tokens ...string) []byte {
+	if l == nil {
+		return nil
+	}
+	n := min(len(body), l.cfg.MaxBody)
+	out := make([]byte, n)
+	copy(out, body[:n])
+	cutAt := 0 // the longest beginning of a token that the cut leaves at the end
+	for _, t := range tokens {
+		if len(t) < 4 {
+			continue // nothing worth hiding, and *** would mangle the body
+		}
+		out = bytes.ReplaceAll(out, []byte(t), []byte("***"))
+		if n < len(body) {
+			for k := min(len(t)-1, len(out)); k > cutAt; k-- {
+				if bytes.HasSuffix(out, []byte(t[:k])) {
+					cutAt = k
+					break
+				}
+			}
+		}
+	}
+	if cutAt > 0 {
+		out = append(out[:len(out)-cutAt], "***"...)
+	}
+	return out
+}
+
+// Add appends e (its Seq is set) and returns it; a WebSocket session's entry
+// may be updated later through Update.
+func (l *Log) Add(e *Entry) *Entry {
+	if l == nil {
+		return e
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	e.Seq = l.seq
+	if len(l.entries) < l.cfg.Size {
+		l.entries = append(l.entries, e)
+	} else {
+		l.entries[l.head] = e
+		l.head = (l.head + 1) % len(l.entries)
+	}
+	return e
+}
+
+// Update changes an entry already added, under the log's lock.
+func (l *Log) Update(e *Entry, fn func(e *Entry)) {
+	if l == nil {
+		fn(e)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fn(e)
+}
+
+// Filter selects entries. Zero fields do not filter.
+type Filter struct {
+	IntegrationID  string
+	SubscriptionID string
+	Operation      string
+	Kind           string
+	// Status is an exact status (404), or a class: 2 for 2xx, 4 for 4xx...
+	Status    int
+	CommandID string
+	// After and Before page by Seq, exclusive.
+	After, Before int64
+	// Since keeps entries from this time on.
+	Since time.Time
+	// Newest lists newest first; default oldest first.
+	Newest bool
+	// Limit is the most entries returned; default and at most 1000.
+	Limit int
+}
+
+// MaxPage is the most entries one List returns.
+const MaxPage = 1000
+
+func (f *Filter) match(e *Entry) bool {
+	switch {
+	case f.IntegrationID != "" && e.IntegrationID != f.IntegrationID,
+		f.SubscriptionID != "" && e.SubscriptionID != f.SubscriptionID,
+		f.Operation != "" && e.Operation != f.Operation,
+		f.Kind != "" && e.Kind != f.Kind,
+		f.Status >= 100 && e.Status != f.Status,
+		f.Status > 0 && f.Status < 10 && e.Status/100 != f.Status,
+		f.CommandID != "" && !slices.Contains(e.CommandIDs, f.CommandID),
+		f.After != 0 && e.Seq <= f.After,
+		f.Before != 0 && e.Seq >= f.Before,
+		!f.Since.IsZero() && e.Utc.Before(f.Since):
+		return false
+	}
+	return true
+}
+
+// List returns copies of the entries that f selects within the window, and
+// whether more would follow the last one.
+func (l *Log) List(f Filter) ([]Entry, bool) {
+	if l == nil {
+		return []Entry{}, false
+	}
+	if f.Limit <= 0 || f.Limit > MaxPage {
+		f.Limit = MaxPage
+	}
+	f.CommandID = strings.ToLower(f.CommandID)
+	now := l.Now()
+	cutoff := now.Add(-l.cfg.Window)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.entries)
+	out := []Entry{}
+	for i := range n {
+		j := i
+		if f.Newest {
+			j = n - 1 - i
+		}
+		e := l.entries[(l.head+j)%n]
+		if e.Utc.Before(cutoff) || !f.match(e) {
+			continue
+		}
+		if len(out) == f.Limit {
+			return out, true
+		}
+		c := *e
+		c.CommandIDs = slices.Clone(e.CommandIDs)
+		if c.Open {
+			c.Duration = now.Sub(c.Utc)
+			if c.live != nil {
+				c.Events = int(c.live.Load())
+			}
+		}
+		c.live = nil
+		out = append(out, c)
+	}
+	return out, false
+}
