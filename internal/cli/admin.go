@@ -68,7 +68,17 @@ type AdminCmd struct {
 		Password adminUserPassword `cmd:"" help:"Give a user a new password; their sessions end."`
 		Remove   adminUserRemove   `cmd:"" help:"Remove a user; their sessions end."`
 	} `cmd:"" help:"Console users and their roles."`
-	Audit adminAudit `cmd:"" help:"The audit list: sign-ins and changes to users."`
+	Audit  adminAudit `cmd:"" help:"The audit list: sign-ins and changes to users."`
+	Faults struct {
+		Set     adminFaultSet     `cmd:"" help:"Set a fault on the node that answers; prints it with its seed, to set again to replay a run."`
+		List    adminFaultList    `cmd:"" help:"List the faults set, with how often each matched and fired."`
+		Clear   adminFaultClear   `cmd:"" help:"Clear one fault, or all."`
+		Firings adminFaultFirings `cmd:"" help:"What the faults did, newest first."`
+	} `cmd:"" help:"Faults on demand: refused, slow or unanswered requests, lost or doubled events."`
+	Requests adminRequests `cmd:"" help:"The request log: the Connector requests and WebSocket sessions the node served."`
+	Time     struct {
+		Advance adminTimeAdvance `cmd:"" help:"Let time pass for an enterprise's commands and run expiry and retention at once."`
+	} `cmd:"" help:"Move an enterprise's time (hubs started with serve --dev)."`
 }
 
 // AfterApply gives the leaf commands their client and their printer.

@@ -22,6 +22,7 @@ import (
 	"github.com/bellhop/bellhop/internal/node"
 	"github.com/bellhop/bellhop/internal/ratelimit"
 	"github.com/bellhop/bellhop/internal/realtime"
+	"github.com/bellhop/bellhop/internal/reqlog"
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
 
@@ -106,6 +107,8 @@ func defaults() kong.Vars {
 		"max_sockets":               strconv.Itoa(realtime.DefaultMaxSockets),
 		"expire_waiting":            duration(hub.DefaultExpiry.Waiting),
 		"expire_processing":         duration(hub.DefaultExpiry.Processing),
+		"request_log":               strconv.Itoa(reqlog.DefaultSize),
+		"request_log_window":        duration(reqlog.DefaultWindow),
 		"bench_scenario":            b.Scenario,
 		"bench_agents":              strconv.Itoa(b.Agents),
 		"bench_devices":             strconv.Itoa(b.DevicesPerAgent),

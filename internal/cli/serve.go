@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/node"
 	"github.com/bellhop/bellhop/internal/realtime"
@@ -35,6 +36,9 @@ type ServeCmd struct {
 	ExpireProcessing time.Duration     `help:"A Processing command with no update for this long becomes Error." default:"${expire_processing}" env:"BELLHOP_EXPIRE_PROCESSING"`
 	DebugAddr        string            `name:"debug-addr" help:"Serve Go's profiler (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty." env:"BELLHOP_DEBUG_ADDR"`
 	Expiry           map[string]string `help:"Per device type: TYPE=WAITING/PROCESSING, e.g. --expiry KeyCutter=30m/2m." env:"BELLHOP_EXPIRY"`
+	Faults           []string          `help:"Set a fault at start (repeat, or separate with ;): KIND,rate=R[,seed=S][,integration=ID|subscription=ID][,ops=OP+OP][,status=N][,delay=D][,code=N][,times=N]. See bellhop admin faults set." sep:";" env:"BELLHOP_FAULTS"`
+	RequestLog       int               `name:"request-log" help:"How many Connector requests and WebSocket sessions the request log keeps; 0 keeps none." default:"${request_log}" env:"BELLHOP_REQUEST_LOG"`
+	RequestLogWindow time.Duration     `name:"request-log-window" help:"How long the request log keeps them." default:"${request_log_window}" env:"BELLHOP_REQUEST_LOG_WINDOW"`
 }
 
 // expiry turns the expiry flags into the hub's per-type configuration.
@@ -73,12 +77,30 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 	if cfg.Hub.Expiry, err = c.expiry(); err != nil {
 		return err
 	}
+	for _, f := range c.Faults {
+		spec, err := fault.Parse(f)
+		if err != nil {
+			return fmt.Errorf("--faults: %w", err)
+		}
+		cfg.Faults = append(cfg.Faults, spec)
+	}
+	switch {
+	case c.RequestLog < 0 || c.RequestLogWindow <= 0:
+		return fmt.Errorf("--request-log must be 0 or more and --request-log-window positive")
+	case c.RequestLog == 0:
+		cfg.RequestLog.Size = -1
+	default:
+		cfg.RequestLog.Size, cfg.RequestLog.Window = c.RequestLog, c.RequestLogWindow
+	}
 	cfg.Console = true
 	h, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer h.Close()
+	for _, f := range h.Faults.List() {
+		log.Warn("fault set: this hub misbehaves on purpose", "fault", f.Spec.String())
+	}
 	if c.DebugAddr != "" {
 		stop, err := serveDebug(c.DebugAddr)
 		if err != nil {

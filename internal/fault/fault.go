@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -579,3 +580,93 @@ func (d Decision) RetryAfter() time.Duration {
 // carries: the fault's id and kind. Clients may ignore it; a person
 // reading a trace sees at once that the failure was injected.
 func (d Decision) Header() string { return d.FaultID + " " + string(d.Kind) }
+
+// Parse reads a fault from its compact form, as `serve --faults` and
+// `bellhop admin faults set` take it: the kind, then key=value pairs, all
+// separated by commas:
+//
+//	refuse,rate=0.1,seed=42,status=503,ops=commands/update+commands/addPrinter
+//	drop-event,rate=0.2,subscription=<id>
+//	close-socket,rate=0.05,code=4000,times=3,integration=<id>
+//
+// Keys: kind (or the first bare word), rate, seed, integration,
+// subscription, ops (operations joined by +), status, delay (a duration),
+// code, times. The result is not checked: Injector.Add does that.
+func Parse(s string) (Spec, error) {
+	var spec Spec
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			if i == 0 {
+				spec.Kind = Kind(part)
+				continue
+			}
+			return spec, fmt.Errorf("fault %q: %q is not key=value", s, part)
+		}
+		var err error
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "kind":
+			spec.Kind = Kind(v)
+		case "rate":
+			spec.Rate, err = strconv.ParseFloat(v, 64)
+		case "seed":
+			spec.Seed, err = strconv.ParseUint(v, 10, 64)
+		case "integration":
+			spec.IntegrationID = v
+		case "subscription":
+			spec.SubscriptionID = v
+		case "ops", "operations":
+			spec.Operations = strings.Split(v, "+")
+		case "status":
+			spec.Status, err = strconv.Atoi(v)
+		case "delay":
+			spec.Delay, err = time.ParseDuration(v)
+		case "code":
+			spec.CloseCode, err = strconv.Atoi(v)
+		case "times":
+			spec.Times, err = strconv.ParseInt(v, 10, 64)
+		default:
+			return spec, fmt.Errorf("fault %q: unknown key %q (kind, rate, seed, integration, subscription, ops, status, delay, code, times)", s, k)
+		}
+		if err != nil {
+			return spec, fmt.Errorf("fault %q: %s: %w", s, k, err)
+		}
+	}
+	if spec.Kind == "" {
+		return spec, fmt.Errorf("fault %q: no kind (one of %s)", s, joinKinds())
+	}
+	return spec, nil
+}
+
+// String is the compact form of s that Parse reads back: what to set again
+// to replay a run.
+func (s Spec) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s,rate=%s,seed=%d", s.Kind, strconv.FormatFloat(s.Rate, 'g', -1, 64), s.Seed)
+	if s.IntegrationID != "" {
+		fmt.Fprintf(&b, ",integration=%s", s.IntegrationID)
+	}
+	if s.SubscriptionID != "" {
+		fmt.Fprintf(&b, ",subscription=%s", s.SubscriptionID)
+	}
+	if len(s.Operations) > 0 {
+		fmt.Fprintf(&b, ",ops=%s", strings.Join(s.Operations, "+"))
+	}
+	if s.Status != 0 {
+		fmt.Fprintf(&b, ",status=%d", s.Status)
+	}
+	if s.Delay != 0 {
+		fmt.Fprintf(&b, ",delay=%s", s.Delay)
+	}
+	if s.CloseCode != 0 {
+		fmt.Fprintf(&b, ",code=%d", s.CloseCode)
+	}
+	if s.Times != 0 {
+		fmt.Fprintf(&b, ",times=%d", s.Times)
+	}
+	return b.String()
+}

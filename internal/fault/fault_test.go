@@ -236,3 +236,31 @@ func BenchmarkNoFault(b *testing.B) {
 		}
 	}
 }
+
+func TestParseAndString(t *testing.T) {
+	sub := bellhop.NewID()
+	in := "refuse,rate=0.25,seed=42,subscription=" + sub + ",ops=commands/update+commands/addPrinter,status=429,delay=3s,times=5"
+	s, err := Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := New(nil).Add(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != in {
+		t.Fatalf("String %q, want %q", got.String(), in)
+	}
+	again, err := Parse(got.String())
+	if err != nil || again.String() != in {
+		t.Fatalf("round trip: %q %v", again.String(), err)
+	}
+	if s, err := Parse("kind=close-socket,rate=1,code=4000"); err != nil || s.Kind != CloseSocket || s.CloseCode != 4000 {
+		t.Fatalf("kind=: %+v %v", s, err)
+	}
+	for _, bad := range []string{"", "rate=1", "refuse,rate=x", "refuse,boom=1", "refuse,delay=soon", "refuse,oops"} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
