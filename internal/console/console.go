@@ -169,6 +169,11 @@ func routes(s *server) []route {
 		{"POST /users/{id}/password", A, s.resetPassword},
 		{"POST /users/{id}/remove", A, s.removeUser},
 		{"GET /audit", A, s.auditPage},
+		{"GET /requests", V, s.requestsPage},
+		{"GET /faults", A, s.faultsPage},
+		{"POST /faults", A, s.setFault},
+		{"POST /faults/clear", A, s.clearFaults},
+		{"POST /faults/{id}/clear", A, s.clearFault},
 	}
 }
 
@@ -206,13 +211,15 @@ func staticHandler(root fs.FS) http.Handler {
 
 // page is what every full page template receives.
 type page struct {
-	Title   string
-	Nav     string // which navigation item is current
-	User    string // who is signed in: a user's name, or the admin token's
-	Token   bool   // signed in with an admin token
-	Role    bellhop.Role
-	CSRF    string
-	Flash   *flash
+	Title string
+	Nav   string // which navigation item is current
+	User  string // who is signed in: a user's name, or the admin token's
+	Token bool   // signed in with an admin token
+	Role  bellhop.Role
+	CSRF  string
+	Flash *flash
+	// Faults counts the faults that may still fire: every page says so.
+	Faults  int
 	Live    string // "queue" or "command": what the script listens for
 	LiveID  string
 	Now     time.Time
@@ -233,6 +240,9 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, sess *session, s
 		}
 	}
 	p.Now = s.cfg.Now().UTC()
+	if sess != nil {
+		p.Faults = s.activeFaults()
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.log.Error("console: render", "template", name, "err", err)

@@ -23,8 +23,10 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/pdf"
+	"github.com/bellhop/bellhop/internal/reqlog"
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
 
@@ -77,6 +79,10 @@ type env struct {
 	token  string
 	logs   *syncBuffer
 	csrf   string
+	// faults and requests are the service's, for tests that act as the
+	// adapters would.
+	faults   *fault.Injector
+	requests *reqlog.Log
 }
 
 type syncBuffer struct {
@@ -104,7 +110,8 @@ func newEnv(t testing.TB, cfg Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := hub.New(hub.Config{}, st, nil)
+	faults, requests := fault.New(nil), reqlog.New(reqlog.Config{})
+	svc, err := hub.New(hub.Config{Faults: faults, Requests: requests}, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +126,7 @@ func newEnv(t testing.TB, cfg Config) *env {
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &env{t: t, svc: svc, live: live, srv: srv, client: client, token: token, logs: logs}
+	return &env{t: t, svc: svc, live: live, srv: srv, client: client, token: token, logs: logs, faults: faults, requests: requests}
 }
 
 type response struct {

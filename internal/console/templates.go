@@ -11,7 +11,7 @@ import (
 )
 
 // pageNames are the page templates; each is parsed together with the layout.
-var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health", "users", "audit", "account"}
+var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health", "users", "audit", "account", "faults", "requests"}
 
 // timeView is what the "time" template receives: a time, now, and the zone
 // to show it in ("" = the browser's).
@@ -59,6 +59,7 @@ var funcs = template.FuncMap{
 	},
 	"join":  strings.Join,
 	"money": func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"ms":    ms,
 	"stateHint": func(s bellhop.State) string {
 		return map[bellhop.State]string{
 			bellhop.Pending:    "waiting for an integration to read it",

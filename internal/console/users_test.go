@@ -101,7 +101,7 @@ func TestRoles(t *testing.T) {
 	// A form as a browser would fill it, so that only the role stops it.
 	form := url.Values{"device": {dev.ID}, "name": {"New thing"}, "enterprise": {ent}, "integration": {integ.ID}, "type": {"Printer"},
 		"role": {"admin"}, "password": {"another long password"}, "again": {"another long password"}, "current": {"a long enough password"},
-		"notes": {"no"}}
+		"notes": {"no"}, "kind": {"refuse"}, "rate": {"1"}}
 	before := e.snapshot()
 	tried := 0
 	for _, rt := range routes(&server{}) {
@@ -133,6 +133,9 @@ func TestRoles(t *testing.T) {
 	}
 	if after := e.snapshot(); after != before {
 		t.Fatalf("refused requests changed the hub:\nbefore %s\nafter  %s", before, after)
+	}
+	if fs := e.svc.Faults(); len(fs) != 0 {
+		t.Fatalf("a viewer or operator set a fault: %+v", fs)
 	}
 
 	// What a viewer may see, without the buttons it may not use.
