@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -247,14 +246,14 @@ func (c *Client) AllRequests(ctx context.Context, f RequestFilter) ([]Request, e
 	}
 }
 
-// EnterpriseTime is the time an enterprise's commands live in on a hub
-// started with serve --dev: the hub's clock plus Offset.
-type EnterpriseTime struct {
+// TimeAdvance is what [Client.AdvanceTime] did.
+type TimeAdvance struct {
 	EnterpriseId string
-	Offset       string // a duration, "0s" when not moved
-	Now          string // the enterprise's time
-	// Swept counts what the sweep that followed a move did.
-	Swept *Sweep `json:",omitempty"`
+	Advanced     string // the duration, "24h1m0s"
+	// Commands counts the enterprise's commands whose times moved.
+	Commands int
+	// Swept is what expiry and retention did right after.
+	Swept Sweep
 }
 
 // Sweep counts what one run of expiry and retention did.
@@ -262,25 +261,12 @@ type Sweep struct {
 	Cancelled, Failed, Purged int
 }
 
-// EnterpriseTime returns the time of an enterprise.
-func (c *Client) EnterpriseTime(ctx context.Context, enterpriseID string) (*EnterpriseTime, error) {
-	return call[EnterpriseTime](ctx, c, http.MethodGet, "enterprises/"+url.PathEscape(enterpriseID)+"/time", nil)
-}
-
-// AdvanceTime moves an enterprise's time forward by d and runs expiry and
-// retention at once, so that a command waiting longer than its expiry (24 h
-// Pending, 15 min Processing) is closed before the call returns. Only a
-// hub started with serve --dev moves time.
-func (c *Client) AdvanceTime(ctx context.Context, enterpriseID string, d time.Duration) (*EnterpriseTime, error) {
-	if d <= 0 {
-		return nil, fmt.Errorf("admin: AdvanceTime: %v is not forward", d)
-	}
-	return call[EnterpriseTime](ctx, c, http.MethodPost, "enterprises/"+url.PathEscape(enterpriseID)+"/time",
+// AdvanceTime lets d pass for an enterprise's commands and runs expiry and
+// retention at once: every time of its commands (created, updated, history)
+// moves back by d, so a command left Pending for more than 24 h is Cancelled
+// and one left Processing for more than 15 min is Error before the call
+// returns. Only a hub started with serve --dev moves time.
+func (c *Client) AdvanceTime(ctx context.Context, enterpriseID string, d time.Duration) (*TimeAdvance, error) {
+	return call[TimeAdvance](ctx, c, http.MethodPost, "enterprises/"+url.PathEscape(enterpriseID)+"/time",
 		struct{ Advance string }{d.String()})
-}
-
-// ResetTime puts an enterprise back on the hub's clock. Commands stamped
-// in its moved time keep their times (they expire later than they would).
-func (c *Client) ResetTime(ctx context.Context, enterpriseID string) (*EnterpriseTime, error) {
-	return call[EnterpriseTime](ctx, c, http.MethodDelete, "enterprises/"+url.PathEscape(enterpriseID)+"/time", nil)
 }

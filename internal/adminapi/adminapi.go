@@ -95,6 +95,7 @@ func New(cfg Config, h *hub.Service) *Server {
 		{"DELETE faults/{id}", s.clearFault},
 		{"GET faults/firings", s.faultFirings},
 		{"GET requests", s.listRequests},
+		{"POST enterprises/{id}/time", s.advanceTime},
 	}
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")

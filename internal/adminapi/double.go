@@ -189,3 +189,20 @@ func (s *Server) listRequests(ctx context.Context, r *http.Request, _ string) (i
 	}
 	return http.StatusOK, out, nil
 }
+
+func (s *Server) advanceTime(ctx context.Context, r *http.Request, who string) (int, any, error) {
+	var req struct{ Advance string }
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	d, err := time.ParseDuration(req.Advance)
+	if err != nil {
+		return 0, nil, bellhop.Errorf(bellhop.EINVALID, "Invalid Advance: a duration such as 24h1m")
+	}
+	adv, err := s.hub.AdvanceTime(ctx, tokenActor(r, who), r.PathValue("id"), d)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, admin.TimeAdvance{EnterpriseId: r.PathValue("id"), Advanced: d.String(), Commands: adv.Commands,
+		Swept: admin.Sweep{Cancelled: adv.Swept.Cancelled, Failed: adv.Swept.Failed, Purged: adv.Swept.Purged}}, nil
+}

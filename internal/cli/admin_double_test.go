@@ -66,4 +66,8 @@ func TestAdminFaultsAndRequests(t *testing.T) {
 	if out, code = run("requests", "--status", "7"); code != 1 || !strings.Contains(out, "Invalid status") {
 		t.Fatalf("bad status: %d %s", code, out)
 	}
+	// Time moves only on a development hub.
+	if out, code = run("time", "advance", tn.Enterprise.Id, "25h"); code != 1 || !strings.Contains(out, "serve --dev") {
+		t.Fatalf("time on a production hub: %d %s", code, out)
+	}
 }

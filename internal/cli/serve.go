@@ -23,7 +23,7 @@ type ServeCmd struct {
 	Data             string            `help:"Data directory of the embedded SQLite database." default:"${data}" env:"BELLHOP_DATA"`
 	Database         string            `help:"PostgreSQL URL (postgres://...); SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
 	Sync             string            `help:"SQLite durability: full (every commit survives power loss) or normal (survives a process crash)." default:"${sync}" enum:"full,normal" env:"BELLHOP_SYNC"`
-	Dev              bool              `help:"Seed demo data once (an enterprise, an integration, one device of each type) and print its tokens."`
+	Dev              bool              `help:"Seed demo data once (an enterprise, an integration, one device of each type) and print its tokens; let the admin API move an enterprise's time."`
 	AdminToken       string            `help:"Register this admin token (for scripts and deployments)." env:"BELLHOP_ADMIN_TOKEN"`
 	TLSCert          string            `name:"tls-cert" help:"TLS certificate file (PEM)." env:"BELLHOP_TLS_CERT"`
 	TLSKey           string            `name:"tls-key" help:"TLS key file (PEM)." env:"BELLHOP_TLS_KEY"`
@@ -93,6 +93,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 		cfg.RequestLog.Size, cfg.RequestLog.Window = c.RequestLog, c.RequestLogWindow
 	}
 	cfg.Console = true
+	cfg.DevTime = c.Dev
 	h, err := node.New(ctx, cfg)
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ type Config struct {
 	Faults *fault.Injector
 	// Requests is the node's request log; nil: it keeps none.
 	Requests *reqlog.Log
+	// DevTime lets AdvanceTime move an enterprise's time, as serve --dev
+	// does; default false: time moves only on a development hub.
+	DevTime bool
 	// Clustered says that several hub nodes share the store and that it
 	// reports every committed change to every node (store.Notifier). The
 	// service then publishes nothing itself: the Publisher given to New is

@@ -60,6 +60,8 @@ type Config struct {
 	// Faults are set at start (see package fault); more may be set through
 	// the admin API and the console.
 	Faults []fault.Spec
+	// DevTime lets the admin API move an enterprise's time (serve --dev).
+	DevTime bool
 	// RequestLog sizes the request log (reqlog.DefaultSize entries for
 	// reqlog.DefaultWindow); a negative Size keeps none.
 	RequestLog reqlog.Config
@@ -153,7 +155,7 @@ func (h *Node) wire(ctx context.Context) error {
 		lc.Now = cfg.Now
 		h.Requests = reqlog.New(lc)
 	}
-	hcfg.Faults, hcfg.Requests = h.Faults, h.Requests
+	hcfg.Faults, hcfg.Requests, hcfg.DevTime = h.Faults, h.Requests, cfg.DevTime
 	rcfg.Faults, rcfg.Log = h.Faults, h.Requests
 
 	var svc *hub.Service

@@ -155,6 +155,12 @@ type Store interface {
 	// commands it deleted.
 	Purge(ctx context.Context, before time.Time) (int, error)
 
+	// AgeCommands moves every time of an enterprise's commands back by d
+	// (creation, last update, history, idempotency keys, payments), as if d had
+	// passed for them, and returns how many commands it moved. It is how a
+	// development hub moves time for expiry and retention.
+	AgeCommands(ctx context.Context, enterpriseID string, d time.Duration) (int, error)
+
 	// TryLock takes a named lock shared by every hub node on this database,
 	// if free; release gives it back. On a single-node store it always
 	// succeeds.

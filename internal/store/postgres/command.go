@@ -477,3 +477,28 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 	_, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created < $1`, before)
 	return total, wrapErr(err, "purge idempotency keys")
 }
+
+// AgeCommands moves every time of an enterprise's commands back by d: their
+// creation and last update, their history, idempotency keys and payments.
+func (s *Store) AgeCommands(ctx context.Context, enterpriseID string, d time.Duration) (int, error) {
+	var n int64
+	by := d.Milliseconds()
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE command_history SET utc = utc - $1::bigint * interval '1 millisecond'
+			WHERE command_seq IN (SELECT seq FROM commands WHERE enterprise_id = $2)`, by, enterpriseID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET created = created - $1::bigint * interval '1 millisecond'
+			WHERE command_id IN (SELECT id FROM commands WHERE enterprise_id = $2)`, by, enterpriseID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE payments SET created = created - $1::bigint * interval '1 millisecond'
+			WHERE enterprise_id = $2`, by, enterpriseID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE commands SET created = created - $1::bigint * interval '1 millisecond', updated = updated - $1::bigint * interval '1 millisecond' WHERE enterprise_id = $2`, by, enterpriseID)
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), wrapErr(err, "age the commands of %s", enterpriseID)
+}

@@ -498,3 +498,30 @@ func jsonArray(vals []string) string {
 	b, _ := json.Marshal(vals) // strings always encode
 	return string(b)
 }
+
+// AgeCommands moves every time of an enterprise's commands back by d: their
+// creation and last update, their history, idempotency keys and payments.
+func (s *Store) AgeCommands(ctx context.Context, enterpriseID string, d time.Duration) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *tx) error {
+		by := d.Milliseconds()
+		if _, err := tx.exec(`UPDATE command_history SET utc = utc - ?1
+			WHERE command_seq IN (SELECT seq FROM commands WHERE enterprise_id = ?2)`, by, enterpriseID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE idempotency_keys SET created = created - ?1
+			WHERE command_id IN (SELECT id FROM commands WHERE enterprise_id = ?2)`, by, enterpriseID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE payments SET created = created - ?1 WHERE enterprise_id = ?2`, by, enterpriseID); err != nil {
+			return err
+		}
+		res, err := tx.exec(`UPDATE commands SET created = created - ?1, updated = updated - ?1 WHERE enterprise_id = ?2`, by, enterpriseID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), wrapErr(err, "age the commands of %s", enterpriseID)
+}

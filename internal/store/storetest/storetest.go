@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Purge", testPurge},
 		{"Payments", testPayments},
 		{"ExternalID", testExternalID},
+		{"AgeCommands", testAgeCommands},
 		{"TryLock", func(t *testing.T, s store.Store) { testTryLock(t, s, o.exclusiveLocks) }},
 		{"Close", testClose},
 	}
@@ -983,6 +984,52 @@ func testPurge(t *testing.T, s store.Store) {
 	n, err = s.Purge(ctx, cut)
 	must(t, err)
 	equal(t, "commands purged the second time", n, 0)
+}
+
+// testAgeCommands: every time of one enterprise's commands moves back, and
+// what the moved times decide (expiry's filters, the purge of old commands
+// and of their idempotency keys) follows; another enterprise's stay.
+func testAgeCommands(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	key := &bellhop.Idempotency{Scope: "admin", Key: "aged", RequestHash: "h"}
+	aged := newCommand(w.d1, bellhop.Pending, at(1000))
+	_, err := s.CreateCommand(ctx, &aged, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(1000), Actor: "a"}, key)
+	must(t, err)
+	done := w.command(w.d2, bellhop.Processed, 1000)
+	other := w.command(w.d3, bellhop.Pending, 1000) // enterprise 2
+
+	n, err := s.AgeCommands(ctx, w.e1.ID, 900*time.Millisecond)
+	must(t, err)
+	equal(t, "commands aged", n, 2)
+	got, err := s.GetCommand(ctx, aged.ID)
+	must(t, err)
+	equal(t, "aged times", []time.Time{got.CreatedUtc, got.UpdatedUtc}, []time.Time{at(100), at(105)})
+	h, err := s.History(ctx, aged.ID)
+	must(t, err)
+	equal(t, "aged history", h[0].Utc, at(100))
+	got, err = s.GetCommand(ctx, other.ID)
+	must(t, err)
+	equal(t, "the other enterprise's times", got.UpdatedUtc, other.UpdatedUtc)
+	list, err := s.ListCommands(ctx, bellhop.CommandFilter{States: []bellhop.State{bellhop.Pending}, UpdatedTo: at(500)})
+	must(t, err)
+	equal(t, "waiting since before 500 ms", ids(list), []string{aged.ID})
+
+	// Purge by the moved times: the Processed one and the aged key go.
+	n, err = s.Purge(ctx, at(500))
+	must(t, err)
+	equal(t, "purged", n, 1)
+	_, err = s.GetCommand(ctx, done.ID)
+	wantCode(t, err, bellhop.ENOTFOUND, "aged and purged")
+	again := newCommand(w.d1, bellhop.Pending, at(2000))
+	created, err := s.CreateCommand(ctx, &again, bellhop.HistoryEntry{State: bellhop.Pending, Utc: at(2000)}, key)
+	must(t, err)
+	if !created {
+		t.Errorf("the aged idempotency key was not purged")
+	}
+	n, err = s.AgeCommands(ctx, bellhop.NewID(), time.Hour)
+	must(t, err)
+	equal(t, "commands of an unknown enterprise", n, 0)
 }
 
 func testTryLock(t *testing.T, s store.Store, exclusive bool) {
