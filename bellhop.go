@@ -67,6 +67,11 @@ type Subscription struct {
 	EnterpriseIDs []string
 	CreatedUtc    time.Time
 	Revoked       bool
+	// GenericDevices says the subscription sees generic devices (a Type
+	// label of their own, such as Pbx): only then may one be connected to
+	// it. Default false, so that a client that knows only the Mews types
+	// never meets one.
+	GenericDevices bool
 }
 
 // Portfolio reports whether s covers more than one enterprise.

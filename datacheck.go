@@ -48,7 +48,16 @@ func newData(t DeviceType) any {
 // ids, ApiUrl, custom data), and returns it as a pointer to its type
 // (*PrinterData, *FiscalMachineData, ...). Data that does not fit the schema
 // is an `Invalid Data` error whose Details name the member and the reason.
+//
+// A generic device's Data is any JSON object, returned as it is (a
+// json.RawMessage).
 func CompleteData(d *Device, raw json.RawMessage) (any, error) {
+	if d.Type.Generic() {
+		if err := ValidateData(d.Type, raw); err != nil {
+			return nil, err
+		}
+		return raw, nil
+	}
 	v := newData(d.Type)
 	if v == nil {
 		return nil, Invalid("Type")

@@ -2,11 +2,14 @@ package bellhop
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
 // DeviceType is the kind of an on-premise device; it decides the shape of a
-// command's Data.
+// command's Data. It is one of the five types of the Mews device API, or a
+// label of a generic device (Pbx, Tv, DoorController): a device the Mews
+// guide names without a command type, whose commands carry any JSON object.
 type DeviceType string
 
 // Device types, spelled as on the wire.
@@ -18,11 +21,12 @@ const (
 	PassportScanner DeviceType = "PassportScanner"
 )
 
-// DeviceTypes lists every device type in a stable order.
+// DeviceTypes lists the device types of the Mews device API in a stable
+// order.
 var DeviceTypes = []DeviceType{Printer, PaymentTerminal, KeyCutter, FiscalMachine, PassportScanner}
 
-// Valid reports whether t is a known device type.
-func (t DeviceType) Valid() bool {
+// Mews reports whether t is one of the device types of the Mews device API.
+func (t DeviceType) Mews() bool {
 	for _, k := range DeviceTypes {
 		if t == k {
 			return true
@@ -30,6 +34,39 @@ func (t DeviceType) Valid() bool {
 	}
 	return false
 }
+
+// MaxTypeLabel is the longest label of a generic device type.
+const MaxTypeLabel = 64
+
+// Generic reports whether t is the label of a generic device type: an ASCII
+// letter, then letters and digits, at most MaxTypeLabel, and none of the
+// Mews types in any case (so that "printer" never passes for a Printer).
+// Only subscriptions that opt in see such devices (Subscription.GenericDevices).
+func (t DeviceType) Generic() bool {
+	if len(t) == 0 || len(t) > MaxTypeLabel || !isLetter(t[0]) {
+		return false
+	}
+	for i := 1; i < len(t); i++ {
+		if !isLetter(t[i]) && !('0' <= t[i] && t[i] <= '9') {
+			return false
+		}
+	}
+	for _, k := range DeviceTypes {
+		if strings.EqualFold(string(t), string(k)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// Valid reports whether t is a Mews device type or a generic one.
+func (t DeviceType) Valid() bool { return t.Mews() || t.Generic() }
+
+// ErrInvalidType is the answer to a device type that is neither.
+var ErrInvalidType = Errorf(EINVALID, "Invalid Type: Printer, PaymentTerminal, KeyCutter, FiscalMachine, PassportScanner, "+
+	"or a label of your own for another device: a letter, then letters and digits (Pbx, Tv, DoorController)")
 
 // Device is an on-premise device of an enterprise.
 type Device struct {
@@ -69,7 +106,7 @@ type DeviceConfig struct {
 func (d *Device) Validate() error {
 	switch {
 	case !d.Type.Valid():
-		return Invalid("Type")
+		return ErrInvalidType
 	case d.Name == "" || len(d.Name) > 255:
 		return Invalid("Name")
 	case len(d.Identifier) > 255:

@@ -8,11 +8,14 @@ import "time"
 // CommandFilter selects commands. Zero fields do not filter; a non-nil empty
 // slice matches nothing. Ids are in canonical form (ParseID).
 type CommandFilter struct {
-	IDs                  []string
-	EnterpriseIDs        []string
-	DeviceIDs            []string
-	States               []State
-	DeviceType           DeviceType
+	IDs           []string
+	EnterpriseIDs []string
+	DeviceIDs     []string
+	States        []State
+	DeviceType    DeviceType
+	// GenericTypes selects the commands of generic devices only (a
+	// DeviceType none of DeviceTypes).
+	GenericTypes         bool
 	CreatorIntegrationID string
 	// Search matches commands whose id or notes contain it (notes without
 	// regard to case; SQLite folds ASCII letters only) or whose device is

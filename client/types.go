@@ -29,7 +29,20 @@ func (s State) Active() bool { return s == StatePending || s == StateReceived }
 func (s State) Final() bool { return s == StateProcessed || s == StateCancelled || s == StateError }
 
 // DeviceType is the type of a device; it decides the shape of a command's Data.
+// Besides the five Mews types, a bellhop hub sends the label of a generic
+// device (Pbx, Tv, DoorController) to a subscription that opted in to them:
+// the Data of its commands is any JSON object, decoded with
+// [Command.DecodeData] into a type of the caller's.
 type DeviceType string
+
+// Mews reports whether t is one of the five device types of the Mews API.
+func (t DeviceType) Mews() bool {
+	switch t {
+	case DeviceTypePrinter, DeviceTypePaymentTerminal, DeviceTypeKeyCutter, DeviceTypeFiscalMachine, DeviceTypePassportScanner:
+		return true
+	}
+	return false
+}
 
 // Device types and the Data type each implies.
 const (

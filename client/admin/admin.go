@@ -163,6 +163,18 @@ func (c *Client) CreateSubscription(ctx context.Context, integrationID string, e
 	return call[Subscription](ctx, c, http.MethodPost, "subscriptions", Subscription{IntegrationId: integrationID, EnterpriseIds: enterpriseIDs})
 }
 
+// CreateSubscriptionWith creates a subscription with the fields of s that a
+// create takes (IntegrationId, EnterpriseIds, GenericDevices).
+func (c *Client) CreateSubscriptionWith(ctx context.Context, s Subscription) (*Subscription, error) {
+	return call[Subscription](ctx, c, http.MethodPost, "subscriptions", s)
+}
+
+// SetGenericDevices lets a subscription see generic devices, or stops it;
+// stopping is refused while generic devices are connected to it.
+func (c *Client) SetGenericDevices(ctx context.Context, subscriptionID string, on bool) (*Subscription, error) {
+	return call[Subscription](ctx, c, http.MethodPatch, "subscriptions/"+url.PathEscape(subscriptionID), struct{ GenericDevices bool }{on})
+}
+
 // Subscriptions lists the subscriptions of an integration, or all when
 // integrationID is "", revoked ones included.
 func (c *Client) Subscriptions(ctx context.Context, integrationID string) ([]Subscription, error) {

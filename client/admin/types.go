@@ -38,7 +38,10 @@ type Subscription struct {
 	EnterpriseIds []string
 	CreatedUtc    string `json:",omitempty"`
 	Revoked       bool
-	AccessToken   string `json:",omitempty"`
+	// GenericDevices says it sees generic devices (a Type label of their
+	// own, such as Pbx); only then may one be connected to it.
+	GenericDevices bool
+	AccessToken    string `json:",omitempty"`
 }
 
 // DeviceConfig is the type-specific configuration of a device, copied by
@@ -64,7 +67,10 @@ type DeviceConfig struct {
 	ApiUrl string `json:",omitempty"`
 }
 
-// Device is an on-premise device of an enterprise.
+// Device is an on-premise device of an enterprise. Type is one of the Mews
+// device types, or a label of your own for a generic device (Pbx, Tv,
+// DoorController: a letter, then letters and digits), whose commands carry
+// any JSON object and which only subscriptions with GenericDevices see.
 type Device struct {
 	Id            string `json:",omitempty"`
 	EnterpriseId  string

@@ -68,6 +68,7 @@ func New(cfg Config, h *hub.Service) *Server {
 		{"POST subscriptions", s.createSubscription},
 		{"GET subscriptions", s.listSubscriptions},
 		{"DELETE subscriptions/{id}", s.revokeSubscription},
+		{"PATCH subscriptions/{id}", s.updateSubscription},
 		{"GET subscriptions/{id}/devices", s.connectedDevices},
 		{"PUT subscriptions/{id}/devices/{deviceId}", s.connect},
 		{"DELETE subscriptions/{id}/devices/{deviceId}", s.disconnect},
@@ -251,7 +252,7 @@ func (s *Server) listIntegrations(ctx context.Context, r *http.Request, _ string
 
 func subscriptionJSON(s *bellhop.Subscription) admin.Subscription {
 	return admin.Subscription{Id: s.ID, IntegrationId: s.IntegrationID, EnterpriseIds: s.EnterpriseIDs,
-		CreatedUtc: bellhop.FormatTime(s.CreatedUtc), Revoked: s.Revoked}
+		CreatedUtc: bellhop.FormatTime(s.CreatedUtc), Revoked: s.Revoked, GenericDevices: s.GenericDevices}
 }
 
 func (s *Server) createSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {
@@ -259,7 +260,8 @@ func (s *Server) createSubscription(ctx context.Context, r *http.Request, _ stri
 	if err != nil {
 		return 0, nil, err
 	}
-	sub, token, err := s.hub.CreateSubscription(ctx, req.IntegrationId, req.EnterpriseIds)
+	sub, token, err := s.hub.CreateSubscriptionWith(ctx, hub.NewSubscription{IntegrationID: req.IntegrationId,
+		EnterpriseIDs: req.EnterpriseIds, GenericDevices: req.GenericDevices})
 	return created(sub, err, func(sub *bellhop.Subscription) admin.Subscription {
 		out := subscriptionJSON(sub)
 		out.AccessToken = token // shown this once
@@ -270,6 +272,23 @@ func (s *Server) createSubscription(ctx context.Context, r *http.Request, _ stri
 func (s *Server) listSubscriptions(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	subs, err := s.hub.Subscriptions(ctx, r.URL.Query().Get("integrationId"))
 	return listed(subs, err, "Subscriptions", subscriptionJSON)
+}
+
+// updateSubscription sets what may change of a subscription: whether it
+// sees generic devices.
+func (s *Server) updateSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	var req struct{ GenericDevices *bool }
+	if err := s.decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.GenericDevices == nil {
+		return 0, nil, bellhop.Invalid("GenericDevices")
+	}
+	sub, err := s.hub.SetGenericDevices(ctx, r.PathValue("id"), *req.GenericDevices)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, subscriptionJSON(sub), nil
 }
 
 func (s *Server) revokeSubscription(ctx context.Context, r *http.Request, _ string) (int, any, error) {

@@ -40,6 +40,7 @@ type AdminCmd struct {
 		List    adminSubscriptionList    `cmd:"" help:"List subscriptions."`
 		Revoke  adminSubscriptionRevoke  `cmd:"" help:"Revoke a subscription; its sockets close at once."`
 		Devices adminSubscriptionDevices `cmd:"" help:"List the devices connected to a subscription."`
+		Generic adminSubscriptionGeneric `cmd:"" help:"Let a subscription see generic devices (on), or stop it (off)."`
 	} `cmd:"" help:"Subscriptions (AccessTokens)."`
 	Devices struct {
 		Create adminDeviceCreate `cmd:"" help:"Add a device."`
@@ -229,12 +230,23 @@ func (c *adminIntegrationList) Run(ctx context.Context, ac *admin.Client, p *pri
 }
 
 type adminSubscriptionCreate struct {
-	Integration string   `required:"" help:"Integration id."`
-	Enterprise  []string `required:"" help:"Enterprise id (repeat for a portfolio token)."`
+	Integration    string   `required:"" help:"Integration id."`
+	Enterprise     []string `required:"" help:"Enterprise id (repeat for a portfolio token)."`
+	GenericDevices bool     `name:"generic-devices" help:"Let it see generic devices (a Type label of their own, such as Pbx)."`
 }
 
 func (c *adminSubscriptionCreate) Run(ctx context.Context, ac *admin.Client, p *printer) error {
-	return p.one(ac.CreateSubscription(ctx, c.Integration, c.Enterprise...))
+	return p.one(ac.CreateSubscriptionWith(ctx, admin.Subscription{IntegrationId: c.Integration, EnterpriseIds: c.Enterprise,
+		GenericDevices: c.GenericDevices}))
+}
+
+type adminSubscriptionGeneric struct {
+	ID string `arg:""`
+	On string `arg:"" enum:"on,off" help:"on or off."`
+}
+
+func (c *adminSubscriptionGeneric) Run(ctx context.Context, ac *admin.Client, p *printer) error {
+	return p.one(ac.SetGenericDevices(ctx, c.ID, c.On == "on"))
 }
 
 type adminSubscriptionList struct {
@@ -242,7 +254,7 @@ type adminSubscriptionList struct {
 }
 
 func (c *adminSubscriptionList) Run(ctx context.Context, ac *admin.Client, p *printer) error {
-	return p.list("Subscriptions", "Id", "IntegrationId", "EnterpriseIds", "Revoked")(ac.Subscriptions(ctx, c.Integration))
+	return p.list("Subscriptions", "Id", "IntegrationId", "EnterpriseIds", "Revoked", "GenericDevices")(ac.Subscriptions(ctx, c.Integration))
 }
 
 type adminSubscriptionRevoke struct {
@@ -263,7 +275,7 @@ func (c *adminSubscriptionDevices) Run(ctx context.Context, ac *admin.Client, p 
 
 type adminDeviceCreate struct {
 	Enterprise string            `required:"" help:"Enterprise id."`
-	Type       string            `required:"" enum:"Printer,PaymentTerminal,KeyCutter,FiscalMachine,PassportScanner" help:"Printer, PaymentTerminal, KeyCutter, FiscalMachine or PassportScanner."`
+	Type       string            `required:"" help:"Printer, PaymentTerminal, KeyCutter, FiscalMachine, PassportScanner, or a label of your own for a generic device (Pbx, Tv)."`
 	Name       string            `required:""`
 	Identifier string            `help:"The device's identifier."`
 	Config     map[string]string `help:"Configuration, e.g. --config PrinterName=Front --config ApiUrl=http://..."`

@@ -71,3 +71,42 @@ func TestAdminFaultsAndRequests(t *testing.T) {
 		t.Fatalf("time on a production hub: %d %s", code, out)
 	}
 }
+
+// TestAdminGenericDevices adds a PBX and a subscription that sees it from
+// the terminal.
+func TestAdminGenericDevices(t *testing.T) {
+	h := hubtest.Start(t)
+	tn := h.Tenant(t, "CLI")
+	run := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := Run(append([]string{"admin", "--url", h.PlatformAddress(), "--token", h.AdminToken}, args...), &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	out, code := run("--json", "devices", "create", "--enterprise", tn.Enterprise.Id, "--type", "Pbx", "--name", "Lobby PBX")
+	var pbx struct{ Id, Type string }
+	if code != 0 || json.Unmarshal([]byte(out), &pbx) != nil || pbx.Type != "Pbx" {
+		t.Fatalf("create a Pbx: %d %s", code, out)
+	}
+	if out, code = run("devices", "create", "--enterprise", tn.Enterprise.Id, "--type", "pbx-2", "--name", "Bad"); code != 1 || !strings.Contains(out, "Invalid Type") {
+		t.Fatalf("a bad label: %d %s", code, out)
+	}
+	if out, code = run("connect", tn.Subscription.Id, pbx.Id); code != 1 || !strings.Contains(out, "does not see generic devices") {
+		t.Fatalf("connect to a Mews-only subscription: %d %s", code, out)
+	}
+	if out, code = run("subscriptions", "generic", tn.Subscription.Id, "on"); code != 0 || !strings.Contains(out, "GenericDevices  true") {
+		t.Fatalf("generic on: %d %s", code, out)
+	}
+	if out, code = run("connect", tn.Subscription.Id, pbx.Id); code != 0 {
+		t.Fatalf("connect: %d %s", code, out)
+	}
+	out, code = run("--json", "subscriptions", "create", "--integration", tn.Integration.Id, "--enterprise", tn.Enterprise.Id, "--generic-devices")
+	if code != 0 || !strings.Contains(out, `"GenericDevices": true`) {
+		t.Fatalf("create with generic devices: %d %s", code, out)
+	}
+	if out, code = run("commands", "create", "--device", pbx.Id, "--data", `{"Extension":"101"}`); code != 0 || !strings.Contains(out, "Pbx") {
+		t.Fatalf("a Pbx command: %d %s", code, out)
+	}
+	if _, err := h.SDK(tn).Devices(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -49,8 +49,8 @@ func (c *ServeCmd) expiry() (map[bellhop.DeviceType]hub.Expiry, error) {
 	}
 	for typ, v := range c.Expiry {
 		t := bellhop.DeviceType(typ)
-		if !t.Valid() {
-			return nil, fmt.Errorf("--expiry: unknown device type %q", typ)
+		if !t.Mews() {
+			return nil, fmt.Errorf("--expiry: %q is not a Mews device type (generic devices take --expire-waiting and --expire-processing)", typ)
 		}
 		w, p, ok := strings.Cut(v, "/")
 		wd, err1 := time.ParseDuration(w)
@@ -77,6 +77,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 	if cfg.Hub.Expiry, err = c.expiry(); err != nil {
 		return err
 	}
+	cfg.Hub.GenericExpiry = hub.Expiry{Waiting: c.ExpireWaiting, Processing: c.ExpireProcessing}
 	for _, f := range c.Faults {
 		spec, err := fault.Parse(f)
 		if err != nil {

@@ -163,6 +163,7 @@ func routes(s *server) []route {
 		{"POST /subscriptions/{id}/connect", A, s.connect},
 		{"POST /subscriptions/{id}/disconnect", A, s.disconnect},
 		{"POST /subscriptions/{id}/revoke", A, s.revoke},
+		{"POST /subscriptions/{id}/generic", A, s.setGeneric},
 		{"GET /users", A, s.usersPage},
 		{"POST /users", A, s.addUser},
 		{"POST /users/{id}/role", A, s.setRole},

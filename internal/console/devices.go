@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hub"
 )
 
 // commonZones are suggested for an enterprise's time zone; any IANA name is
@@ -153,6 +154,9 @@ func (s *server) setTimeZone(w http.ResponseWriter, r *http.Request, sess *sessi
 func deviceFromForm(r *http.Request) *bellhop.Device {
 	f := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
 	d := &bellhop.Device{EnterpriseID: f("enterprise"), Type: bellhop.DeviceType(f("type")), Name: f("name"), Identifier: f("identifier")}
+	if d.Type == otherType {
+		d.Type = bellhop.DeviceType(f("type_label"))
+	}
 	c := &d.Config
 	switch d.Type {
 	case bellhop.Printer:
@@ -168,6 +172,10 @@ func deviceFromForm(r *http.Request) *bellhop.Device {
 	}
 	return d
 }
+
+// otherType is the form's choice of a generic device, whose type is the
+// label typed next to it.
+const otherType = "Other"
 
 func (s *server) createDevice(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := deviceFromForm(r)
@@ -255,7 +263,7 @@ func (s *server) integrationsView(ctx context.Context, csrf string) (*integratio
 				connected[d.ID] = true
 			}
 			for _, d := range devs {
-				if sub.Covers(d.EnterpriseID) && !connected[d.ID] {
+				if sub.Covers(d.EnterpriseID) && !connected[d.ID] && (sub.GenericDevices || !d.Type.Generic()) {
 					row.Available = append(row.Available, d)
 				}
 			}
@@ -301,12 +309,24 @@ func (s *server) createIntegration(w http.ResponseWriter, r *http.Request, sess 
 	s.showToken(w, r, sess, &createdToken{Kind: "ClientToken", For: integ.Name, ID: integ.ID, Token: token})
 }
 
+// setGeneric lets a subscription see generic devices, or stop seeing them.
+func (s *server) setGeneric(w http.ResponseWriter, r *http.Request, sess *session) {
+	on := r.PostFormValue("on") == "true"
+	_, err := s.svc.SetGenericDevices(r.Context(), r.PathValue("id"), on)
+	msg := "The subscription sees generic devices now: connect them below."
+	if !on {
+		msg = "The subscription no longer sees generic devices."
+	}
+	s.back(w, r, sess, "/integrations", err, msg)
+}
+
 func (s *server) createSubscription(w http.ResponseWriter, r *http.Request, sess *session) {
 	if err := r.ParseForm(); err != nil {
 		s.back(w, r, sess, "/integrations", bellhop.Invalid("form"), "")
 		return
 	}
-	sub, token, err := s.svc.CreateSubscription(r.Context(), r.PostForm.Get("integration"), r.PostForm["enterprise"])
+	sub, token, err := s.svc.CreateSubscriptionWith(r.Context(), hub.NewSubscription{IntegrationID: r.PostForm.Get("integration"),
+		EnterpriseIDs: r.PostForm["enterprise"], GenericDevices: r.PostForm.Get("generic") == "true"})
 	if err != nil {
 		s.back(w, r, sess, "/integrations", err, "")
 		return

@@ -136,3 +136,57 @@ func TestRequestsPage(t *testing.T) {
 		t.Fatal("the command filter")
 	}
 }
+
+// TestGenericDevicePages: an admin adds a PBX from the devices page, lets a
+// subscription see generic devices, connects it and sends it a test
+// command with Data of its own.
+func TestGenericDevicePages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{})
+	e.signIn()
+	ctx := context.Background()
+	ent := e.enterprise("Hotel")
+	integ, _, _ := e.svc.CreateIntegration(ctx, "PBX vendor")
+	sub, _, _ := e.svc.CreateSubscription(ctx, integ.ID, []string{ent})
+	if r := e.post("/devices", url.Values{"enterprise": {ent}, "type": {"Other"}, "type_label": {"pbx-2"}, "name": {"Bad"}}); r.status != http.StatusSeeOther ||
+		!strings.Contains(e.get("/devices").body, "Invalid Type") {
+		t.Fatalf("a bad label: %d", r.status)
+	}
+	if r := e.post("/devices", url.Values{"enterprise": {ent}, "type": {"Other"}, "type_label": {"Pbx"}, "name": {"Lobby PBX"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("add a Pbx: %d %s", r.status, r.body)
+	}
+	devs, _ := e.svc.ListDevices(ctx, ent)
+	if len(devs) != 1 || devs[0].Type != "Pbx" {
+		t.Fatalf("devices %+v", devs)
+	}
+	pbx := devs[0]
+	// Not offered to a subscription that does not see generic devices.
+	if body := e.get("/integrations").body; strings.Contains(body, `<option value="`+pbx.ID+`">`) {
+		t.Fatal("the Pbx is offered to a Mews-only subscription")
+	}
+	if r := e.post("/subscriptions/"+sub.ID+"/generic", url.Values{"on": {"true"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("see generic devices: %d", r.status)
+	}
+	if body := e.get("/integrations").body; !strings.Contains(body, `<option value="`+pbx.ID+`">`) || !strings.Contains(body, "sees generic devices") {
+		t.Fatal("the Pbx is not offered once the subscription sees generic devices")
+	}
+	if r := e.post("/subscriptions/"+sub.ID+"/connect", url.Values{"device": {pbx.ID}}); r.status != http.StatusSeeOther {
+		t.Fatalf("connect: %d", r.status)
+	}
+	if r := e.post("/subscriptions/"+sub.ID+"/generic", url.Values{"on": {"false"}}); r.status != http.StatusSeeOther ||
+		!strings.Contains(e.get("/integrations").body, "disconnect Lobby PBX") {
+		t.Fatalf("opting out with a Pbx connected was not refused: %d", r.status)
+	}
+	id := e.sendTest(pbx.ID, url.Values{"data": {`{"Extension":"101","Action":"WakeUpCall"}`}})
+	v, _, err := e.svc.Command(ctx, id)
+	if err != nil || string(v.Data) != `{"Extension":"101","Action":"WakeUpCall"}` {
+		t.Fatalf("test command %s: %v", v.Data, err)
+	}
+	if r := e.post("/test", url.Values{"device": {pbx.ID}, "data": {"[1,2]"}}); r.status != http.StatusSeeOther ||
+		!strings.Contains(e.get("/test?device="+pbx.ID).body, "Invalid Data") {
+		t.Fatal("Data that is no JSON object was not refused")
+	}
+	if body := e.get("/commands/" + id).body; !strings.Contains(body, "Pbx") || !strings.Contains(body, "WakeUpCall") {
+		t.Fatal("the command page does not show the Pbx command")
+	}
+}

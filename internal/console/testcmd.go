@@ -206,6 +206,13 @@ func (s *server) testData(ctx context.Context, r *http.Request, d *bellhop.Devic
 		id := orText(d.Config.PassportScannerID, orText(d.Identifier, d.ID))
 		return bellhop.MarshalData(bellhop.PassportScannerData{PassportScannerId: &id}), nil
 	}
+	if d.Type.Generic() { // any JSON object, checked as the admin API checks it
+		data := strings.TrimSpace(r.PostFormValue("data"))
+		if data == "" {
+			return bellhop.MarshalData(map[string]any{"Test": true, "SentUtc": bellhop.FormatTime(now)}), nil
+		}
+		return json.RawMessage(data), nil
+	}
 	return nil, bellhop.Invalid("Type")
 }
 

@@ -62,18 +62,34 @@ func (s *Service) CreateIntegration(ctx context.Context, name string) (*bellhop.
 // CreateSubscription gives an integration access to enterprises and returns
 // the subscription with its AccessToken (shown once, stored as a hash).
 func (s *Service) CreateSubscription(ctx context.Context, integrationID string, enterpriseIDs []string) (*bellhop.Subscription, string, error) {
-	integrationID, ok := bellhop.ParseID(integrationID)
+	return s.CreateSubscriptionWith(ctx, NewSubscription{IntegrationID: integrationID, EnterpriseIDs: enterpriseIDs})
+}
+
+// NewSubscription is a subscription to create.
+type NewSubscription struct {
+	IntegrationID string
+	EnterpriseIDs []string
+	// GenericDevices lets it see generic devices (see
+	// bellhop.Subscription.GenericDevices).
+	GenericDevices bool
+}
+
+// CreateSubscriptionWith creates a subscription as CreateSubscription does,
+// with the options of n.
+func (s *Service) CreateSubscriptionWith(ctx context.Context, n NewSubscription) (*bellhop.Subscription, string, error) {
+	integrationID, ok := bellhop.ParseID(n.IntegrationID)
 	if !ok {
 		return nil, "", bellhop.Invalid("IntegrationId")
 	}
-	ents, err := parseIDs(enterpriseIDs, "EnterpriseIds")
+	ents, err := parseIDs(n.EnterpriseIDs, "EnterpriseIds")
 	if err != nil {
 		return nil, "", err
 	}
 	if len(ents) == 0 || len(ents) > MaxPage {
 		return nil, "", bellhop.Invalid("EnterpriseIds")
 	}
-	sub := &bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: integrationID, EnterpriseIDs: dedupe(ents), CreatedUtc: s.Now()}
+	sub := &bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: integrationID, EnterpriseIDs: dedupe(ents), CreatedUtc: s.Now(),
+		GenericDevices: n.GenericDevices}
 	token := bellhop.NewToken()
 	if err := s.store.CreateSubscription(ctx, sub, bellhop.HashToken(token)); err != nil {
 		if errors.Is(err, bellhop.ErrNotFound) {
@@ -82,6 +98,33 @@ func (s *Service) CreateSubscription(ctx context.Context, integrationID string, 
 		return nil, "", fmt.Errorf("create subscription: %w", err)
 	}
 	return sub, token, nil
+}
+
+// SetGenericDevices sets whether a subscription sees generic devices.
+// Turning it off while generic devices are connected to it is refused: they
+// would vanish from its view unannounced. It applies to open sockets at once.
+func (s *Service) SetGenericDevices(ctx context.Context, subscriptionID string, on bool) (*bellhop.Subscription, error) {
+	sub, err := get(ctx, subscriptionID, "subscription", s.store.GetSubscription)
+	if err != nil {
+		return nil, err
+	}
+	if !on {
+		devs, err := s.store.ConnectedDevices(ctx, sub.ID)
+		if err != nil {
+			return nil, fmt.Errorf("set generic devices: %w", err)
+		}
+		for _, d := range devs {
+			if d.Type.Generic() {
+				return nil, bellhop.Errorf(bellhop.EINVALID, "Invalid GenericDevices: disconnect %s (%s) from the subscription first", d.Name, d.Type)
+			}
+		}
+	}
+	if err := s.store.SetSubscriptionGenericDevices(ctx, sub.ID, on); err != nil {
+		return nil, fmt.Errorf("set generic devices: %w", err)
+	}
+	sub.GenericDevices = on
+	s.pub.DevicesChanged(sub.ID)
+	return sub, nil
 }
 
 // RevokeSubscription stops a subscription's AccessToken at once and closes its
@@ -141,15 +184,17 @@ func (s *Service) DeleteDevice(ctx context.Context, id string) error {
 // Connect connects a device to a subscription; open sockets of the
 // subscription get its events at once.
 func (s *Service) Connect(ctx context.Context, subscriptionID, deviceID string) error {
-	return s.connection(ctx, subscriptionID, deviceID, s.store.Connect)
+	return s.connection(ctx, subscriptionID, deviceID, true, s.store.Connect)
 }
 
 // Disconnect disconnects a device from a subscription, effective at once.
 func (s *Service) Disconnect(ctx context.Context, subscriptionID, deviceID string) error {
-	return s.connection(ctx, subscriptionID, deviceID, s.store.Disconnect)
+	return s.connection(ctx, subscriptionID, deviceID, false, s.store.Disconnect)
 }
 
-func (s *Service) connection(ctx context.Context, subscriptionID, deviceID string, op func(context.Context, string, string) error) error {
+// connection connects (connect) or disconnects a device. A generic device
+// connects only to a subscription that sees them.
+func (s *Service) connection(ctx context.Context, subscriptionID, deviceID string, connect bool, op func(context.Context, string, string) error) error {
 	sub, err := get(ctx, subscriptionID, "subscription", s.store.GetSubscription)
 	if err != nil {
 		return err
@@ -157,6 +202,10 @@ func (s *Service) connection(ctx context.Context, subscriptionID, deviceID strin
 	d, err := get(ctx, deviceID, "device", s.store.GetDevice)
 	if err != nil {
 		return err
+	}
+	if d.Type.Generic() && !sub.GenericDevices && connect {
+		return bellhop.Errorf(bellhop.EINVALID, "Invalid DeviceId: %s is a %s, a generic device, and the subscription does not see generic devices (set its GenericDevices first)",
+			d.Name, d.Type)
 	}
 	if err := op(ctx, sub.ID, d.ID); err != nil {
 		return err
@@ -502,17 +551,37 @@ func (s *Service) OldestWaiting(ctx context.Context) (*bellhop.Command, bool, er
 }
 
 // ConnectedDeviceIDs lists the ids of the devices connected to a
-// subscription; realtime routes events by them.
+// subscription that it sees; realtime routes events by them.
 func (s *Service) ConnectedDeviceIDs(ctx context.Context, subscriptionID string) ([]string, error) {
+	sub, err := s.store.GetSubscription(ctx, subscriptionID)
+	if err != nil {
+		return nil, err
+	}
 	devs, err := s.store.ConnectedDevices(ctx, subscriptionID)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(devs))
-	for i, d := range devs {
-		ids[i] = d.ID
+	ids := make([]string, 0, len(devs))
+	for _, d := range seen(sub, devs) {
+		ids = append(ids, d.ID)
 	}
 	return ids, nil
+}
+
+// seen keeps the devices a subscription sees: generic ones only when it
+// opted in. Connect refuses to connect them otherwise; this holds the line
+// whatever the store holds.
+func seen(sub *bellhop.Subscription, devs []bellhop.Device) []bellhop.Device {
+	if sub.GenericDevices {
+		return devs
+	}
+	out := devs[:0:0]
+	for _, d := range devs {
+		if !d.Type.Generic() {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // DeviceSubscriptions lists the subscriptions a device is connected to.

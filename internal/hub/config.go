@@ -17,8 +17,12 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the service's logs; default slog.Default().
 	Logger *slog.Logger
-	// Expiry per device type; a type missing from the map uses DefaultExpiry.
+	// Expiry per Mews device type; a type missing from the map uses
+	// DefaultExpiry.
 	Expiry map[bellhop.DeviceType]Expiry
+	// GenericExpiry is the expiry of generic devices' commands (a Type
+	// label of their own); default DefaultExpiry.
+	GenericExpiry Expiry
 	// Retention is how long final commands are kept; default
 	// DefaultRetention.
 	Retention time.Duration
@@ -82,14 +86,16 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
 	for t, e := range c.Expiry {
-		if !t.Valid() {
-			return fmt.Errorf("hub: expiry for unknown device type %q", t)
+		if !t.Mews() {
+			return fmt.Errorf("hub: expiry for %q: per type only for the Mews device types; generic devices take GenericExpiry", t)
 		}
 		if e.Waiting < 0 || e.Processing < 0 {
 			return fmt.Errorf("hub: negative expiry for %s", t)
 		}
 	}
 	switch {
+	case c.GenericExpiry.Waiting < 0 || c.GenericExpiry.Processing < 0:
+		return fmt.Errorf("hub: negative expiry for generic devices")
 	case c.Retention < 0:
 		return fmt.Errorf("hub: negative retention")
 	case c.SweepInterval < 0:
@@ -100,11 +106,19 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// expiry is the expiry of a device type's commands, defaults filled in.
 func (c *Config) expiry(t bellhop.DeviceType) Expiry {
+	if t.Generic() {
+		return c.GenericExpiry.orDefault()
+	}
 	e, ok := c.Expiry[t]
 	if !ok {
 		return DefaultExpiry
 	}
+	return e.orDefault()
+}
+
+func (e Expiry) orDefault() Expiry {
 	if e.Waiting == 0 {
 		e.Waiting = DefaultExpiry.Waiting
 	}

@@ -53,16 +53,21 @@ func (s *Service) connected(ctx context.Context, c *bellhop.Caller) (map[string]
 		return nil, fmt.Errorf("connected devices: %w", err)
 	}
 	m := make(map[string]bellhop.Device, len(devs))
-	for _, d := range devs {
+	for _, d := range seen(&c.Subscription, devs) {
 		m[d.ID] = d
 	}
 	s.cache.putConnected(c.Subscription.ID, m, gen)
 	return m, nil
 }
 
-// Devices returns the devices connected to the caller's subscription.
+// Devices returns the devices connected to the caller's subscription that it
+// sees.
 func (s *Service) Devices(ctx context.Context, c *bellhop.Caller) ([]bellhop.Device, error) {
-	return s.store.ConnectedDevices(ctx, c.Subscription.ID)
+	devs, err := s.store.ConnectedDevices(ctx, c.Subscription.ID)
+	if err != nil {
+		return nil, err
+	}
+	return seen(&c.Subscription, devs), nil
 }
 
 // cursorSeq turns a Cursor (a command id) into its position.

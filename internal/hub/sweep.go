@@ -46,15 +46,25 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	defer release()
 	now := s.Now()
+	// The Mews types one by one, each with its expiry, then every generic
+	// type at once.
+	passes := make([]bellhop.CommandFilter, 0, len(bellhop.DeviceTypes)+1)
 	for _, t := range bellhop.DeviceTypes {
-		e := s.cfg.expiry(t)
-		n, err := s.expire(ctx, t, []bellhop.State{bellhop.Pending, bellhop.Received}, now.Add(-e.Waiting),
+		passes = append(passes, bellhop.CommandFilter{DeviceType: t})
+	}
+	passes = append(passes, bellhop.CommandFilter{GenericTypes: true})
+	for _, f := range passes {
+		e, what := s.cfg.expiry(f.DeviceType), string(f.DeviceType)
+		if f.GenericTypes {
+			e, what = s.cfg.GenericExpiry.orDefault(), "generic devices"
+		}
+		n, err := s.expire(ctx, f, what, []bellhop.State{bellhop.Pending, bellhop.Received}, now.Add(-e.Waiting),
 			bellhop.Update{State: bellhop.Cancelled, Notes: fmt.Sprintf("Expired: nobody processed it within %s.", e.Waiting), Actor: "hub:expiry"})
 		r.Cancelled += n
 		if err != nil {
 			return r, err
 		}
-		n, err = s.expire(ctx, t, []bellhop.State{bellhop.Processing}, now.Add(-e.Processing),
+		n, err = s.expire(ctx, f, what, []bellhop.State{bellhop.Processing}, now.Add(-e.Processing),
 			bellhop.Update{State: bellhop.Failed, Notes: fmt.Sprintf("Expired: no progress reported for %s; check the device.", e.Processing), Actor: "hub:expiry"})
 		r.Failed += n
 		if err != nil {
@@ -67,14 +77,15 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	return r, nil
 }
 
-// expire applies u to the commands of type t in states that were last updated
-// before the cutoff, in batches.
-func (s *Service) expire(ctx context.Context, t bellhop.DeviceType, states []bellhop.State, before time.Time, u bellhop.Update) (int, error) {
+// expire applies u to the commands that f selects (their types) in states
+// that were last updated before the cutoff, in batches.
+func (s *Service) expire(ctx context.Context, f bellhop.CommandFilter, what string, states []bellhop.State, before time.Time, u bellhop.Update) (int, error) {
 	total := 0
+	f.States, f.UpdatedTo, f.Limit = states, before, 500
 	for {
-		cmds, err := s.store.ListCommands(ctx, bellhop.CommandFilter{DeviceType: t, States: states, UpdatedTo: before, Limit: 500})
+		cmds, err := s.store.ListCommands(ctx, f)
 		if err != nil {
-			return total, fmt.Errorf("expire %s: %w", t, err)
+			return total, fmt.Errorf("expire %s: %w", what, err)
 		}
 		if len(cmds) == 0 {
 			return total, nil
@@ -92,7 +103,7 @@ func (s *Service) expire(ctx context.Context, t bellhop.DeviceType, states []bel
 			return apply(c)
 		})
 		if err != nil {
-			return total, fmt.Errorf("expire %s: %w", t, err)
+			return total, fmt.Errorf("expire %s: %w", what, err)
 		}
 		total += len(changed)
 		if len(cmds) < 500 || len(changed) == 0 {

@@ -40,6 +40,10 @@ type Store interface {
 	// ListSubscriptions lists the subscriptions of an integration, or all when
 	// integrationID is "", revoked ones included, oldest first.
 	ListSubscriptions(ctx context.Context, integrationID string) ([]bellhop.Subscription, error)
+	// SetSubscriptionGenericDevices sets Subscription.GenericDevices; a
+	// missing subscription is ErrNotFound wrapped. On a store that reports
+	// to every node (Notifier) it reports a Topology change.
+	SetSubscriptionGenericDevices(ctx context.Context, id string, on bool) error
 	// RevokeSubscription marks s revoked; its token stops working at once.
 	// Revoking a revoked subscription is not an error.
 	RevokeSubscription(ctx context.Context, id string) error

@@ -26,7 +26,8 @@ type Job struct {
 	CommandID  string
 	DeviceID   string
 	DeviceName string
-	// DeviceType is Printer, KeyCutter, FiscalMachine, PaymentTerminal or PassportScanner.
+	// DeviceType is Printer, KeyCutter, FiscalMachine, PaymentTerminal or
+	// PassportScanner, or the label of a generic device (Pbx, Tv).
 	DeviceType string
 	// Data is the command's Data exactly as the hub sent it.
 	Data json.RawMessage

@@ -235,6 +235,16 @@ func (s *Store) ListCommands(ctx context.Context, f bellhop.CommandFilter) ([]be
 	return list, wrapErr(err, "list commands")
 }
 
+// genericTypes selects the commands of generic devices: of a type none of
+// bellhop.DeviceTypes.
+var genericTypes = "device_type NOT IN ('" + strings.Join(func() []string {
+	var s []string
+	for _, t := range bellhop.DeviceTypes {
+		s = append(s, string(t))
+	}
+	return s
+}(), "', '") + "')"
+
 // commandQuery builds the query for f; ok is false when f matches nothing.
 func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	var where []string
@@ -274,6 +284,9 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 		args = append(args, strings.ToLower(pattern), pattern, ids)
 		n := len(args)
 		where = append(where, fmt.Sprintf(`(id LIKE $%d ESCAPE '\' OR notes ILIKE $%d ESCAPE '\' OR device_id = ANY($%d))`, n-2, n-1, n))
+	}
+	if f.GenericTypes {
+		where = append(where, genericTypes)
 	}
 	if f.CreatorIntegrationID != "" {
 		cond("creator_integration_id = $%d", f.CreatorIntegrationID)

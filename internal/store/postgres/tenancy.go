@@ -86,8 +86,8 @@ func (s *Store) ListIntegrations(ctx context.Context) ([]bellhop.Integration, er
 // error.
 func (s *Store) CreateSubscription(ctx context.Context, sub *bellhop.Subscription, accessTokenHash string) error {
 	err := s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO subscriptions (id, integration_id, access_token_hash, created, revoked) VALUES ($1, $2, $3, $4, $5)`,
-			sub.ID, sub.IntegrationID, accessTokenHash, sub.CreatedUtc, sub.Revoked)
+		_, err := tx.Exec(ctx, `INSERT INTO subscriptions (id, integration_id, access_token_hash, created, revoked, generic_devices)
+			VALUES ($1, $2, $3, $4, $5, $6)`, sub.ID, sub.IntegrationID, accessTokenHash, sub.CreatedUtc, sub.Revoked, sub.GenericDevices)
 		if err != nil {
 			return err
 		}
@@ -100,11 +100,11 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *bellhop.Subscriptio
 
 // subscriptionCols selects a subscription with its enterprise ids in their
 // order.
-const subscriptionCols = `s.id, s.integration_id, s.created, s.revoked,
+const subscriptionCols = `s.id, s.integration_id, s.created, s.revoked, s.generic_devices,
 	array(SELECT enterprise_id FROM subscription_enterprises WHERE subscription_id = s.id ORDER BY position)`
 
 func scanSubscription(row pgx.Row, sub *bellhop.Subscription, extra ...any) error {
-	err := row.Scan(append([]any{&sub.ID, &sub.IntegrationID, &sub.CreatedUtc, &sub.Revoked, &sub.EnterpriseIDs}, extra...)...)
+	err := row.Scan(append([]any{&sub.ID, &sub.IntegrationID, &sub.CreatedUtc, &sub.Revoked, &sub.GenericDevices, &sub.EnterpriseIDs}, extra...)...)
 	sub.CreatedUtc = utc(sub.CreatedUtc)
 	return err
 }
@@ -129,6 +129,23 @@ func (s *Store) ListSubscriptions(ctx context.Context, integrationID string) ([]
 		return sub, scanSubscription(row, &sub)
 	})
 	return list, wrapErr(err, "list subscriptions of %q", integrationID)
+}
+
+// SetSubscriptionGenericDevices sets whether a subscription sees generic
+// devices and notifies it (see Listen), as its devices change. A missing
+// subscription is ErrNotFound wrapped.
+func (s *Store) SetSubscriptionGenericDevices(ctx context.Context, id string, on bool) error {
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE subscriptions SET generic_devices = $1 WHERE id = $2`, on, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return pgx.ErrNoRows
+		}
+		return s.notifyTopology(ctx, tx, store.TopologyChange{SubscriptionID: id})
+	})
+	return wrapErr(err, "set generic devices of subscription %s", id)
 }
 
 // RevokeSubscription marks the subscription revoked and notifies it (see

@@ -257,6 +257,16 @@ func (s *Store) ListCommands(ctx context.Context, f bellhop.CommandFilter) ([]be
 	return list, wrapErr(err, "list commands")
 }
 
+// genericTypes selects the commands of generic devices: of a type none of
+// bellhop.DeviceTypes.
+var genericTypes = "device_type NOT IN ('" + strings.Join(func() []string {
+	var s []string
+	for _, t := range bellhop.DeviceTypes {
+		s = append(s, string(t))
+	}
+	return s
+}(), "', '") + "')"
+
 // commandQuery builds the query for f; ok is false when f matches nothing.
 // Lists are bound as one JSON array each, so the text of the query depends
 // only on which fields are set and its prepared statement is reused.
@@ -295,6 +305,9 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	}
 	if f.DeviceType != "" {
 		cond("device_type = ?", string(f.DeviceType))
+	}
+	if f.GenericTypes {
+		where = append(where, genericTypes)
 	}
 	if f.CreatorIntegrationID != "" {
 		cond("creator_integration_id = ?", f.CreatorIntegrationID)

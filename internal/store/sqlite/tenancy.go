@@ -97,8 +97,8 @@ func (s *Store) ListIntegrations(ctx context.Context) ([]bellhop.Integration, er
 // error.
 func (s *Store) CreateSubscription(ctx context.Context, sub *bellhop.Subscription, accessTokenHash string) error {
 	err := s.write(ctx, func(tx *tx) error {
-		_, err := tx.exec(`INSERT INTO subscriptions (id, integration_id, access_token_hash, created, revoked) VALUES (?, ?, ?, ?, ?)`,
-			sub.ID, sub.IntegrationID, accessTokenHash, ms(sub.CreatedUtc), sub.Revoked)
+		_, err := tx.exec(`INSERT INTO subscriptions (id, integration_id, access_token_hash, created, revoked, generic_devices)
+			VALUES (?, ?, ?, ?, ?, ?)`, sub.ID, sub.IntegrationID, accessTokenHash, ms(sub.CreatedUtc), sub.Revoked, sub.GenericDevices)
 		if err != nil {
 			return err
 		}
@@ -115,14 +115,14 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *bellhop.Subscriptio
 
 // subscriptionCols selects a subscription with its enterprise ids as a JSON
 // array, in their order.
-const subscriptionCols = `s.id, s.integration_id, s.created, s.revoked,
+const subscriptionCols = `s.id, s.integration_id, s.created, s.revoked, s.generic_devices,
 	(SELECT json_group_array(enterprise_id) FROM
 		(SELECT enterprise_id FROM subscription_enterprises WHERE subscription_id = s.id ORDER BY position))`
 
 func scanSubscription(row scanner, sub *bellhop.Subscription, extra ...any) error {
 	var created int64
 	var enterprises string
-	if err := row.Scan(append([]any{&sub.ID, &sub.IntegrationID, &created, &sub.Revoked, &enterprises}, extra...)...); err != nil {
+	if err := row.Scan(append([]any{&sub.ID, &sub.IntegrationID, &created, &sub.Revoked, &sub.GenericDevices, &enterprises}, extra...)...); err != nil {
 		return err
 	}
 	sub.CreatedUtc = fromMS(created)
@@ -165,6 +165,15 @@ func (s *Store) RevokeSubscription(ctx context.Context, id string) error {
 		return mustAffect(res, err)
 	})
 	return wrapErr(err, "revoke subscription %s", id)
+}
+
+// SetSubscriptionGenericDevices sets whether a subscription sees generic
+// devices. A missing subscription is ErrNotFound wrapped.
+func (s *Store) SetSubscriptionGenericDevices(ctx context.Context, id string, on bool) error {
+	err := s.write(ctx, func(tx *tx) error {
+		return mustAffect(tx.exec(`UPDATE subscriptions SET generic_devices = ? WHERE id = ?`, on, id))
+	})
+	return wrapErr(err, "set generic devices of subscription %s", id)
 }
 
 // Authenticate returns the caller whose integration has clientTokenHash and

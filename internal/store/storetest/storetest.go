@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Payments", testPayments},
 		{"ExternalID", testExternalID},
 		{"AgeCommands", testAgeCommands},
+		{"GenericTypes", testGenericTypes},
 		{"TryLock", func(t *testing.T, s store.Store) { testTryLock(t, s, o.exclusiveLocks) }},
 		{"Close", testClose},
 	}
@@ -158,7 +159,8 @@ func testSubscriptions(t *testing.T, s store.Store) {
 
 	portfolio := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e2.ID, e1.ID}, CreatedUtc: at(20)}
 	must(t, s.CreateSubscription(ctx, &portfolio, "access-portfolio"))
-	older := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e1.ID}, CreatedUtc: at(10)}
+	older := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e1.ID}, CreatedUtc: at(10),
+		GenericDevices: true}
 	must(t, s.CreateSubscription(ctx, &older, "access-older"))
 	other := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i2.ID, EnterpriseIDs: []string{e2.ID}, CreatedUtc: at(15)}
 	must(t, s.CreateSubscription(ctx, &other, "access-other"))
@@ -191,6 +193,17 @@ func testSubscriptions(t *testing.T, s store.Store) {
 	}
 	dup := bellhop.Subscription{ID: bellhop.NewID(), IntegrationID: i1.ID, EnterpriseIDs: []string{e1.ID}, CreatedUtc: t0}
 	wantCode(t, s.CreateSubscription(ctx, &dup, "access-older"), bellhop.ECONFLICT)
+
+	// Generic devices: set and cleared, and what authentication returns.
+	must(t, s.SetSubscriptionGenericDevices(ctx, portfolio.ID, true))
+	must(t, s.SetSubscriptionGenericDevices(ctx, older.ID, false))
+	got, err = s.GetSubscription(ctx, portfolio.ID)
+	must(t, err)
+	equal(t, "generic devices set", got.GenericDevices, true)
+	got, err = s.GetSubscription(ctx, older.ID)
+	must(t, err)
+	equal(t, "generic devices cleared", got.GenericDevices, false)
+	wantCode(t, s.SetSubscriptionGenericDevices(ctx, bellhop.NewID(), true), bellhop.ENOTFOUND)
 	dup.ID = older.ID
 	wantCode(t, s.CreateSubscription(ctx, &dup, "access-new"), bellhop.ECONFLICT)
 }
@@ -1030,6 +1043,28 @@ func testAgeCommands(t *testing.T, s store.Store) {
 	n, err = s.AgeCommands(ctx, bellhop.NewID(), time.Hour)
 	must(t, err)
 	equal(t, "commands of an unknown enterprise", n, 0)
+}
+
+// testGenericTypes: devices with a Type label of their own keep it, and
+// their commands can be listed apart from the Mews types' (for expiry).
+func testGenericTypes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	pbx := w.device(w.e1, "Pbx", "Lobby PBX")
+	tv := w.device(w.e2, "Tv", "Room 101 TV")
+	got, err := s.GetDevice(ctx, pbx.ID)
+	must(t, err)
+	equal(t, "generic device", got.Type, bellhop.DeviceType("Pbx"))
+	w.command(w.d1, bellhop.Pending, 10)
+	call := w.command(pbx, bellhop.Pending, 20)
+	off := w.command(tv, bellhop.Processing, 30)
+	w.command(tv, bellhop.Processed, 40)
+	list, err := s.ListCommands(ctx, bellhop.CommandFilter{GenericTypes: true, States: []bellhop.State{bellhop.Pending, bellhop.Received, bellhop.Processing}})
+	must(t, err)
+	equal(t, "unfinished commands of generic devices", ids(list), ids([]bellhop.Command{call, off}))
+	list, err = s.ListCommands(ctx, bellhop.CommandFilter{DeviceType: "Tv", States: []bellhop.State{bellhop.Processing}})
+	must(t, err)
+	equal(t, "a generic type", ids(list), ids([]bellhop.Command{off}))
 }
 
 func testTryLock(t *testing.T, s store.Store, exclusive bool) {
