@@ -24,6 +24,7 @@ type ServeCmd struct {
 	Database         string            `help:"PostgreSQL URL (postgres://...); SQLite in --data when empty." env:"BELLHOP_DATABASE_URL"`
 	Sync             string            `help:"SQLite durability: full (every commit survives power loss) or normal (survives a process crash)." default:"${sync}" enum:"full,normal" env:"BELLHOP_SYNC"`
 	Dev              bool              `help:"Seed demo data once (an enterprise, an integration, one device of each type) and print its tokens; let the admin API move an enterprise's time."`
+	MewsDemo         bool              `name:"mews-demo" help:"Accept the ClientToken and AccessTokens printed in the Mews documentation's examples, with their devices, reservation, customer and command: an integration set up for the Mews demo needs only its addresses changed. Lets the admin API move time. The tokens are public: never on a hub others reach." env:"BELLHOP_MEWS_DEMO"`
 	AdminToken       string            `help:"Register this admin token (for scripts and deployments)." env:"BELLHOP_ADMIN_TOKEN"`
 	TLSCert          string            `name:"tls-cert" help:"TLS certificate file (PEM)." env:"BELLHOP_TLS_CERT"`
 	TLSKey           string            `name:"tls-key" help:"TLS key file (PEM)." env:"BELLHOP_TLS_KEY"`
@@ -94,7 +95,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 		cfg.RequestLog.Size, cfg.RequestLog.Window = c.RequestLog, c.RequestLogWindow
 	}
 	cfg.Console = true
-	cfg.DevTime = c.Dev
+	cfg.DevTime = c.Dev || c.MewsDemo
 	h, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -117,6 +118,14 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 			return err
 		}
 		dev.Print(g.stdout)
+	}
+	if c.MewsDemo {
+		log.Warn("--mews-demo: this hub accepts the tokens printed in the Mews documentation; anyone who reaches it can use them")
+		demo, err := node.SeedMewsDemo(ctx, h)
+		if err != nil {
+			return err
+		}
+		demo.Print(g.stdout)
 	}
 	log.Info("bellhop hub listening", "platform_address", h.PlatformAddress(), "websocket_address", h.WebSocketAddress(),
 		"store", storeName(c.Database))
