@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ import (
 	"github.com/bellhop/bellhop/client/admin"
 	"github.com/bellhop/bellhop/internal/agent"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivertest"
+	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/hubtest"
 )
 
@@ -41,6 +44,61 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos takes about 45 s")
 	}
+	chaos(t, false)
+}
+
+// TestChaosHubFaults runs the same scenario with the agent connected
+// straight to the hub, which misbehaves by its own faults (serve --faults,
+// so that they come back with every restart): requests refused with 429,
+// 500 and 503, carried out but answered 500, held and dropped unanswered,
+// answered late; events dropped, delayed, sent twice and out of order;
+// sockets closed. The agent's promise must hold all the same.
+func TestChaosHubFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos takes about 45 s")
+	}
+	chaos(t, true)
+}
+
+// hubFaults are the faults TestChaosHubFaults sets on every integration,
+// each with a seed drawn from the run's.
+func hubFaults(rng *lockedRand) []string {
+	faults := []string{
+		"refuse,rate=0.03,status=503", "refuse,rate=0.02,status=500", "refuse,rate=0.01,status=429,delay=1s",
+		"applied-error,rate=0.04", "timeout,rate=0.01,delay=2s", "slow,rate=0.05,delay=300ms",
+		"drop-event,rate=0.1", "duplicate-event,rate=0.1", "reorder-event,rate=0.1,delay=500ms",
+		"delay-event,rate=0.05,delay=800ms", "close-socket,rate=0.02,code=1011",
+	}
+	// Each hub process starts every fault's count again from 0 (they come
+	// back with --faults), so a seed that fires only late would never fire
+	// in a process's few seconds: take seeds that fire within the first 20
+	// opportunities, and every kind acts in every run.
+	for i, f := range faults {
+		spec, err := fault.Parse(f)
+		if err != nil {
+			panic(err)
+		}
+		for spec.Seed == 0 || !firesEarly(spec) {
+			spec.Seed = uint64(1 + rng.IntN(1<<30))
+		}
+		faults[i] += fmt.Sprintf(",seed=%d", spec.Seed)
+	}
+	return faults
+}
+
+// firesEarly reports whether a fault fires within its first 20 opportunities.
+func firesEarly(spec fault.Spec) bool {
+	for n := range int64(20) {
+		if fault.Fire(spec.Seed, n, spec.Rate) {
+			return true
+		}
+	}
+	return false
+}
+
+// chaos runs the scenario; with hubFaulty the hub's own faults stand in for
+// the proxy.
+func chaos(t *testing.T, hubFaulty bool) {
 	total, produce := 300, 40*time.Second
 	hubEvery, agentEvery := [2]int{5000, 9000}, [2]int{2500, 5500} // ms, min and max
 	if *soak {
@@ -56,7 +114,13 @@ func TestChaos(t *testing.T) {
 	}
 	hubAddr := l.Addr().String()
 	l.Close()
-	hub := hubtest.StartProcess(t, "--addr", hubAddr, "--rate-limit=-1")
+	args := []string{"--addr", hubAddr, "--rate-limit=-1"}
+	if hubFaulty {
+		faults := hubFaults(rng)
+		t.Logf("hub faults: %s", strings.Join(faults, "; "))
+		args = append(args, "--faults", strings.Join(faults, ";"))
+	}
+	hub := hubtest.StartProcess(t, args...)
 
 	// Devices: two raw printers on one counting sink, two encoders on an
 	// HTTP peer that counts POSTs per command id.
@@ -87,6 +151,10 @@ func TestChaos(t *testing.T) {
 	}
 
 	proxy := startChaosProxy(t, hubAddr, rng)
+	agentAddr := proxy.addr()
+	if hubFaulty {
+		agentAddr = hubAddr
+	}
 	var agentDevices []hubtest.AgentDevice
 	for i, d := range devices {
 		target := "socket://" + sink.Addr()
@@ -95,8 +163,8 @@ func TestChaos(t *testing.T) {
 		}
 		agentDevices = append(agentDevices, hubtest.AgentDevice{ID: d.id, Driver: target})
 	}
-	ag := hubtest.StartAgent(t, hubtest.AgentConfig{PlatformAddress: "http://" + proxy.addr(),
-		WebSocketAddress: "ws://" + proxy.addr(), ClientToken: tn.ClientToken, AccessToken: tn.AccessToken,
+	ag := hubtest.StartAgent(t, hubtest.AgentConfig{PlatformAddress: "http://" + agentAddr,
+		WebSocketAddress: "ws://" + agentAddr, ClientToken: tn.ClientToken, AccessToken: tn.AccessToken,
 		Devices: agentDevices})
 
 	// Producer: total commands spread over produce, each created with an
@@ -141,8 +209,9 @@ func TestChaos(t *testing.T) {
 	// are cut every 0.5-2 s, the agent SIGKILLed and the hub restarted at
 	// random intervals.
 	started := time.Now()
-	proxy.enabled.Store(true)
+	proxy.enabled.Store(!hubFaulty)
 	var hubRestarts, hubKills, agentKills int
+	firedTotal := map[string]int64{} // by kind, over every hub process
 	after := func(r [2]int) <-chan time.Time {
 		return time.After(time.Duration(r[0]+rng.IntN(r[1]-r[0]+1)) * time.Millisecond)
 	}
@@ -153,7 +222,7 @@ chaos:
 		case <-produced:
 			break chaos
 		case <-nextCut:
-			proxy.cutSockets()
+			proxy.cutSockets() // none with hub faults: the agent is not behind it
 			nextCut = after([2]int{500, 2000})
 		case <-nextAgent:
 			ag.Stop(syscall.SIGKILL)
@@ -164,6 +233,7 @@ chaos:
 			ag.Start()
 			nextAgent = after(agentEvery)
 		case <-nextHub:
+			countFired(t, hub.Admin, firedTotal) // faults live in the process: count before it goes
 			sig := syscall.SIGTERM
 			if rng.IntN(2) == 0 {
 				sig = syscall.SIGKILL
@@ -183,6 +253,21 @@ chaos:
 	default:
 	}
 	chaosTime := time.Since(started)
+	// What the hub's faults did; then they are cleared for the calm.
+	fired := ""
+	if hubFaulty {
+		countFired(t, hub.Admin, firedTotal)
+		if _, err := hub.Admin.ClearFaults(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		kinds := slices.Sorted(maps.Keys(firedTotal))
+		for _, k := range kinds {
+			fired += fmt.Sprintf(" %s=%d", k, firedTotal[k])
+			if firedTotal[k] == 0 {
+				t.Errorf("the hub's %s fault never fired", k)
+			}
+		}
+	}
 
 	// Calm: everything must settle within 30 s.
 	idsMu.Lock()
@@ -253,13 +338,27 @@ chaos:
 	if len(all) != len(sent) {
 		t.Errorf("the hub holds %d commands, %d were created: a create was doubled or lost", len(all), len(sent))
 	}
+	faults := fmt.Sprintf("cuts=%d delays=%d duplicates=%d reorders=%d", proxy.cuts.Load(), proxy.delays.Load(), proxy.dups.Load(), proxy.reorders.Load())
+	if hubFaulty {
+		faults = "hub faults fired:" + fired
+	}
 	t.Logf("chaos: sent=%d final=%d processed=%d error=%d (interrupted) other=%d lost=%d executed-twice=%d "+
-		"hub-restarts=%d (%d SIGKILL, %d SIGTERM) agent-kills=%d cuts=%d delays=%d duplicates=%d reorders=%d; chaos %v, settled in %v",
+		"hub-restarts=%d (%d SIGKILL, %d SIGTERM) agent-kills=%d %s; chaos %v, settled in %v",
 		len(sent), len(final), processed, interrupted, other, lost, twice, hubRestarts, hubKills, hubRestarts-hubKills, agentKills,
-		proxy.cuts.Load(), proxy.delays.Load(), proxy.dups.Load(), proxy.reorders.Load(),
-		chaosTime.Round(time.Millisecond), settle.Round(time.Millisecond))
+		faults, chaosTime.Round(time.Millisecond), settle.Round(time.Millisecond))
 	if len(sent) != total {
 		t.Errorf("sent %d commands, want %d", len(sent), total)
+	}
+}
+
+// countFired adds what each fault of a hub process fired to total, by kind.
+func countFired(t testing.TB, a *admin.Client, total map[string]int64) {
+	fs, err := a.Faults(t.Context())
+	if err != nil {
+		t.Fatalf("faults: %v", err)
+	}
+	for _, f := range fs {
+		total[f.Kind] += f.Fired
 	}
 }
 
