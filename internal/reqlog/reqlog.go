@@ -128,7 +128,9 @@ func (l *Log) Body(body []byte, tokens ...string) []byte {
 		if len(t) < 4 {
 			continue // nothing worth hiding, and *** would mangle the body
 		}
-		out = bytes.ReplaceAll(out, []byte(t), []byte("***"))
+		if bytes.Contains(out, []byte(t)) { // ReplaceAll copies even when nothing matches
+			out = bytes.ReplaceAll(out, []byte(t), []byte("***"))
+		}
 		if n < len(body) {
 			for k := min(len(t)-1, len(out)); k > cutAt; k-- {
 				if bytes.HasSuffix(out, []byte(t[:k])) {
