@@ -148,7 +148,9 @@ type Request struct {
 	Client         string `json:",omitempty"`
 	Status         int    // 0 when no answer was sent
 	RequestId      string
-	CommandIds     []string `json:",omitempty"`
+	// CommandIds are the commands it touched (created, read, updated), and
+	// the one an update names even when it was refused.
+	CommandIds []string `json:",omitempty"`
 	// Body is the request body with its tokens masked (***), cut after
 	// the log's limit (BodyTruncated); BodySize is its whole size.
 	Body          string `json:",omitempty"`

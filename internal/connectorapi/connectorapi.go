@@ -227,6 +227,13 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 		minimal: preferMinimal(r.Header.Values("Prefer")), idemKey: r.Header.Get("Idempotency-Key")}
 	if e != nil {
 		req.touched = &e.CommandIDs
+		// The command an update names is logged even when it is refused,
+		// so that every attempt at it shows under its id.
+		if u, ok := decoded.(*updateRequest); ok && u.CommandId != nil {
+			if id, ok := bellhop.ParseID(*u.CommandId); ok {
+				req.touch(id)
+			}
+		}
 	}
 	if len(req.idemKey) > 255 {
 		return fail(bellhop.Invalid("Idempotency-Key"))
@@ -358,9 +365,6 @@ func (s *Server) update(ctx context.Context, r *request) (any, error) {
 			return nil, bellhop.InvalidBecause("ExternalRequestIdentifier", "Value is required: the reference of what the update reports, such as a terminal's transaction id.")
 		}
 		u.ExternalID = *x.Value
-	}
-	if id, ok := bellhop.ParseID(*req.CommandId); ok {
-		r.touch(id)
 	}
 	if err := s.hub.UpdateCommand(ctx, r.caller, *req.CommandId, u); err != nil {
 		return nil, err

@@ -120,6 +120,11 @@ func TestFaultRefuseChangesNothing(t *testing.T) {
 	if r := e.post("commands/update", reqBody(tn, "CommandId", id, "State", "Processed")); r.Status != http.StatusOK {
 		t.Fatalf("second update: %d %s", r.Status, r.Body)
 	}
+	// The request log lists both attempts under the command.
+	if reqs, _ := e.Admin.AllRequests(context.Background(), admin.RequestFilter{CommandId: id, Operation: "commands/update"}); len(reqs) != 2 ||
+		reqs[0].Status != 503 || reqs[1].Status != 200 {
+		t.Fatalf("request log of the command: %+v", reqs)
+	}
 	// Another subscription never saw the fault.
 	if r := e.post("devices/getAll", reqBody(other)); r.Status != http.StatusOK || r.Header.Get("Bellhop-Fault") != "" {
 		t.Fatalf("other tenant: %d %s", r.Status, r.Header)

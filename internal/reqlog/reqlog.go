@@ -58,8 +58,8 @@ type Entry struct {
 	Client         string // the body's Client field
 	Status         int    // the HTTP status answered; 101 for an opened WebSocket
 	RequestID      string
-	// CommandIDs are the commands the request touched: created, updated or
-	// read.
+	// CommandIDs are the commands the request touched (created, read,
+	// updated), and the one an update names even when it was refused.
 	CommandIDs []string
 	// Body is the request body with its tokens masked (***), cut after
 	// the log's MaxBody bytes; BodySize is its whole size.
