@@ -149,7 +149,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	var e *reqlog.Entry
 	if s.cfg.Log != nil {
-		e = &reqlog.Entry{Kind: reqlog.KindRequest, Utc: s.cfg.Log.Now(), Operation: name, RequestID: httpapi.RequestID(r.Context())}
+		e = reqlog.NewEntry(reqlog.KindRequest)
+		e.Utc, e.Operation, e.RequestID = s.cfg.Log.Now(), name, httpapi.RequestID(r.Context())
 		if name == "" {
 			e.Operation = r.Method + " " + r.URL.Path
 		}

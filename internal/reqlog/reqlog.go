@@ -77,7 +77,16 @@ type Entry struct {
 	CloseReason string
 	Events      int
 
-	live *atomic.Int64 // counts Events while the session is open
+	live  *atomic.Int64 // counts Events while the session is open
+	first [1]string     // where the first command id goes without an allocation of its own
+}
+
+// NewEntry returns an entry of kind whose CommandIDs take their first id
+// without an allocation.
+func NewEntry(kind string) *Entry {
+	e := &Entry{Kind: kind}
+	e.CommandIDs = e.first[:0]
+	return e
 }
 
 // Live makes List read an open session's Events from n.
@@ -115,35 +124,70 @@ func (l *Log) Now() time.Time { return l.cfg.Now().UTC() }
 
 // Body returns what the log keeps of a request body: at most MaxBody bytes,
 // copied, with every occurrence of the tokens replaced by ***. A token that
-// the cut splits is masked too.
+// the cut splits is masked too. It allocates once: the copy.
 func (l *Log) Body(body []byte, tokens ...string) []byte {
 	if l == nil {
 		return nil
 	}
 	n := min(len(body), l.cfg.MaxBody)
-	out := make([]byte, n)
-	copy(out, body[:n])
-	cutAt := 0 // the longest beginning of a token that the cut leaves at the end
-	for _, t := range tokens {
-		if len(t) < 4 {
-			continue // nothing worth hiding, and *** would mangle the body
-		}
-		if bytes.Contains(out, []byte(t)) { // ReplaceAll copies even when nothing matches
-			out = bytes.ReplaceAll(out, []byte(t), []byte("***"))
-		}
-		if n < len(body) {
-			for k := min(len(t)-1, len(out)); k > cutAt; k-- {
-				if bytes.HasSuffix(out, []byte(t[:k])) {
-					cutAt = k
+	out := mask(make([]byte, 0, n), body[:n], tokens)
+	if n < len(body) {
+		// The cut may leave a token's beginning at the end.
+		cut := 0
+		for _, t := range tokens {
+			if len(t) < minToken {
+				continue
+			}
+			for k := min(len(t)-1, len(out)); k > cut; k-- {
+				if string(out[len(out)-k:]) == t[:k] {
+					cut = k
 					break
 				}
 			}
 		}
-	}
-	if cutAt > 0 {
-		out = append(out[:len(out)-cutAt], "***"...)
+		if cut > 0 {
+			out = append(out[:len(out)-cut], "***"...)
+		}
 	}
 	return out
+}
+
+// minToken is the shortest token worth hiding: *** would only mangle a
+// body in place of a shorter one.
+const minToken = 4
+
+// mask appends src to dst with every token replaced by ***.
+func mask(dst, src []byte, tokens []string) []byte {
+	for {
+		at, size := -1, 0
+		for _, t := range tokens {
+			if len(t) < minToken {
+				continue
+			}
+			if i := index(src, t); i >= 0 && (at < 0 || i < at) {
+				at, size = i, len(t)
+			}
+		}
+		if at < 0 {
+			return append(dst, src...)
+		}
+		dst = append(append(dst, src[:at]...), "***"...)
+		src = src[at+size:]
+	}
+}
+
+// index is bytes.Index for a string, without converting it.
+func index(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		j := bytes.IndexByte(b[i:len(b)-len(s)+1], s[0])
+		if j < 0 {
+			return -1
+		}
+		if i += j; string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // Add appends e (its Seq is set) and returns it; a WebSocket session's entry

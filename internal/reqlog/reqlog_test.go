@@ -122,3 +122,24 @@ func TestNilLog(t *testing.T) {
 		t.Fatal("nil log skips updates")
 	}
 }
+
+func TestMaskEdges(t *testing.T) {
+	l := New(Config{})
+	a, b := "AAAA1111", "BBBB2222"
+	for in, want := range map[string]string{
+		a + b:                   "******",
+		"x" + a + "y" + a + "z": "x***y***z",
+		"AAAA111" + a:           "AAAA111***",
+		"no tokens here":        "no tokens here",
+		"":                      "",
+		"abc":                   "abc",
+	} {
+		if got := string(l.Body([]byte(in), a, b, "")); got != want {
+			t.Errorf("Body(%q) = %q, want %q", in, got, want)
+		}
+	}
+	body := []byte(`{"ClientToken":"` + a + `","AccessToken":"` + b + `","CommandId":"x"}`)
+	if n := testing.AllocsPerRun(100, func() { l.Body(body, a, b) }); n != 1 {
+		t.Errorf("Body allocates %v times, want once", n)
+	}
+}
