@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ type request struct {
 // touchViews records the commands a read returned.
 func (r *request) touchViews(views []hub.CommandView) {
 	if r.touched != nil {
+		*r.touched = slices.Grow(*r.touched, len(views))
 		for i := range views {
 			*r.touched = append(*r.touched, views[i].ID)
 		}
