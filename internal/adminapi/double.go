@@ -113,7 +113,7 @@ func requestJSON(e *reqlog.Entry) admin.Request {
 	out := admin.Request{Seq: e.Seq, Kind: e.Kind, Utc: e.Utc.Format(time.RFC3339Nano),
 		DurationMs: float64(e.Duration.Microseconds()) / 1000, Operation: e.Operation, IntegrationId: e.IntegrationID,
 		SubscriptionId: e.SubscriptionID, Client: e.Client, Status: e.Status, RequestId: e.RequestID, CommandIds: e.CommandIDs,
-		Body: string(e.Body), BodySize: e.BodySize, BodyTruncated: len(e.Body) < e.BodySize && e.Body != nil, Error: e.Error,
+		Body: string(e.Body), BodySize: e.BodySize, BodyTruncated: e.BodyCut, Error: e.Error,
 		Fault: e.Fault, Open: e.Open, CloseCode: e.CloseCode, CloseReason: e.CloseReason, Events: e.Events}
 	if !e.ClosedUtc.IsZero() {
 		out.ClosedUtc = e.ClosedUtc.Format(time.RFC3339Nano)

@@ -202,7 +202,8 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 		// The body is kept only when its tokens could be read, and so masked.
 		e.BodySize = len(body)
 		if decodeErr != httpapi.ErrInvalidJSON && baseErr == nil {
-			e.Body, e.Client = s.cfg.Log.Body(body, str(b.ClientToken), str(b.AccessToken)), str(b.Client)
+			s.cfg.Log.KeepBody(e, body, str(b.ClientToken), str(b.AccessToken))
+			e.Client = str(b.Client)
 		}
 	}
 	if decodeErr == httpapi.ErrInvalidJSON {

@@ -31,8 +31,7 @@ type requestFilter struct {
 
 type requestRow struct {
 	reqlog.Entry
-	Who       string
-	Truncated bool
+	Who string
 }
 
 func (s *server) requestsPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -71,7 +70,7 @@ func (s *server) requestsPage(w http.ResponseWriter, r *http.Request, sess *sess
 		if e.IntegrationID != "" {
 			who = scopeName(names, "", e.SubscriptionID)
 		}
-		v.Entries = append(v.Entries, requestRow{Entry: e, Who: who, Truncated: e.Body != nil && len(e.Body) < e.BodySize})
+		v.Entries = append(v.Entries, requestRow{Entry: e, Who: who})
 	}
 	if more && len(entries) > 0 {
 		v.Next = entries[len(entries)-1].Seq

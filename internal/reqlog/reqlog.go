@@ -62,9 +62,10 @@ type Entry struct {
 	// updated), and the one an update names even when it was refused.
 	CommandIDs []string
 	// Body is the request body with its tokens masked (***), cut after
-	// the log's MaxBody bytes; BodySize is its whole size.
+	// the log's MaxBody bytes (BodyCut); BodySize is its whole size.
 	Body     []byte
 	BodySize int
+	BodyCut  bool
 	// Error is the message of an error answer.
 	Error string
 	// Fault is the id and kind of the fault that acted on it, if any.
@@ -150,6 +151,14 @@ func (l *Log) Body(body []byte, tokens ...string) []byte {
 		}
 	}
 	return out
+}
+
+// KeepBody puts what the log keeps of a request body in e (see Body).
+func (l *Log) KeepBody(e *Entry, body []byte, tokens ...string) {
+	if l == nil {
+		return
+	}
+	e.Body, e.BodySize, e.BodyCut = l.Body(body, tokens...), len(body), len(body) > l.cfg.MaxBody
 }
 
 // minToken is the shortest token worth hiding: *** would only mangle a

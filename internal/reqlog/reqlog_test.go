@@ -31,6 +31,16 @@ func TestBodyMasksTokens(t *testing.T) {
 			}
 		}
 	}
+	// Masking shortens a body; only a cut makes it cut.
+	var e Entry
+	New(Config{}).KeepBody(&e, body, ct, at)
+	if e.BodyCut || e.BodySize != len(body) || len(e.Body) >= len(body) {
+		t.Fatalf("kept %d of %d bytes, cut %v", len(e.Body), e.BodySize, e.BodyCut)
+	}
+	New(Config{MaxBody: 10}).KeepBody(&e, body, ct, at)
+	if !e.BodyCut {
+		t.Fatal("a body cut at 10 bytes is not marked cut")
+	}
 	// The copy is the log's own.
 	b := []byte(`{"x":1}`)
 	got = l.Body(b)
