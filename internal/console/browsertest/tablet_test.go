@@ -236,6 +236,14 @@ func TestTabletAndTimeZone(t *testing.T) {
 		{"devices", "/devices", ".devices"},
 		{"health", "/health", ".tiles"},
 	}
+	fits(t, run, shot, base, pages)
+}
+
+// fits checks at a desk's screen, a tablet and a phone that nothing on the
+// pages scrolls sideways and no value is squeezed to a few characters a
+// line, and keeps a screenshot of each.
+func fits(t *testing.T, run func(string, ...chromedp.Action[chromedp.Void]), shot *shots, base string, pages []struct{ name, path, ready string }) {
+	t.Helper()
 	for _, width := range []int64{1280, 768, 390} {
 		for _, p := range pages {
 			var fit struct {
