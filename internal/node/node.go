@@ -146,6 +146,9 @@ func (h *Node) wire(ctx context.Context) error {
 	hcfg.Clustered = clustered(h.Store) // then Run relays the store's reports
 	h.Faults = fault.New(cfg.Now)
 	for _, f := range cfg.Faults {
+		if f.CreatedBy == "" {
+			f.CreatedBy = "serve --faults"
+		}
 		if _, err := h.Faults.Add(f); err != nil {
 			return fmt.Errorf("fault %s: %w", f.Kind, err)
 		}
