@@ -19,11 +19,22 @@ import (
 	"github.com/bellhop/bellhop/client"
 	"github.com/bellhop/bellhop/internal/agent/driver"
 	"github.com/bellhop/bellhop/internal/agent/driver/drivers"
+	"github.com/bellhop/bellhop/internal/buildinfo"
 )
+
+// DefaultClient is the Client the agent sends unless configured otherwise:
+// "bellhop-agent/<version> (<host name>)", so that the hub can tell which
+// agent, of which version, serves a subscription.
+var DefaultClient = buildinfo.AgentClient(hostName())
+
+// hostName is this machine's name, or "" when the system does not say.
+func hostName() string {
+	h, _ := os.Hostname()
+	return h
+}
 
 // Defaults applied by [Config.WithDefaults] to zero fields.
 const (
-	DefaultClient       = "bellhop agent"
 	DefaultStateDir     = "agent-state"
 	DefaultListen       = "127.0.0.1:9180"
 	DefaultPollInterval = 30 * time.Second
@@ -62,8 +73,8 @@ type Config struct {
 	// connected to the devices it drives.
 	ClientToken string `yaml:"client_token"`
 	AccessToken string `yaml:"access_token"`
-	// Client is the name and version sent with every request.
-	// Default "bellhop agent".
+	// Client is the name and version sent with every request. Default
+	// DefaultClient: "bellhop-agent/<version> (<host name>)".
 	Client string `yaml:"client"`
 	// StateDir holds the journal (and its lock). Default "agent-state",
 	// relative to the working directory. It must be on a local disk that

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bellhop/bellhop/internal/buildinfo"
 )
 
 // Outcomes counted by bellhop_agent_commands_total.
@@ -62,6 +64,7 @@ func newMetrics(outboxLen, queued func() float64) *metrics {
 			Name: "bellhop_agent_commands_queued",
 			Help: "Commands waiting for or running on a device.",
 		}, queued),
+		buildinfo.Collector(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

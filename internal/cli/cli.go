@@ -17,6 +17,7 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/bellhop/bellhop/internal/bench"
+	"github.com/bellhop/bellhop/internal/buildinfo"
 	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/node"
@@ -26,13 +27,11 @@ import (
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
 
-// Version is the bellhop version, set at build time.
-var Version = "dev"
-
 // Globals are the flags every command takes.
 type Globals struct {
-	LogFormat string `help:"Log format: text or json." default:"text" enum:"text,json" env:"BELLHOP_LOG_FORMAT"`
-	LogLevel  string `help:"Log level: debug, info, warn or error." default:"info" enum:"debug,info,warn,error" env:"BELLHOP_LOG_LEVEL"`
+	LogFormat   string      `help:"Log format: text or json." default:"text" enum:"text,json" env:"BELLHOP_LOG_FORMAT"`
+	LogLevel    string      `help:"Log level: debug, info, warn or error." default:"info" enum:"debug,info,warn,error" env:"BELLHOP_LOG_LEVEL"`
+	ShowVersion versionFlag `name:"version" help:"Print the version and exit."`
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -80,7 +79,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	if kctx.Command() == "version" {
-		fmt.Fprintln(stdout, "bellhop", Version)
+		fmt.Fprint(stdout, buildinfo.Get())
 		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -133,6 +132,18 @@ func duration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// versionFlag is --version: it prints what `bellhop version` prints and
+// exits before any command runs.
+type versionFlag bool
+
+// BeforeReset runs while kong parses, before required flags are checked, so
+// that `bellhop --version` works alone.
+func (versionFlag) BeforeReset(app *kong.Kong) error {
+	fmt.Fprint(app.Stdout, buildinfo.Get())
+	app.Exit(0)
+	return nil
 }
 
 // exitCode carries kong's request to exit (after --help) out of Parse.

@@ -1,6 +1,7 @@
 // Package metrics exposes the hub's Prometheus metrics: requests by operation
 // and status, command state changes, commands waiting and processing, open
-// sockets and event delivery latency.
+// sockets, event delivery latency, and which bellhop runs
+// (bellhop_build_info).
 package metrics
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/buildinfo"
 )
 
 // Hub holds the hub's collectors on a registry of its own.
@@ -49,7 +51,7 @@ func NewHub(sockets func() int, st Stats) *Hub {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bellhop_open_sockets", Help: "Open WebSockets."},
 			func() float64 { return float64(sockets()) }),
-		&waiting{stats: st})
+		&waiting{stats: st}, buildinfo.Collector())
 	return h
 }
 
