@@ -165,6 +165,19 @@ type Store interface {
 	// development hub moves time for expiry and retention.
 	AgeCommands(ctx context.Context, enterpriseID string, d time.Duration) (int, error)
 
+	// SavePresence writes what hub nodes saw of subscriptions' clients: one
+	// row per subscription and node, replacing the node's row but keeping
+	// the earliest FirstUtc and the latest LastUtc. A subscription that does
+	// not exist is ErrNotFound wrapped. Hubs call it every few seconds with
+	// what changed, never once per request.
+	SavePresence(ctx context.Context, rows []bellhop.Presence) error
+	// ListPresence returns every row SavePresence wrote, by subscription
+	// and node; never nil.
+	ListPresence(ctx context.Context) ([]bellhop.Presence, error)
+	// PurgePresence deletes the rows written before the time and returns
+	// how many.
+	PurgePresence(ctx context.Context, before time.Time) (int, error)
+
 	// TryLock takes a named lock shared by every hub node on this database,
 	// if free; release gives it back. On a single-node store it always
 	// succeeds.

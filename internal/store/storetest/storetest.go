@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"ExternalID", testExternalID},
 		{"AgeCommands", testAgeCommands},
 		{"GenericTypes", testGenericTypes},
+		{"Presence", testPresence},
 		{"TryLock", func(t *testing.T, s store.Store) { testTryLock(t, s, o.exclusiveLocks) }},
 		{"Close", testClose},
 	}
@@ -1334,3 +1335,56 @@ func testExternalID(t *testing.T, s store.Store) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func testPresence(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e := createEnterprise(t, s)
+	i, _ := createIntegration(t, s)
+	a, _ := createSubscription(t, s, i.ID, e.ID)
+	b, _ := createSubscription(t, s, i.ID, e.ID)
+
+	list, err := s.ListPresence(ctx)
+	must(t, err)
+	equal(t, "no presence yet (never nil)", list, []bellhop.Presence{})
+	must(t, s.SavePresence(ctx, nil))
+
+	a1 := bellhop.Presence{SubscriptionID: a.ID, Node: "node-1", Client: "bellhop-agent/1.0 (desk)", Address: "10.0.0.7",
+		FirstUtc: at(10), LastUtc: at(20), Sockets: 1, ConnectedUtc: at(11), UpdatedUtc: at(21)}
+	a2 := bellhop.Presence{SubscriptionID: a.ID, Node: "node-2", Client: "bellhop-agent/1.0 (desk)", Address: "10.0.0.7",
+		FirstUtc: at(15), LastUtc: at(30), UpdatedUtc: at(31)}
+	b1 := bellhop.Presence{SubscriptionID: b.ID, Node: "node-1", Client: "curl", Address: "::1", FirstUtc: at(5), LastUtc: at(5), UpdatedUtc: at(21)}
+	must(t, s.SavePresence(ctx, []bellhop.Presence{a1, a2, b1}))
+	list, err = s.ListPresence(ctx)
+	must(t, err)
+	want := []bellhop.Presence{a1, a2, b1}
+	if a.ID > b.ID {
+		want = []bellhop.Presence{b1, a1, a2}
+	}
+	equal(t, "presence by subscription and node (a zero ConnectedUtc stays zero)", list, want)
+
+	// A node's later write replaces its row, except that the first request
+	// stays the earliest and the last the latest (two writers may race).
+	a1b := a1
+	a1b.Client, a1b.Address, a1b.FirstUtc, a1b.LastUtc = "bellhop-agent/1.1 (desk)", "10.0.0.8", at(12), at(19)
+	a1b.Sockets, a1b.ConnectedUtc, a1b.UpdatedUtc = 0, time.Time{}, at(40)
+	must(t, s.SavePresence(ctx, []bellhop.Presence{a1b}))
+	list, err = s.ListPresence(ctx)
+	must(t, err)
+	a1b.FirstUtc, a1b.LastUtc = at(10), at(20)
+	for _, p := range list {
+		if p.SubscriptionID == a.ID && p.Node == "node-1" {
+			equal(t, "rewritten row", p, a1b)
+		}
+	}
+	equal(t, "rows after a rewrite", len(list), 3)
+
+	wantCode(t, s.SavePresence(ctx, []bellhop.Presence{{SubscriptionID: bellhop.NewID(), Node: "n", FirstUtc: at(1), LastUtc: at(1), UpdatedUtc: at(1)}}),
+		bellhop.ENOTFOUND)
+
+	n, err := s.PurgePresence(ctx, at(31))
+	must(t, err)
+	equal(t, "purged rows written before", n, 1)
+	list, err = s.ListPresence(ctx)
+	must(t, err)
+	equal(t, "rows after purge", len(list), 2)
+}
