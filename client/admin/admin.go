@@ -350,6 +350,16 @@ func (c *Client) AddUser(ctx context.Context, name, role, password string) (*Use
 	return call[User](ctx, c, http.MethodPost, "users", User{Name: name, Role: role, Password: password})
 }
 
+// Agents lists every unrevoked subscription with what the hub saw of its
+// client, the most recently seen first.
+func (c *Client) Agents(ctx context.Context) ([]Agent, error) {
+	out, err := call[struct{ Agents []Agent }](ctx, c, http.MethodGet, "agents", nil)
+	if err != nil {
+		return nil, err
+	}
+	return out.Agents, nil
+}
+
 // Users lists the console users by name.
 func (c *Client) Users(ctx context.Context) ([]User, error) {
 	out, err := call[struct{ Users []User }](ctx, c, http.MethodGet, "users", nil)

@@ -194,3 +194,32 @@ type AuditPage struct {
 	Entries []AuditEntry
 	Cursor  *string
 }
+
+// Agent is what the hub knows of one subscription's client (the bellhop
+// agent, or any integration): its last Client string, where its last request
+// came from, when it was first and last seen, its open WebSockets on every
+// hub node, and the devices connected to the subscription.
+type Agent struct {
+	SubscriptionId  string
+	IntegrationId   string
+	IntegrationName string
+	EnterpriseIds   []string
+	// Client is the last Client string its Connector requests carried;
+	// Version and Host are read from it when it is the bellhop agent's
+	// ("bellhop-agent/<version> (<host>)"), else "".
+	Client  string
+	Version string `json:",omitempty"`
+	Host    string `json:",omitempty"`
+	// Address is the remote address of its last request (as the hub saw it:
+	// a proxy's when there is one).
+	Address string
+	// FirstSeenUtc and LastSeenUtc are its first and last request (Connector
+	// request or WebSocket upgrade); "" when it was never seen.
+	FirstSeenUtc string
+	LastSeenUtc  string
+	// Sockets counts its open WebSockets; ConnectedUtc is when the oldest
+	// opened ("" when none is open).
+	Sockets      int
+	ConnectedUtc string
+	Devices      []Device
+}

@@ -70,6 +70,7 @@ func New(cfg Config, h *hub.Service) *Server {
 		{"DELETE subscriptions/{id}", s.revokeSubscription},
 		{"PATCH subscriptions/{id}", s.updateSubscription},
 		{"GET subscriptions/{id}/devices", s.connectedDevices},
+		{"GET agents", s.listAgents},
 		{"PUT subscriptions/{id}/devices/{deviceId}", s.connect},
 		{"DELETE subscriptions/{id}/devices/{deviceId}", s.disconnect},
 		{"POST devices", s.createDevice},
@@ -306,6 +307,30 @@ func (s *Server) connect(ctx context.Context, r *http.Request, _ string) (int, a
 
 func (s *Server) disconnect(ctx context.Context, r *http.Request, _ string) (int, any, error) {
 	return http.StatusNoContent, nil, s.hub.Disconnect(ctx, r.PathValue("id"), r.PathValue("deviceId"))
+}
+
+func (s *Server) listAgents(ctx context.Context, r *http.Request, _ string) (int, any, error) {
+	agents, err := s.hub.Agents(ctx)
+	return listed(agents, err, "Agents", agentJSON)
+}
+
+func agentJSON(a *hub.Agent) admin.Agent {
+	out := admin.Agent{SubscriptionId: a.Subscription.ID, IntegrationId: a.Integration.ID, IntegrationName: a.Integration.Name,
+		EnterpriseIds: a.Subscription.EnterpriseIDs, Client: a.Client, Version: a.Version, Host: a.Host, Address: a.Address,
+		FirstSeenUtc: optTime(a.FirstUtc), LastSeenUtc: optTime(a.LastUtc), Sockets: a.Sockets, ConnectedUtc: optTime(a.ConnectedUtc),
+		Devices: make([]admin.Device, len(a.Devices))}
+	for i := range a.Devices {
+		out.Devices[i] = deviceJSON(&a.Devices[i])
+	}
+	return out
+}
+
+// optTime formats a time, or "" for the zero time.
+func optTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return bellhop.FormatTime(t)
 }
 
 // deviceJSON shows a device. admin.DeviceConfig mirrors bellhop.DeviceConfig

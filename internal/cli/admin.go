@@ -69,7 +69,8 @@ type AdminCmd struct {
 		Password adminUserPassword `cmd:"" help:"Give a user a new password; their sessions end."`
 		Remove   adminUserRemove   `cmd:"" help:"Remove a user; their sessions end."`
 	} `cmd:"" help:"Console users and their roles."`
-	Audit  adminAudit `cmd:"" help:"The audit list: sign-ins and changes to users."`
+	Audit  adminAudit  `cmd:"" help:"The audit list: sign-ins and changes to users."`
+	Agents adminAgents `cmd:"" help:"The agents (each subscription's client): version, address, last seen, open sockets, devices."`
 	Faults struct {
 		Set     adminFaultSet     `cmd:"" help:"Set a fault on the node that answers; prints it with its seed, to set again to replay a run."`
 		List    adminFaultList    `cmd:"" help:"List the faults set, with how often each matched and fired."`

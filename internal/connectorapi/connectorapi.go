@@ -221,6 +221,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 	if err != nil {
 		return fail(err)
 	}
+	s.hub.Seen(caller.Subscription.ID, str(b.Client), r.RemoteAddr) // in memory; written every few seconds
 	if e != nil {
 		e.IntegrationID, e.SubscriptionID = caller.Integration.ID, caller.Subscription.ID
 	}

@@ -46,6 +46,23 @@ type Config struct {
 	// reports, in commit order, for the changes made through any node.
 	// Default false: the service publishes its own changes, after commit.
 	Clustered bool
+	// Node names this hub node in the presence rows it writes (see Seen);
+	// default the host name and a random suffix.
+	Node string
+	// PresenceFlush is how often what the node saw of its callers is
+	// written to the store (only what changed); default 5 s. Close writes
+	// the rest.
+	PresenceFlush time.Duration
+	// Sockets, when set, reports the node's open WebSockets per
+	// subscription, read at each presence flush.
+	Sockets func() map[string]Sockets
+}
+
+// Sockets are a subscription's open WebSockets on one node.
+type Sockets struct {
+	Count int
+	// Since is when the oldest of them opened.
+	Since time.Time
 }
 
 // Expiry says when a command nobody finishes is closed by the hub.
@@ -77,6 +94,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = time.Minute
+	}
+	if c.PresenceFlush <= 0 {
+		c.PresenceFlush = 5 * time.Second
+	}
+	if c.Node == "" {
+		c.Node = defaultNode()
 	}
 	if c.PasswordParams == (PasswordParams{}) {
 		c.PasswordParams = DefaultPasswordParams

@@ -38,6 +38,8 @@ type Service struct {
 	locks keyedLocks // per-command order of commit and publish
 	cache *cache
 	users users
+	// presence is what this node saw of its callers (see Seen).
+	presence presences
 }
 
 // New returns a service over s that publishes to pub (nil: nowhere). With

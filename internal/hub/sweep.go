@@ -9,8 +9,16 @@ import (
 )
 
 // Run sweeps every SweepInterval until ctx is done: it expires stale commands
-// and purges old final ones. On several nodes one node sweeps at a time.
+// and purges old final ones. On several nodes one node sweeps at a time. It
+// also writes what the node saw of its callers every PresenceFlush, and once
+// more before it returns.
 func (s *Service) Run(ctx context.Context) error {
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		s.runPresence(ctx)
+	}()
+	defer func() { <-flushed }()
 	t := time.NewTicker(s.cfg.SweepInterval)
 	defer t.Stop()
 	for {
@@ -73,6 +81,10 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	if r.Purged, err = s.store.Purge(ctx, now.Add(-s.cfg.Retention)); err != nil {
 		return r, fmt.Errorf("purge: %w", err)
+	}
+	// Presence rows no node wrote within the retention: nodes long gone.
+	if _, err = s.store.PurgePresence(ctx, now.Add(-s.cfg.Retention)); err != nil {
+		return r, fmt.Errorf("purge presence: %w", err)
 	}
 	return r, nil
 }

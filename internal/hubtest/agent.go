@@ -27,6 +27,9 @@ type AgentConfig struct {
 	// turns its pacing off, as hubs that Start builds have no limit.
 	RateLimit int
 	Devices   []AgentDevice
+	// OwnClient leaves client out of the file, so that the agent sends its
+	// default Client; otherwise it sends "bellhop test agent".
+	OwnClient bool
 }
 
 // AgentDevice matches a hub device by ID (when set) or by Name, and drives
@@ -43,8 +46,10 @@ func (c AgentConfig) yaml() []byte {
 	if c.WebSocketAddress != "" {
 		fmt.Fprintf(&b, "websocket_address: %q\n", c.WebSocketAddress)
 	}
-	fmt.Fprintf(&b, "client_token: %q\naccess_token: %q\nclient: \"bellhop test agent\"\nstate_dir: %q\n",
-		c.ClientToken, c.AccessToken, c.StateDir)
+	fmt.Fprintf(&b, "client_token: %q\naccess_token: %q\nstate_dir: %q\n", c.ClientToken, c.AccessToken, c.StateDir)
+	if !c.OwnClient {
+		b.WriteString("client: \"bellhop test agent\"\n")
+	}
 	fmt.Fprintf(&b, "listen: \"off\"\npoll_interval: %s\nshutdown_grace: %s\nrate_limit: %d\ndevices:\n",
 		c.PollInterval, c.ShutdownGrace, c.RateLimit)
 	for _, d := range c.Devices {

@@ -161,6 +161,7 @@ func (h *Node) wire(ctx context.Context) error {
 	hcfg.Faults, hcfg.Requests, hcfg.DevTime = h.Faults, h.Requests, cfg.DevTime
 	rcfg.Faults, rcfg.Log = h.Faults, h.Requests
 
+	hcfg.Sockets = func() map[string]hub.Sockets { return openSockets(h.Broker) }
 	var svc *hub.Service
 	pub := &lazyPublisher{}
 	svc, err := hub.New(hcfg, h.Store, pub)
@@ -251,6 +252,20 @@ func (h *Node) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"Status": "ready"})
+}
+
+// openSockets reports the broker's sockets to the service (which may not
+// import realtime: the assembly joins them).
+func openSockets(b *realtime.Broker) map[string]hub.Sockets {
+	if b == nil {
+		return nil
+	}
+	st := b.OpenSockets()
+	out := make(map[string]hub.Sockets, len(st))
+	for sub, s := range st {
+		out[sub] = hub.Sockets{Count: s.Count, Since: s.Oldest}
+	}
+	return out
 }
 
 // lazyPublisher lets the service be built before the broker it publishes to.

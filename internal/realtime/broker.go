@@ -24,6 +24,9 @@ import (
 type Backend interface {
 	Authenticate(ctx context.Context, clientToken, accessToken string) (*bellhop.Caller, error)
 	ConnectedDeviceIDs(ctx context.Context, subscriptionID string) ([]string, error)
+	// Seen records a WebSocket upgrade of the subscription from remoteAddr
+	// (the client string is "": a socket carries none). It must not block.
+	Seen(subscriptionID, client, remoteAddr string)
 }
 
 // Config configures a Broker. Zero fields take their defaults.
@@ -238,6 +241,31 @@ func (b *Broker) Count() int {
 		n += len(m)
 	}
 	return n
+}
+
+// SocketStats are the open sockets of one subscription.
+type SocketStats struct {
+	Count int
+	// Oldest is when the oldest of them opened.
+	Oldest time.Time
+}
+
+// OpenSockets returns the open sockets per subscription id, with when the
+// oldest of each opened.
+func (b *Broker) OpenSockets() map[string]SocketStats {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make(map[string]SocketStats, len(b.bySub))
+	for sub, m := range b.bySub {
+		st := SocketStats{Count: len(m)}
+		for s := range m {
+			if st.Oldest.IsZero() || s.opened.Before(st.Oldest) {
+				st.Oldest = s.opened
+			}
+		}
+		out[sub] = st
+	}
+	return out
 }
 
 // CountBySubscription returns the open sockets per subscription id.

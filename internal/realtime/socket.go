@@ -38,6 +38,7 @@ type socket struct {
 	subscription string
 	integration  string
 	devices      []string // guarded by b.mu
+	opened       time.Time
 
 	mu      sync.Mutex
 	conn    *websocket.Conn // nil until the upgrade completes
@@ -61,7 +62,7 @@ type socket struct {
 }
 
 func newSocket(b *Broker, sub, integ string, devices []string) *socket {
-	s := &socket{b: b, subscription: sub, integration: integ, devices: devices, done: make(chan struct{})}
+	s := &socket{b: b, subscription: sub, integration: integ, devices: devices, done: make(chan struct{}), opened: b.cfg.Now()}
 	s.lastPong.Store(time.Now().UnixNano())
 	return s
 }
@@ -222,6 +223,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 			fail(err)
 			return
 		}
+		b.backend.Seen(caller.Subscription.ID, "", r.RemoteAddr)
 		if e != nil {
 			e.IntegrationID, e.SubscriptionID = caller.Integration.ID, caller.Subscription.ID
 		}
