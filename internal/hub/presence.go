@@ -53,7 +53,8 @@ type seenBy struct{ client, address string }
 type presences struct {
 	m sync.Map // subscription id -> *presence
 
-	// What the flusher last wrote, per subscription (only it touches these).
+	flushMu sync.Mutex // one flush at a time
+	// What the last flushes wrote, per subscription (guarded by flushMu).
 	written map[string]writtenPresence
 }
 
@@ -124,8 +125,10 @@ func (s *Service) runPresence(ctx context.Context) {
 // FlushPresence writes to the store what the node saw since the last
 // flush: the subscriptions with new requests, those whose sockets changed,
 // and, every minute, those with open sockets. closing writes every row the
-// node has with no sockets. Flushes must not run concurrently; Run runs them.
+// node has with no sockets. Run calls it; a test may too.
 func (s *Service) FlushPresence(ctx context.Context, closing bool) error {
+	s.presence.flushMu.Lock()
+	defer s.presence.flushMu.Unlock()
 	now := s.Now()
 	var socks map[string]Sockets
 	if s.cfg.Sockets != nil && !closing {
