@@ -148,6 +148,7 @@ func routes(s *server) []route {
 		{"GET /commands/{id}", V, s.commandPage},
 		{"GET /commands/{id}/pdf", V, s.commandPDF},
 		{"GET /devices", V, s.devicesPage},
+		{"GET /agents", V, s.agentsPage},
 		{"GET /health", V, s.healthPage},
 		{"POST /commands/{id}/cancel", O, s.cancelCommand},
 		{"POST /commands/{id}/resend", O, s.resendCommand},

@@ -329,7 +329,7 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	// No inline script anywhere, so the CSP can forbid it.
 	e.signIn()
-	for _, path := range []string{"/", "/devices", "/integrations", "/test", "/health"} {
+	for _, path := range []string{"/", "/devices", "/agents", "/integrations", "/test", "/health"} {
 		r := e.get(path)
 		if r.status != http.StatusOK {
 			t.Fatalf("GET %s: %d", path, r.status)

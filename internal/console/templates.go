@@ -11,7 +11,7 @@ import (
 )
 
 // pageNames are the page templates; each is parsed together with the layout.
-var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health", "users", "audit", "account", "faults", "requests"}
+var pageNames = []string{"signin", "error", "queue", "command", "devices", "integrations", "test", "health", "users", "audit", "account", "faults", "requests", "agents"}
 
 // timeView is what the "time" template receives: a time, now, and the zone
 // to show it in ("" = the browser's).
