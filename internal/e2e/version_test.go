@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,8 +9,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bellhop/bellhop/internal/buildinfo"
 	"github.com/bellhop/bellhop/internal/hubtest"
 )
+
+// TestBuildInfoMetric: the hub's /metrics says which bellhop runs.
+func TestBuildInfoMetric(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	r := e.do(http.MethodGet, "/metrics", nil)
+	in := buildinfo.Get()
+	want := `bellhop_build_info{commit="` + in.Commit + `",goversion="` + in.GoVersion + `",version="` + in.Version + `"} 1`
+	if in.GoVersion == "" || !strings.Contains(string(r.Body), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+}
 
 // TestVersion builds the binary in a git repository and reads what
 // `bellhop version` and `bellhop --version` print: the commit it was built
