@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/bellhop/bellhop/internal/buildinfo"
+	"github.com/bellhop/bellhop/internal/buildinfo/buildmetric"
 )
 
 // Outcomes counted by bellhop_agent_commands_total.
@@ -64,7 +64,7 @@ func newMetrics(outboxLen, queued func() float64) *metrics {
 			Name: "bellhop_agent_commands_queued",
 			Help: "Commands waiting for or running on a device.",
 		}, queued),
-		buildinfo.Collector(),
+		buildmetric.Collector(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -2,7 +2,8 @@
 // was built from, when that commit was made, and whether the tree had
 // uncommitted changes. The hub and the agent print it (bellhop version),
 // export it (the bellhop_build_info metric) and the agent sends it to the hub
-// (its Client string).
+// (its Client string). It imports only the standard library, so that the
+// hub service may use it; buildmetric exports it to Prometheus.
 package buildinfo
 
 import (
@@ -11,8 +12,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Version is the release version, set at build time with
@@ -138,16 +137,4 @@ func ParseAgentClient(client string) (version, host string, ok bool) {
 	version, host, _ = strings.Cut(rest, " ")
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "("), ")")
 	return version, host, version != ""
-}
-
-// Collector is the bellhop_build_info gauge: always 1, with the binary's
-// version, commit and Go version as labels, the convention that lets a
-// dashboard join any metric of a process with what it runs.
-func Collector() prometheus.Collector {
-	in := Get()
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "bellhop_build_info",
-		Help:        "Always 1; the labels say which bellhop runs (version, commit, goversion).",
-		ConstLabels: prometheus.Labels{"version": in.Version, "commit": in.Commit, "goversion": in.GoVersion},
-	}, func() float64 { return 1 })
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/internal/buildinfo"
+	"github.com/bellhop/bellhop/internal/buildinfo/buildmetric"
 )
 
 // Hub holds the hub's collectors on a registry of its own.
@@ -51,7 +51,7 @@ func NewHub(sockets func() int, st Stats) *Hub {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bellhop_open_sockets", Help: "Open WebSockets."},
 			func() float64 { return float64(sockets()) }),
-		&waiting{stats: st}, buildinfo.Collector())
+		&waiting{stats: st}, buildmetric.Collector())
 	return h
 }
 
