@@ -69,6 +69,10 @@ type Result struct {
 	CPU      *CPU               `json:"cpu,omitempty"`
 	RSSBytes int64              `json:"rss_bytes,omitempty"`
 	Errors   map[string]int64   `json:"errors"`
+	// Stages is the time the hub's requests and events spent in each stage
+	// (its bellhop_stage_seconds histogram) over the window; empty for a hub
+	// that does not export it.
+	Stages map[string]StageSummary `json:"stages,omitempty"`
 
 	samples map[string]*Sample
 }
@@ -205,6 +209,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 		writeLatency(&b, res.Latency, []string{"create", "event", "lifecycle"})
+		writeStages(&b, res.Stages)
 	}
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(&b, "| idle sockets | RSS before | RSS after | RSS per socket | Go heap+stacks per socket | goroutines per socket |\n| --- | --- | --- | --- | --- | --- |\n")

@@ -45,12 +45,15 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 	errsBefore := r.errs.snapshot()
 	var u0, u1 Usage
 	var usageErr error
+	var st0, st1 map[string]*stageHist
+	var stageErr error
 	var measured sync.WaitGroup
 	measured.Go(func() {
 		if d := time.Until(sch.warmEnd); d > 0 {
 			sleep(ctx, d)
 		}
 		u0, usageErr = r.cfg.Usage(ctx)
+		st0, stageErr = scrapeStages(ctx, r.hc, r.cfg.Target+"/metrics")
 	})
 
 	stopProgress := r.runProgress(ctx, label, ph, sch)
@@ -84,6 +87,9 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 	if usageErr == nil {
 		u1, usageErr = r.cfg.Usage(ctx)
 	}
+	if stageErr == nil {
+		st1, stageErr = scrapeStages(ctx, r.hc, r.cfg.Target+"/metrics")
+	}
 	inflight.Wait()
 	drainUntil := time.Now().Add(r.cfg.Drain)
 	for !ph.done() && time.Now().Before(drainUntil) && ctx.Err() == nil {
@@ -103,6 +109,11 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 			res.CPU.PerCommandMS = round3(res.CPU.Seconds * 1000 / done)
 		}
 		res.RSSBytes = u1.RSS
+	}
+	if stageErr != nil {
+		r.rep.Notes = appendOnce(r.rep.Notes, "hub stages unavailable: "+stageErr.Error())
+	} else {
+		res.Stages = stageSummaries(st0, st1)
 	}
 	return res, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ type ServeCmd struct {
 	ExpireWaiting    time.Duration     `help:"A Pending or Received command with no update for this long becomes Cancelled." default:"${expire_waiting}" env:"BELLHOP_EXPIRE_WAITING"`
 	ExpireProcessing time.Duration     `help:"A Processing command with no update for this long becomes Error." default:"${expire_processing}" env:"BELLHOP_EXPIRE_PROCESSING"`
 	DebugAddr        string            `name:"debug-addr" help:"Serve Go's profiler (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty." env:"BELLHOP_DEBUG_ADDR"`
+	DebugBlock       bool              `name:"debug-block" help:"With --debug-addr, also record where goroutines block and wait for locks (/debug/pprof/block and /mutex); costs some CPU." env:"BELLHOP_DEBUG_BLOCK"`
 	Expiry           map[string]string `help:"Per device type: TYPE=WAITING/PROCESSING, e.g. --expiry KeyCutter=30m/2m." env:"BELLHOP_EXPIRY"`
 	Faults           []string          `help:"Set a fault at start (repeat, or separate with ;): KIND,rate=R[,seed=S][,integration=ID|subscription=ID][,ops=OP+OP][,status=N][,delay=D][,code=N][,times=N]. See bellhop admin faults set." sep:";" env:"BELLHOP_FAULTS"`
 	RequestLog       int               `name:"request-log" help:"How many Connector requests and WebSocket sessions the request log keeps; 0 keeps none." default:"${request_log}" env:"BELLHOP_REQUEST_LOG"`
@@ -110,7 +112,12 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 			return err
 		}
 		defer stop()
-		log.Info("profiler listening", "addr", c.DebugAddr)
+		if c.DebugBlock {
+			// One sample per 10 µs spent blocked, and one lock wait in 10.
+			runtime.SetBlockProfileRate(10_000)
+			runtime.SetMutexProfileFraction(10)
+		}
+		log.Info("profiler listening", "addr", c.DebugAddr, "block_profiles", c.DebugBlock)
 	}
 	if c.Dev {
 		dev, err := node.SeedDev(ctx, h, c.Data)

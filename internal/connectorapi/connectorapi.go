@@ -19,6 +19,7 @@ import (
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/ratelimit"
 	"github.com/bellhop/bellhop/internal/reqlog"
+	"github.com/bellhop/bellhop/internal/stage"
 )
 
 // Prefix is where the operations live.
@@ -38,6 +39,9 @@ type Config struct {
 	Faults *fault.Injector
 	// Log, when set, records every request.
 	Log *reqlog.Log
+	// Stage, when set, receives the time each request spends reading,
+	// authenticating and answering, and in all (see package stage).
+	Stage stage.Observer
 }
 
 // Server is the Connector API's http.Handler.
@@ -164,18 +168,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Log.Add(e)
 		}()
 	}
-	err := s.serve(sw, r, name, op, e)
+	err := s.serve(sw, r, name, op, e, start)
 	if e != nil && err != nil {
 		e.Error = bellhop.ErrorMessage(err)
 	}
-	if s.cfg.Observe != nil {
-		s.cfg.Observe(name, sw.status, time.Since(start))
+	if s.cfg.Observe != nil || s.cfg.Stage != nil {
+		d := time.Since(start)
+		if s.cfg.Observe != nil {
+			s.cfg.Observe(name, sw.status, d)
+		}
+		s.cfg.Stage.Observe(stage.Request, d)
 	}
 }
 
 // serve answers one request and returns the error it answered with, if any.
 // e, when not nil, receives what the request log keeps.
-func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operation, e *reqlog.Entry) error {
+func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operation, e *reqlog.Entry, start time.Time) error {
 	log := s.cfg.Logger
 	fail := func(err error) error {
 		httpapi.WriteError(w, r, log, err)
@@ -206,6 +214,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 			e.Client = str(b.Client)
 		}
 	}
+	t := s.cfg.Stage.Since(stage.Read, start)
 	if decodeErr == httpapi.ErrInvalidJSON {
 		return fail(decodeErr)
 	}
@@ -218,6 +227,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 		}
 	}
 	caller, err := s.hub.Authenticate(r.Context(), str(b.ClientToken), str(b.AccessToken))
+	t = s.cfg.Stage.Since(stage.Auth, t)
 	if err != nil {
 		return fail(err)
 	}
@@ -254,6 +264,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 		}
 	}
 	resp, err := op.run(r.Context(), req)
+	t = s.cfg.Stage.Since(stage.Run, t) // from the end of Auth: what lies between is small
 	if faulty && d.Kind == fault.AppliedError {
 		httpapi.WriteFaultStatus(w, r, d)
 		return nil
@@ -261,6 +272,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 	if err != nil {
 		return fail(err)
 	}
+	defer s.cfg.Stage.Since(stage.Respond, t)
 	if resp == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return nil

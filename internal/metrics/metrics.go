@@ -1,6 +1,7 @@
 // Package metrics exposes the hub's Prometheus metrics: requests by operation
 // and status, command state changes, commands waiting and processing, open
-// sockets, event delivery latency, and which bellhop runs
+// sockets, event delivery latency, the time spent in each stage of a
+// request and an event (bellhop_stage_seconds), and which bellhop runs
 // (bellhop_build_info).
 package metrics
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/buildinfo/buildmetric"
+	"github.com/bellhop/bellhop/internal/stage"
 )
 
 // Hub holds the hub's collectors on a registry of its own.
@@ -25,6 +27,7 @@ type Hub struct {
 	duration    *prometheus.HistogramVec
 	transitions *prometheus.CounterVec
 	delivery    prometheus.Histogram
+	stages      *Stages
 }
 
 // Stats is what the metrics read at scrape time: per device, what waits
@@ -34,8 +37,9 @@ type Stats interface {
 }
 
 // NewHub registers the hub's metrics. sockets reports open sockets; st is
-// read at scrape time for the commands that wait.
-func NewHub(sockets func() int, st Stats) *Hub {
+// read at scrape time for the commands that wait; stages (nil: none) are the
+// stage histograms the node's components observe into.
+func NewHub(sockets func() int, st Stats, stages *Stages) *Hub {
 	h := &Hub{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bellhop_requests_total",
@@ -52,7 +56,42 @@ func NewHub(sockets func() int, st Stats) *Hub {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bellhop_open_sockets", Help: "Open WebSockets."},
 			func() float64 { return float64(sockets()) }),
 		&waiting{stats: st}, buildmetric.Collector())
+	if stages != nil {
+		h.stages = stages
+		h.Registry.MustRegister(stages.vec)
+	}
 	return h
+}
+
+// StageBuckets are the upper bounds, in seconds, of bellhop_stage_seconds:
+// from 10 µs to about 1.3 s, each about 1.41 times the one before (two per
+// doubling), fine enough to place a p99 within its bucket to ±20 %.
+var StageBuckets = prometheus.ExponentialBuckets(10e-6, 1.4142135623730951, 35)
+
+// Stages is the bellhop_stage_seconds histogram: how long requests and
+// events spend in each stage.Stage. Observe allocates nothing: the series of
+// every stage exist from the start.
+type Stages struct {
+	vec *prometheus.HistogramVec
+	obs [stage.Count]prometheus.Observer
+}
+
+// NewStages returns the stage histograms, registered by NewHub.
+func NewStages() *Stages {
+	s := &Stages{vec: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bellhop_stage_seconds",
+		Help:    "Time spent in each stage of a Connector request and a command event (see package stage).",
+		Buckets: StageBuckets}, []string{"stage"})}
+	for _, st := range stage.All() {
+		s.obs[st] = s.vec.WithLabelValues(st.String())
+	}
+	return s
+}
+
+// Observe records d as the time spent in st; it is a stage.Observer.
+func (s *Stages) Observe(st stage.Stage, d time.Duration) {
+	if st < stage.Count {
+		s.obs[st].Observe(d.Seconds())
+	}
 }
 
 // Handler serves the metrics.

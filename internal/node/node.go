@@ -27,6 +27,7 @@ import (
 	"github.com/bellhop/bellhop/internal/ratelimit"
 	"github.com/bellhop/bellhop/internal/realtime"
 	"github.com/bellhop/bellhop/internal/reqlog"
+	"github.com/bellhop/bellhop/internal/stage"
 	"github.com/bellhop/bellhop/internal/store"
 	"github.com/bellhop/bellhop/internal/store/sqlite"
 )
@@ -87,6 +88,7 @@ type Node struct {
 	Faults    *fault.Injector
 	Requests  *reqlog.Log
 	publisher hub.Publisher // the broker, counted by Metrics
+	stages    *metrics.Stages
 	ln, wsln  net.Listener
 	handler   http.Handler
 	srv       *http.Server
@@ -97,6 +99,12 @@ type Node struct {
 
 // OpenStore opens the store that cfg names.
 func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
+	return openStore(ctx, cfg, nil)
+}
+
+// openStore opens the store that cfg names; a SQLite store reports its
+// writes' stages to obs.
+func openStore(ctx context.Context, cfg Config, obs stage.Observer) (store.Store, error) {
 	if cfg.Database != "" {
 		return openPostgres(ctx, cfg)
 	}
@@ -107,7 +115,7 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "bellhop.db"), Sync: cfg.Sync})
+	return sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "bellhop.db"), Sync: cfg.Sync, Stage: obs})
 }
 
 // New opens the store, wires the service, the broker and the APIs, and
@@ -125,11 +133,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
-	st, err := OpenStore(ctx, cfg)
+	stages := metrics.NewStages()
+	st, err := openStore(ctx, cfg, stages.Observe)
 	if err != nil {
 		return nil, err
 	}
-	h := &Node{cfg: cfg, Store: st, log: cfg.Logger}
+	h := &Node{cfg: cfg, Store: st, log: cfg.Logger, stages: stages}
 	if err := h.wire(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -159,7 +168,7 @@ func (h *Node) wire(ctx context.Context) error {
 		h.Requests = reqlog.New(lc)
 	}
 	hcfg.Faults, hcfg.Requests, hcfg.DevTime = h.Faults, h.Requests, cfg.DevTime
-	rcfg.Faults, rcfg.Log = h.Faults, h.Requests
+	rcfg.Faults, rcfg.Log, rcfg.Stage = h.Faults, h.Requests, h.stages.Observe
 
 	hcfg.Sockets = func() map[string]hub.Sockets { return openSockets(h.Broker) }
 	var svc *hub.Service
@@ -169,7 +178,7 @@ func (h *Node) wire(ctx context.Context) error {
 		return err
 	}
 	h.Service = svc
-	h.Metrics = metrics.NewHub(func() int { return h.Broker.Count() }, svc)
+	h.Metrics = metrics.NewHub(func() int { return h.Broker.Count() }, svc, h.stages)
 	rcfg.OnDeliver = h.Metrics.ObserveDelivery
 	h.Broker = realtime.NewBroker(rcfg, svc)
 	pub.next = metrics.Publisher{Next: h.Broker, Hub: h.Metrics}
@@ -185,7 +194,7 @@ func (h *Node) wire(ctx context.Context) error {
 	}
 
 	conn := connectorapi.New(connectorapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody, Limiter: h.Limiter,
-		Observe: h.Metrics.ObserveRequest, Faults: h.Faults, Log: h.Requests}, svc)
+		Observe: h.Metrics.ObserveRequest, Faults: h.Faults, Log: h.Requests, Stage: h.stages.Observe}, svc)
 	admin := adminapi.New(adminapi.Config{Logger: cfg.Logger, MaxBody: cfg.MaxBody}, svc)
 	var allow func(context.Context, string) (bool, time.Duration)
 	if h.Limiter != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/reqlog"
+	"github.com/bellhop/bellhop/internal/stage"
 )
 
 // Backend is what the broker and endpoint need of the hub.
@@ -53,6 +54,9 @@ type Config struct {
 	Faults *fault.Injector
 	// Log, when set, records every WebSocket session.
 	Log *reqlog.Log
+	// Stage, when set, receives the time spent routing events to sockets,
+	// waiting on a socket and writing to it (see package stage).
+	Stage stage.Observer
 }
 
 func (c *Config) setDefaults() {
@@ -148,6 +152,8 @@ const maxPings = 512
 type event struct {
 	json []byte
 	at   time.Time
+	// published is when Publish routed it (zero without a stage observer).
+	published time.Time
 }
 
 // encode renders the wire form of a DeviceCommand event. Ids and states are
@@ -164,6 +170,8 @@ func encode(e bellhop.Event) []byte {
 // Publish routes events to the sockets that may see them and to listeners.
 // It never blocks on a socket.
 func (b *Broker) Publish(events []bellhop.Event) {
+	start := b.cfg.Stage.Now()
+	defer b.cfg.Stage.Since(stage.Publish, start)
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for l := range b.listeners {
@@ -174,7 +182,7 @@ func (b *Broker) Publish(events []bellhop.Event) {
 		if !e.StateChange {
 			continue
 		}
-		ev := event{json: encode(e), at: e.Utc}
+		ev := event{json: encode(e), at: e.Utc, published: start}
 		for s := range b.byDevice[e.DeviceID] {
 			if faulty {
 				s.offer(ev, e)

@@ -15,6 +15,7 @@ import (
 	"github.com/bellhop/bellhop/internal/fault"
 	"github.com/bellhop/bellhop/internal/httpapi"
 	"github.com/bellhop/bellhop/internal/reqlog"
+	"github.com/bellhop/bellhop/internal/stage"
 )
 
 // pongWait bounds how long one ping waits for its pong.
@@ -327,7 +328,14 @@ func (s *socket) write() {
 		}
 		conn := s.conn
 		s.mu.Unlock()
-		if err := s.flush(conn, batch); err != nil {
+		var taken time.Time
+		if s.b.cfg.Stage != nil {
+			taken = time.Now()
+			for _, e := range batch {
+				s.b.cfg.Stage.Observe(stage.SocketQueue, taken.Sub(e.published))
+			}
+		}
+		if err := s.flush(conn, batch, taken); err != nil {
 			s.mu.Lock()
 			s.writing = false
 			s.mu.Unlock()
@@ -337,7 +345,9 @@ func (s *socket) write() {
 	}
 }
 
-func (s *socket) flush(conn *websocket.Conn, batch []event) error {
+// flush writes batch as one message; taken is when it was taken from the
+// queue (zero without a stage observer).
+func (s *socket) flush(conn *websocket.Conn, batch []event, taken time.Time) error {
 	n := len(`{"Events":[]}`)
 	for _, e := range batch {
 		n += len(e.json) + 1
@@ -356,6 +366,7 @@ func (s *socket) flush(conn *websocket.Conn, batch []event) error {
 	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
 		return err
 	}
+	s.b.cfg.Stage.Since(stage.SocketWrite, taken) // building the message included: it is short
 	s.sent.Add(int64(len(batch)))
 	if s.b.cfg.OnDeliver != nil {
 		now := s.b.cfg.Now()

@@ -27,6 +27,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/stage"
 	"github.com/bellhop/bellhop/internal/store"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	// (16 MiB). The WAL grows past it by at most what is written in one
 	// CheckpointEvery.
 	WALRestartPages int
+	// Stage, when set, receives how long writes wait for the committer, run,
+	// commit and take to wake their caller again (see package stage).
+	Stage stage.Observer
 }
 
 // Validate checks c and fills in its defaults. It returns an error naming the
@@ -103,9 +107,10 @@ type Store struct {
 
 	c *sql.DB // one connection: background checkpoints
 
-	checkpointEvery time.Duration // Config.CheckpointEvery
-	restartPages    int           // Config.WALRestartPages
-	busyTimeout     time.Duration // Config.BusyTimeout
+	checkpointEvery time.Duration  // Config.CheckpointEvery
+	restartPages    int            // Config.WALRestartPages
+	busyTimeout     time.Duration  // Config.BusyTimeout
+	stage           stage.Observer // Config.Stage
 	// restart asks the committer to restart the WAL after its next group
 	// (see checkpoint).
 	restart atomic.Bool
@@ -159,7 +164,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, busyTimeout: cfg.BusyTimeout,
-		w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
+		stage: cfg.Stage, w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
 		closed: make(chan struct{}), committed: make(chan struct{}), checkpointed: make(chan struct{})}
 	go s.commit()
 	if err := s.migrate(ctx); err != nil {
@@ -246,6 +251,7 @@ func (s *Store) restartWAL() {
 	if !s.restart.Swap(false) {
 		return
 	}
+	defer s.stage.Since(stage.WALRestart, s.stage.Now())
 	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
 		return
 	}
@@ -386,7 +392,7 @@ func (s *Store) read(ctx context.Context) *tx { return &tx{ctx: ctx, s: s} }
 // back only its own changes. So fn may run twice: it must set its results
 // afresh each time it runs, never add to what an earlier run left.
 func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), queued: s.stage.Now()}
 	select {
 	case s.writes <- req:
 	case <-s.closed:
@@ -394,7 +400,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return <-req.done
+	err := <-req.done
+	if !req.committed.IsZero() {
+		s.stage.Since(stage.WriteWake, req.committed)
+	}
+	return err
 }
 
 // writeReq is one write waiting for the committer.
@@ -402,6 +412,10 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(tx *tx) error
 	done chan error
+	// queued is when the write was handed to the committer and committed
+	// when its group's commit ended (zero without a stage observer, or
+	// when the group failed before its commit).
+	queued, committed time.Time
 }
 
 // maxGroup bounds how many writes share one commit, so that one commit's
@@ -436,6 +450,12 @@ func (s *Store) commit() {
 // runGroup runs a group of writes in one transaction: first plainly, and
 // again with savepoints when one of several fails (see write).
 func (s *Store) runGroup(batch []*writeReq) {
+	if s.stage != nil {
+		start := time.Now()
+		for _, req := range batch {
+			s.stage.Observe(stage.WriteQueue, start.Sub(req.queued))
+		}
+	}
 	errs, err := s.run(batch, false)
 	if err == errRetryGroup {
 		errs, err = s.run(batch, true)
@@ -460,6 +480,7 @@ var errRetryGroup = errors.New("sqlite: a write of the group failed")
 // transaction as a whole, for every write that has none of its own.
 func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error) {
 	errs = make([]error, len(batch))
+	began := s.stage.Now()
 	t, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		return errs, fmt.Errorf("begin: %w", err)
@@ -504,8 +525,17 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 			}
 		}
 	}
+	ran := s.stage.Now()
 	if err := t.Commit(); err != nil {
 		return errs, fmt.Errorf("commit: %w", err)
+	}
+	if s.stage != nil { // each write of the group waits for all of it
+		committed := time.Now()
+		for _, req := range batch {
+			req.committed = committed
+			s.stage.Observe(stage.WriteRun, ran.Sub(began))
+			s.stage.Observe(stage.Commit, committed.Sub(ran))
+		}
 	}
 	return errs, nil
 }
