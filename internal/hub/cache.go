@@ -10,6 +10,11 @@ import (
 // cacheTTL bounds how long a cached answer may be used. Changes made through
 // any node invalidate the caches at once (Publisher.DevicesChanged and
 // Revoked pass through invalidating); the TTL is only a safety net.
+//
+// An answer past half its TTL is still used, and the request that finds it
+// so reloads it in the background: a subscription in steady use never waits
+// for the store to authenticate, where a plain expiry sent one request in
+// eight of a busy agent to a store read (the auth stage's p90 under load).
 const cacheTTL = 5 * time.Second
 
 // maxCached bounds each cache; past it the cache starts afresh.
@@ -23,30 +28,52 @@ type cache struct {
 	callers map[string]cachedCaller  // token hashes -> caller
 	devices map[string]cachedDevices // subscription -> connected devices
 	epoch   uint64                   // invalidations so far
+	now     func() time.Time         // time.Now; tests move it
 }
 
 type cachedCaller struct {
-	caller *bellhop.Caller
-	at     time.Time
+	caller     *bellhop.Caller
+	at         time.Time
+	refreshing bool // a background reload runs
 }
 
 type cachedDevices struct {
-	devices map[string]bellhop.Device // never modified once cached
-	at      time.Time
+	devices    map[string]bellhop.Device // never modified once cached
+	at         time.Time
+	refreshing bool // a background reload runs
 }
 
 func newCache() *cache {
-	return &cache{callers: map[string]cachedCaller{}, devices: map[string]cachedDevices{}}
+	return &cache{callers: map[string]cachedCaller{}, devices: map[string]cachedDevices{}, now: time.Now}
 }
 
-func (c *cache) caller(key string) *bellhop.Caller {
+// fresh reports whether an answer read at "at" may still be used, and
+// whether it is past half its TTL, so due for a reload.
+func (c *cache) fresh(at time.Time) (ok, due bool) {
+	age := c.now().Sub(at)
+	return age <= cacheTTL, age > cacheTTL/2
+}
+
+// caller returns the cached caller of key, nil when none may be used, and
+// whether the caller of this method should reload it in the background (it
+// is due and no reload runs; the entry is marked as reloading).
+func (c *cache) caller(key string) (caller *bellhop.Caller, reload bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.callers[key]
-	if !ok || time.Since(e.at) > cacheTTL {
-		return nil
+	if !ok {
+		return nil, false
 	}
-	return e.caller
+	fresh, due := c.fresh(e.at)
+	if !fresh {
+		return nil, false
+	}
+	if due && !e.refreshing {
+		e.refreshing = true
+		c.callers[key] = e
+		return e.caller, true
+	}
+	return e.caller, false
 }
 
 // generation returns the count of invalidations; a loader takes it before
@@ -58,38 +85,89 @@ func (c *cache) generation() uint64 {
 	return c.epoch
 }
 
+// putCaller caches what a load read, unless an invalidation came since gen.
 func (c *cache) putCaller(key string, caller *bellhop.Caller, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch != gen {
+		c.endReload(key, "")
 		return
 	}
 	if len(c.callers) >= maxCached {
 		c.callers = map[string]cachedCaller{}
 	}
-	c.callers[key] = cachedCaller{caller: caller, at: time.Now()}
+	c.callers[key] = cachedCaller{caller: caller, at: c.now()}
 }
 
-func (c *cache) connected(sub string) map[string]bellhop.Device {
+// reloadedCaller ends a background reload of a caller that failed, so that
+// a later request may try again.
+func (c *cache) reloadedCaller(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endReload(key, "")
+}
+
+// endReload clears the reload mark of a caller's key or a subscription's
+// devices (either may be ""); c.mu is held.
+func (c *cache) endReload(key, sub string) {
+	if e, ok := c.callers[key]; ok && e.refreshing {
+		e.refreshing = false
+		c.callers[key] = e
+	}
+	if e, ok := c.devices[sub]; ok && e.refreshing {
+		e.refreshing = false
+		c.devices[sub] = e
+	}
+}
+
+// dropCaller forgets key: its tokens no longer identify a caller.
+func (c *cache) dropCaller(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.callers, key)
+}
+
+// connected returns the cached devices of a subscription, nil when none may
+// be used, and whether to reload them in the background (as caller).
+func (c *cache) connected(sub string) (devices map[string]bellhop.Device, reload bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.devices[sub]
-	if !ok || time.Since(e.at) > cacheTTL {
-		return nil
+	if !ok {
+		return nil, false
 	}
-	return e.devices
+	fresh, due := c.fresh(e.at)
+	if !fresh {
+		return nil, false
+	}
+	if due && !e.refreshing {
+		e.refreshing = true
+		c.devices[sub] = e
+		return e.devices, true
+	}
+	return e.devices, false
 }
 
+// putConnected caches what a load read, unless an invalidation came since
+// gen.
 func (c *cache) putConnected(sub string, devices map[string]bellhop.Device, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch != gen {
+		c.endReload("", sub)
 		return
 	}
 	if len(c.devices) >= maxCached {
 		c.devices = map[string]cachedDevices{}
 	}
-	c.devices[sub] = cachedDevices{devices: devices, at: time.Now()}
+	c.devices[sub] = cachedDevices{devices: devices, at: c.now()}
+}
+
+// reloadedConnected ends a background reload of devices that failed.
+func (c *cache) reloadedConnected(sub string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endReload("", sub)
 }
 
 // forget drops what is cached for a subscription.

@@ -44,9 +44,23 @@ func (p *Page) count() (int, error) {
 // connected returns the caller's connected devices by id. The map is shared
 // with the cache: never modify it.
 func (s *Service) connected(ctx context.Context, c *bellhop.Caller) (map[string]bellhop.Device, error) {
-	if m := s.cache.connected(c.Subscription.ID); m != nil {
+	if m, reload := s.cache.connected(c.Subscription.ID); m != nil {
+		if reload {
+			go func() {
+				ctx, cancel := reloadContext(ctx)
+				defer cancel()
+				if _, err := s.loadConnected(ctx, c); err != nil {
+					s.cache.reloadedConnected(c.Subscription.ID)
+				}
+			}()
+		}
 		return m, nil
 	}
+	return s.loadConnected(ctx, c)
+}
+
+// loadConnected reads the caller's connected devices and caches them.
+func (s *Service) loadConnected(ctx context.Context, c *bellhop.Caller) (map[string]bellhop.Device, error) {
 	gen := s.cache.generation()
 	devs, err := s.store.ConnectedDevices(ctx, c.Subscription.ID)
 	if err != nil {
@@ -58,6 +72,12 @@ func (s *Service) connected(ctx context.Context, c *bellhop.Caller) (map[string]
 	}
 	s.cache.putConnected(c.Subscription.ID, m, gen)
 	return m, nil
+}
+
+// reloadContext is the context of a cache reload in the background: the
+// request's values without its end, bounded in time.
+func reloadContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // Devices returns the devices connected to the caller's subscription that it

@@ -79,11 +79,28 @@ func (s *Service) Authenticate(ctx context.Context, clientToken, accessToken str
 	}
 	ch, ah := bellhop.HashToken(clientToken), bellhop.HashToken(accessToken)
 	key := ch + ah
-	if c := s.cache.caller(key); c != nil {
+	if c, reload := s.cache.caller(key); c != nil {
+		if reload {
+			go func() {
+				ctx, cancel := reloadContext(ctx)
+				defer cancel()
+				if _, err := s.loadCaller(ctx, key, ch, ah); errors.Is(err, errUnauthorized) {
+					s.cache.dropCaller(key) // the tokens no longer work
+				} else if err != nil {
+					s.cache.reloadedCaller(key)
+				}
+			}()
+		}
 		return c, nil
 	}
+	return s.loadCaller(ctx, key, ch, ah)
+}
+
+// loadCaller reads the caller of a token pair's hashes and caches it under
+// key.
+func (s *Service) loadCaller(ctx context.Context, key, clientHash, accessHash string) (*bellhop.Caller, error) {
 	gen := s.cache.generation()
-	c, err := s.store.Authenticate(ctx, ch, ah)
+	c, err := s.store.Authenticate(ctx, clientHash, accessHash)
 	if errors.Is(err, bellhop.ErrNotFound) {
 		return nil, errUnauthorized
 	} else if err != nil {
