@@ -73,6 +73,10 @@ type Result struct {
 	// (its bellhop_stage_seconds histogram) over the window; empty for a hub
 	// that does not export it.
 	Stages map[string]StageSummary `json:"stages,omitempty"`
+	// StagesWindowSeconds is the time between the two readings of the
+	// stages: the window, or longer when creates were still being sent
+	// after it (a hub that fell behind).
+	StagesWindowSeconds float64 `json:"stages_window_s,omitempty"`
 
 	samples map[string]*Sample
 }
@@ -209,7 +213,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 		writeLatency(&b, res.Latency, []string{"create", "event", "lifecycle"})
-		writeStages(&b, res.Stages)
+		writeStages(&b, res.Stages, res.StagesWindowSeconds)
 	}
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(&b, "| idle sockets | RSS before | RSS after | RSS per socket | Go heap+stacks per socket | goroutines per socket |\n| --- | --- | --- | --- | --- | --- |\n")

@@ -47,6 +47,7 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 	var usageErr error
 	var st0, st1 map[string]*stageHist
 	var stageErr error
+	var stagesFrom, stagesTo time.Time
 	var measured sync.WaitGroup
 	measured.Go(func() {
 		if d := time.Until(sch.warmEnd); d > 0 {
@@ -54,6 +55,7 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 		}
 		u0, usageErr = r.cfg.Usage(ctx)
 		st0, stageErr = scrapeStages(ctx, r.hc, r.cfg.Target+"/metrics")
+		stagesFrom = time.Now()
 	})
 
 	stopProgress := r.runProgress(ctx, label, ph, sch)
@@ -89,6 +91,7 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 	}
 	if stageErr == nil {
 		st1, stageErr = scrapeStages(ctx, r.hc, r.cfg.Target+"/metrics")
+		stagesTo = time.Now()
 	}
 	inflight.Wait()
 	drainUntil := time.Now().Add(r.cfg.Drain)
@@ -114,6 +117,7 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 		r.rep.Notes = appendOnce(r.rep.Notes, "hub stages unavailable: "+stageErr.Error())
 	} else {
 		res.Stages = stageSummaries(st0, st1)
+		res.StagesWindowSeconds = round1(stagesTo.Sub(stagesFrom).Seconds())
 	}
 	return res, nil
 }

@@ -162,12 +162,12 @@ func (h *stageHist) quantile(q float64) float64 {
 	return lower
 }
 
-// writeStages writes the stage table of a result.
-func writeStages(b *strings.Builder, st map[string]StageSummary) {
+// writeStages writes the stage table of a result, read over window seconds.
+func writeStages(b *strings.Builder, st map[string]StageSummary, window float64) {
 	if len(st) == 0 {
 		return
 	}
-	b.WriteString("| hub stage (ms) | count | mean | p50 | p90 | p99 | total s |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(b, "| hub stage (ms, over %.1fs) | count | mean | p50 | p90 | p99 | total s |\n| --- | --- | --- | --- | --- | --- | --- |\n", window)
 	names := make([]string, 0, len(st))
 	for n := range st {
 		names = append(names, n)

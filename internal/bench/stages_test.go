@@ -64,7 +64,7 @@ func TestStageSummaries(t *testing.T) {
 		t.Errorf("quantile(1) in the +Inf bucket = %v, want the highest bound 0.004", q)
 	}
 	var b strings.Builder
-	writeStages(&b, got)
+	writeStages(&b, got, 20)
 	if !strings.Contains(b.String(), "| commit | 100 | 1.000 | 1.000 | 2.000 | 4.000 | 0.10 |") {
 		t.Errorf("stage table:\n%s", b.String())
 	}
