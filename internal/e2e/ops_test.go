@@ -83,4 +83,18 @@ func TestOperability(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// The stages a request passes before its answer leaves were timed (the
+	// sockets' stages run after it, on their own goroutines).
+	for _, st := range []string{"request", "read", "auth", "run", "write_queue", "write_run", "commit", "write_wake",
+		"publish", "respond"} {
+		series := `bellhop_stage_seconds_count{stage="` + st + `"} `
+		i := strings.Index(string(r.Body), series)
+		if i < 0 {
+			t.Errorf("/metrics lacks %q", series)
+			continue
+		}
+		if rest := string(r.Body[i+len(series):]); strings.HasPrefix(rest, "0\n") {
+			t.Errorf("stage %s was never timed", st)
+		}
+	}
 }
