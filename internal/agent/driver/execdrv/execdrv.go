@@ -1,9 +1,14 @@
 // Package execdrv runs a local program for each command, the adapter for
 // vendor tools that come as a command-line encoder or a script.
 //
-// A target is exec:/path/to/program followed by optional arguments separated
-// by spaces (no quoting: put anything fancier in a wrapper script). The
-// program gets the command as JSON on standard input, {"Id", "Device":
+// A target is exec: followed by the program and its arguments, separated by
+// spaces, with double quotes around anything that holds a space and
+// backslashes taken literally on every system (see SplitArgs):
+//
+//	exec:/usr/local/bin/encode --port /dev/ttyUSB0
+//	exec:"C:\Program Files\Vendor\encode.exe" --room "Front desk"
+//
+// The program gets the command as JSON on standard input, {"Id", "Device":
 // {"Id", "Name", "Type"}, "Data"}, and BELLHOP_COMMAND_ID, BELLHOP_DEVICE_ID
 // and BELLHOP_DEVICE_TYPE in its environment. Exit status 0 finishes the
 // command with the program's standard output (trimmed, first 1 KiB) as its
@@ -37,9 +42,12 @@ type Driver struct {
 // program path; Check tells whether the program can run.
 func New(target string, opts driver.Options) (driver.Driver, error) {
 	rest, ok := strings.CutPrefix(target, "exec:")
-	fields := strings.Fields(rest)
-	if !ok || len(fields) == 0 {
+	if !ok {
 		return nil, fmt.Errorf("exec: target %q must be exec:/path/to/program [args...]", target)
+	}
+	fields, err := SplitArgs(rest)
+	if err != nil {
+		return nil, fmt.Errorf("exec: target %q must be exec:/path/to/program [args...]: %w", target, err)
 	}
 	return &Driver{path: fields[0], args: fields[1:], timeout: driver.Or(opts.Timeout, driver.DefaultTimeout)}, nil
 }
@@ -50,17 +58,10 @@ func (d *Driver) Repeatable() bool { return false }
 // Close has nothing to release.
 func (d *Driver) Close() error { return nil }
 
-// Check fails unless the program is a regular file with an execute bit.
-func (d *Driver) Check(context.Context) error {
-	fi, err := os.Stat(d.path)
-	if err != nil {
-		return fmt.Errorf("exec: %w", err)
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("exec: %s is not an executable file (mode %v)", d.path, fi.Mode())
-	}
-	return nil
-}
+// Check fails unless the program can run: a regular file with an execute
+// bit, or on Windows a file (not a directory) whose extension is in
+// PATHEXT, found as Windows finds it when the target leaves it out.
+func (d *Driver) Check(context.Context) error { return checkProgram(d.path) }
 
 // Run runs the program for the job; see the package documentation.
 func (d *Driver) Run(ctx context.Context, job driver.Job) (driver.Result, error) {

@@ -138,3 +138,29 @@ func TestCheck(t *testing.T) {
 		t.Error("New accepted a target without a program")
 	}
 }
+
+func TestQuotedProgramPathAndArguments(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "Program Files", "Vendor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "encode tool")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\nprintf '%s|' \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(`exec:"`+p+`" --room "Front desk" --say "a ""quoted"" word" C:\keys\`, driver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check(context.Background()); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	res, err := d.Run(context.Background(), drivertest.KeyCutterJob("cmd-1", ""))
+	if want := `--room|Front desk|--say|a "quoted" word|C:\keys\|`; err != nil || res.Notes != want {
+		t.Fatalf("Run = %q, %v; want %q", res.Notes, err, want)
+	}
+	if _, err := New(`exec:"`+p, driver.Options{}); err == nil || !strings.Contains(err.Error(), "not closed") {
+		t.Errorf("New with an open quote = %v", err)
+	}
+}
