@@ -2,9 +2,10 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -85,28 +86,17 @@ func Check(ctx context.Context, cfg Config) ([]CheckResult, error) {
 	}
 	wg.Wait()
 	if hubErr == nil {
-		for i, d := range cfg.Devices {
+		for _, m := range missingDevices(cfg.Devices, hubDevices) {
+			i := slices.IndexFunc(cfg.Devices, func(d DeviceConfig) bool { return d.key() == m.dev.key() })
 			r := &results[1+i]
-			if !connected(d, hubDevices) {
-				msg := "the hub does not connect this device to the integration"
-				if r.Err == nil {
-					r.Err = fmt.Errorf("%s", msg)
-				} else {
-					r.Err = fmt.Errorf("%w; and %s", r.Err, msg)
-				}
+			if r.Err == nil {
+				r.Err = errors.New(m.String())
+			} else {
+				r.Err = fmt.Errorf("%w; and %s", r.Err, m)
 			}
 		}
 	}
 	return results, nil
-}
-
-func connected(d DeviceConfig, devs []client.Device) bool {
-	for _, h := range devs {
-		if (d.ID != "" && strings.EqualFold(d.ID, h.Id)) || (d.ID == "" && d.Name == h.Name) {
-			return true
-		}
-	}
-	return false
 }
 
 // PrintCheck writes results as a table and returns how many failed.

@@ -49,6 +49,9 @@ const (
 	// bellhop hub by default) allows one AccessToken.
 	DefaultRateLimit  = 200
 	DefaultRateWindow = 30 * time.Second
+	// DefaultUnreachableGrace is how long the hub may be unreachable
+	// before /healthz answers 503.
+	DefaultUnreachableGrace = 5 * time.Minute
 )
 
 // ListenOff as Config.Listen disables the /healthz and /metrics listener.
@@ -103,6 +106,10 @@ type Config struct {
 	// the pacing off.
 	RateLimit  int           `yaml:"rate_limit"`
 	RateWindow time.Duration `yaml:"rate_window"`
+	// UnreachableGrace is how long the hub may be unreachable (no
+	// WebSocket, or no successful catch-up) before /healthz answers 503.
+	// Default 5m. /readyz answers 503 at once.
+	UnreachableGrace time.Duration `yaml:"unreachable_grace"`
 	// CAFile, when set, pins the hub's certificate authority: only
 	// certificates it signed are trusted for https and wss (a private CA, or
 	// the hub's self-signed certificate). Empty trusts the system's roots.
@@ -121,8 +128,9 @@ type Config struct {
 
 // DeviceConfig binds a hub device to a driver target.
 type DeviceConfig struct {
-	// ID or Name selects the hub device (exactly one of them): the id is
-	// compared case-insensitively, the name exactly.
+	// ID or Name selects the hub device (exactly one of them), compared
+	// without case: two devices whose names differ only in case are one
+	// device, and a configuration error.
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
 	// Driver is the target, e.g. ipp://127.0.0.1:631/ipp/print,
@@ -173,12 +181,13 @@ func (d DeviceConfig) giveUpAfter() time.Duration {
 	return driver.Or(d.GiveUpAfter, driver.DefaultGiveUpAfter)
 }
 
-// key names the device in logs, metrics and the journal.
+// key names the device in the journal; two devices with the same key are
+// the same hub device, since ids and names match without case.
 func (d DeviceConfig) key() string {
 	if d.ID != "" {
 		return "id:" + strings.ToLower(d.ID)
 	}
-	return "name:" + d.Name
+	return "name:" + strings.ToLower(d.Name)
 }
 
 // label is the device as an operator wrote it.
@@ -230,6 +239,7 @@ func (cfg *Config) envKeys() map[string]any {
 		"ca_file":           &cfg.CAFile,
 		"rate_limit":        &cfg.RateLimit,
 		"rate_window":       &cfg.RateWindow,
+		"unreachable_grace": &cfg.UnreachableGrace,
 	}
 }
 
@@ -328,6 +338,9 @@ func (cfg Config) WithDefaults() Config {
 	if cfg.RateWindow == 0 {
 		cfg.RateWindow = DefaultRateWindow
 	}
+	if cfg.UnreachableGrace == 0 {
+		cfg.UnreachableGrace = DefaultUnreachableGrace
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -375,7 +388,7 @@ func (cfg Config) Validate() error {
 		}
 	}
 	for name, d := range map[string]time.Duration{"poll_interval": cfg.PollInterval, "driver_timeout": cfg.DriverTimeout,
-		"retention": cfg.Retention, "shutdown_grace": cfg.ShutdownGrace, "rate_window": cfg.RateWindow} {
+		"retention": cfg.Retention, "shutdown_grace": cfg.ShutdownGrace, "rate_window": cfg.RateWindow, "unreachable_grace": cfg.UnreachableGrace} {
 		if d < 0 {
 			add("%s must not be negative, got %v", name, d)
 		}
@@ -399,7 +412,11 @@ func (cfg Config) Validate() error {
 		}
 		where = fmt.Sprintf("devices[%d] (%s)", i, d.label())
 		if j, dup := seen[d.key()]; dup {
-			add("%s: duplicate of devices[%d]", where, j)
+			if o := cfg.Devices[j]; o.label() != d.label() {
+				add("%s: duplicate of devices[%d] (%s): names and ids match without case", where, j, o.label())
+			} else {
+				add("%s: duplicate of devices[%d]", where, j)
+			}
 		}
 		seen[d.key()] = i
 		if d.GiveUpAfter < 0 {

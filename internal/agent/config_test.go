@@ -201,3 +201,19 @@ func TestParsePrintOptions(t *testing.T) {
 		t.Errorf("print options %+v", o)
 	}
 }
+
+// TestParseExecTargetWithWindowsPath: the README's exec: line reaches the
+// driver as written, backslashes and quotes included.
+func TestParseExecTargetWithWindowsPath(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig([]byte(`devices:
+  - name: Key encoder
+    driver: exec:"C:\Program Files\Vendor\encode.exe" --port COM3 --site "Front desk"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `exec:"C:\Program Files\Vendor\encode.exe" --port COM3 --site "Front desk"`; cfg.Devices[0].Driver != want {
+		t.Errorf("driver = %s, want %s", cfg.Devices[0].Driver, want)
+	}
+}

@@ -59,6 +59,9 @@ type Agent struct {
 	cmds   commands  // dispatch.go
 	follow following // follow.go
 	life   lifecycle
+
+	ready     chan struct{} // closed once connected and caught up (Ready)
+	readyOnce sync.Once
 }
 
 // lifecycle is Run's bookkeeping, for Close and a second Run.
@@ -83,7 +86,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	cfg = cfg.WithDefaults()
 	a := &Agent{cfg: cfg, log: cfg.Logger, byID: map[string]*worker{}, byName: map[string]*worker{},
-		cmds: newCommands(), follow: newFollowing()}
+		cmds: newCommands(), follow: newFollowing(), ready: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -94,7 +97,11 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.metrics = newMetrics(func() float64 { return float64(a.outbox.Len()) }, a.queued)
+	labels := make([]string, len(cfg.Devices))
+	for i, d := range cfg.Devices {
+		labels[i] = d.label()
+	}
+	a.metrics = newMetrics(labels, func() float64 { return float64(a.outbox.Len()) }, a.queued)
 	a.budget = newBudget(hc.Transport, cfg.RateLimit, cfg.RateWindow, a.metrics.countRequest)
 	hc.Transport = a.budget
 	a.client, err = client.New(client.Config{PlatformAddress: cfg.PlatformAddress, WebSocketAddress: cfg.WebSocketAddress,
@@ -117,7 +124,7 @@ func New(cfg Config) (*Agent, error) {
 		if d.ID != "" {
 			a.byID[strings.ToLower(d.ID)] = w
 		} else {
-			a.byName[d.Name] = w
+			a.byName[strings.ToLower(d.Name)] = w
 		}
 	}
 	if err := mkdirState(cfg.StateDir); err != nil {
@@ -138,6 +145,7 @@ func New(cfg Config) (*Agent, error) {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", a.metrics.handler())
 		mux.HandleFunc("GET /healthz", a.healthz)
+		mux.HandleFunc("GET /readyz", a.readyz)
 		a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	ok = true
@@ -172,6 +180,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.life.mu.Unlock()
 	defer close(a.life.runDone)
 	a.follow.touch()
+	a.follow.startLink()
 
 	if err := a.recoverJournal(); err != nil {
 		return err
@@ -218,20 +227,23 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.setConnected(false)
 	follow.Wait()
 
-	// Shutdown: workers take no new command; running ones get the grace.
-	grace := time.NewTimer(a.cfg.ShutdownGrace)
-	defer grace.Stop()
+	// Shutdown: workers take no new command; running ones get the grace,
+	// then are cancelled (a printer's job at the printer). The outcomes
+	// are reported within the same grace; what is left waits in the
+	// journal for the next start.
+	grace, stopGrace := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+	defer stopGrace()
 	workDone := make(chan struct{})
 	go func() { work.Wait(); close(workDone) }()
 	select {
 	case <-workDone:
-	case <-grace.C:
+	case <-grace.Done():
 		stopActions(errShutdown)
 		<-workDone
 	}
 	select {
 	case <-a.outbox.Idle():
-	case <-grace.C:
+	case <-grace.Done():
 	}
 	stopOutbox()
 	outboxDone.Wait()
@@ -296,23 +308,65 @@ func ignoreClosed(err error) error {
 	return err
 }
 
-// healthz answers 200 while the agent can keep its promise (the journal
-// is writable), 503 otherwise, with a small JSON status either way. A
-// lost hub connection is reported but is not unhealthy: the agent keeps
-// working and catches up when the hub returns.
+// Ready returns a channel that is closed the first time the agent is
+// connected to the hub and caught up with it (its first getAllActive
+// done): the moment a service manager may call it started.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// health is the JSON body of /healthz and /readyz.
+type health struct {
+	Status    string // ok, unready, hub unreachable, failing
+	Connected bool
+	CaughtUp  bool
+	// Unreachable is how long the hub has been unreachable, e.g. "42s".
+	Unreachable string `json:",omitempty"`
+	Queued      int
+	Outbox      int
+	Journal     string `json:",omitempty"`
+}
+
+func (a *Agent) health() health {
+	up, down := a.follow.upFor()
+	st := health{Status: "ok", Connected: a.follow.isConnected(), CaughtUp: up, Queued: int(a.queued()), Outbox: a.outbox.Len()}
+	if !up {
+		st.Unreachable = down.Round(time.Second).String()
+	}
+	return st
+}
+
+// healthz answers 200 while the agent can keep its promise, 503 when the
+// journal cannot be written or the hub has been unreachable for longer
+// than UnreachableGrace (a restart or a person may help then; a short
+// outage is not unhealthy, since the agent runs what it holds and catches
+// up when the hub returns), with the health JSON either way.
 func (a *Agent) healthz(w http.ResponseWriter, _ *http.Request) {
-	st := struct {
-		Status    string
-		Connected bool
-		Queued    int
-		Outbox    int
-		Journal   string `json:",omitempty"`
-	}{Status: "ok", Connected: a.follow.isConnected(), Queued: int(a.queued())}
-	st.Outbox = a.outbox.Len()
+	st := a.health()
 	code := http.StatusOK
+	if up, down := a.follow.upFor(); !up && down > a.cfg.UnreachableGrace {
+		st.Status, code = "hub unreachable", http.StatusServiceUnavailable
+	}
 	if err := a.journal.Err(); err != nil {
 		st.Status, st.Journal, code = "failing", err.Error(), http.StatusServiceUnavailable
 	}
+	writeHealth(w, code, st)
+}
+
+// readyz answers 200 only when the agent is connected, caught up (the
+// first fetch after connecting is done) and owes the hub no update (the
+// outbox is drained); 503 otherwise, with the health JSON either way.
+func (a *Agent) readyz(w http.ResponseWriter, _ *http.Request) {
+	st := a.health()
+	code := http.StatusOK
+	switch {
+	case a.journal.Err() != nil:
+		st.Status, st.Journal, code = "failing", a.journal.Err().Error(), http.StatusServiceUnavailable
+	case !st.CaughtUp || st.Outbox > 0:
+		st.Status, code = "unready", http.StatusServiceUnavailable
+	}
+	writeHealth(w, code, st)
+}
+
+func writeHealth(w http.ResponseWriter, code int, st health) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(st)

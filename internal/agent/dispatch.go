@@ -29,7 +29,9 @@ func newCommands() commands {
 // outcomes not yet accepted go to the outbox; commands started but not
 // finished become Error "interrupted, check the device", unless their
 // driver is Repeatable, in which case they run again once the hub shows
-// them (see dispatch).
+// them (see dispatch). Commands the device confirmed it did not act on
+// (Journal.NotDone) are not started: they run again once the hub shows
+// them.
 func (a *Agent) recoverJournal() error {
 	for _, e := range a.journal.Entries() {
 		switch {
@@ -40,11 +42,16 @@ func (a *Agent) recoverJournal() error {
 				a.log.Info("agent: will run an interrupted command again (repeatable driver)", "command", e.ID, "device", w.dev.label())
 				continue
 			}
-			a.log.Warn("agent: command was interrupted mid-action", "command", e.ID, "device", e.Device)
+			label := e.Device
+			if w := a.workerByKey(e.Device); w != nil {
+				label = w.dev.label()
+			}
+			a.log.Warn("agent: command was interrupted mid-action; its outcome is unknown", "command", e.ID,
+				"device", label, "state", client.StateError, "notes", InterruptedNote)
 			if err := a.journal.Finish(e.ID, string(client.StateError), InterruptedNote); err != nil {
 				return fmt.Errorf("agent: %w", err)
 			}
-			a.metrics.commands.WithLabelValues(outcomeInterrupted).Inc()
+			a.metrics.commands.WithLabelValues(label, outcomeInterrupted).Inc()
 			a.outbox.Put(finalUpdate(e.ID, string(client.StateError), InterruptedNote))
 		}
 	}
@@ -53,19 +60,22 @@ func (a *Agent) recoverJournal() error {
 
 func (a *Agent) workerByKey(key string) *worker {
 	for _, w := range a.workers {
-		if w.dev.key() == key {
+		// Without case: journals written before names matched without
+		// case hold them as configured.
+		if strings.EqualFold(w.dev.key(), key) {
 			return w
 		}
 	}
 	return nil
 }
 
-// match returns the worker for a hub device: by id, else by name.
+// match returns the worker for a hub device: by id, else by name, both
+// without case.
 func (a *Agent) match(d client.Device) *worker {
 	if w := a.byID[strings.ToLower(d.Id)]; w != nil {
 		return w
 	}
-	return a.byName[d.Name]
+	return a.byName[strings.ToLower(d.Name)]
 }
 
 // dispatch decides what to do with a command read from the hub. It is
@@ -83,8 +93,9 @@ func (a *Agent) dispatch(cmd client.Command) {
 		if e.Finished() {
 			return // done before; the outbox owes the hub its outcome, if anything
 		}
-		// Started, not finished, and still here after recovery: its driver
-		// is repeatable. Run it again unless the hub finished it meanwhile.
+		// Not finished and still here after recovery: its driver is
+		// repeatable, or the device confirmed that it did not act before a
+		// shutdown. Run it again unless the hub finished it meanwhile.
 		if cmd.State.Final() {
 			a.finishUnrun(cmd.Id, cmd.State)
 			return
@@ -148,8 +159,8 @@ func (a *Agent) cancelLocked(t *task) {
 	}
 	t.w.queue = slices.DeleteFunc(t.w.queue, func(x *task) bool { return x == t })
 	delete(a.cmds.known, t.cmd.Id)
-	a.metrics.commands.WithLabelValues(outcomeCancelled).Inc()
-	a.log.Info("agent: command cancelled at the hub before it started; skipped", "command", t.cmd.Id)
+	a.metrics.commands.WithLabelValues(t.w.dev.label(), outcomeCancelled).Inc()
+	a.log.Info("agent: command cancelled at the hub before it started; skipped", "command", t.cmd.Id, "device", t.w.dev.label())
 }
 
 // held reports whether the agent holds the command (queued or running),

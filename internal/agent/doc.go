@@ -58,12 +58,28 @@
 // them through getAllActive marks them Received at the hub, as for any
 // integration connected to the device.
 //
+// # Stopping
+//
+// When Run's context ends, running actions get ShutdownGrace, then are
+// cancelled at the device. An action the device confirmed it did not take
+// (driver.NotDone: a print job the printer reports canceled before any
+// impression, an attempt that never reached the device) is journalled as
+// not done and runs again after the restart; only an action whose outcome
+// is unknown stays "started" and becomes Error "interrupted, check the
+// device" at the next start, as after a crash.
+//
 // # Operations
 //
-// The agent serves /healthz (503 when the journal cannot be written) and
-// /metrics (bellhop_agent_commands_total by outcome,
-// bellhop_agent_driver_duration_seconds, bellhop_agent_connected,
-// bellhop_agent_requests_total by operation and status,
-// bellhop_agent_outbox_pending, bellhop_agent_commands_queued) on Config.Listen.
-// One agent owns a state directory at a time (an flock on state_dir/lock).
+// The agent logs one info line per finished command, the first loss of the
+// hub, a reminder at most every minute while it lasts, and the reconnect
+// with the outage's length. It serves, on Config.Listen, /healthz (503
+// when the journal cannot be written or the hub has been unreachable
+// longer than UnreachableGrace), /readyz (200 only when connected, caught
+// up and with an empty outbox) and /metrics (bellhop_agent_commands_total
+// by device and outcome, bellhop_agent_driver_duration_seconds,
+// bellhop_agent_connected, bellhop_agent_requests_total by operation and
+// status, bellhop_agent_outbox_pending, bellhop_agent_commands_queued).
+// Agent.Ready is closed once it is first connected and caught up.
+// One agent owns a state directory at a time (flock, or LockFileEx on
+// Windows, on state_dir/lock).
 package agent

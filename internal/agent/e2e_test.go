@@ -137,7 +137,10 @@ func TestAgentRunsCommands(t *testing.T) {
 		t.Errorf("healthz: %s", body)
 	}
 	metrics := httpGet(t, "http://"+a.HealthAddr()+"/metrics")
-	for _, m := range []string{`bellhop_agent_commands_total{outcome="processed"} 17`, "bellhop_agent_driver_duration_seconds_bucket",
+	if n := commandsTotal(t, metrics, "", "processed"); n != 17 {
+		t.Errorf("bellhop_agent_commands_total processed = %v, want 17", n)
+	}
+	for _, m := range []string{`bellhop_agent_commands_total{device="Key encoder",outcome="processed"} 5`, "bellhop_agent_driver_duration_seconds_bucket",
 		"bellhop_agent_connected 1"} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("metrics lack %q", m)
@@ -224,7 +227,7 @@ func TestAgentCancel(t *testing.T) {
 	must(t, err)
 	hubtest.Eventually(t, 5*time.Second, func() (bool, string) {
 		m := httpGet(t, "http://"+a.HealthAddr()+"/metrics")
-		return strings.Contains(m, `bellhop_agent_commands_total{outcome="cancelled"} 1`), "second not skipped yet"
+		return strings.Contains(m, `bellhop_agent_commands_total{device="Encoder",outcome="cancelled"} 1`), "second not skipped yet"
 	})
 	_, err = e.hub.Service.CancelCommand(ctx, first, "test", "")
 	must(t, err)

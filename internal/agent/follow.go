@@ -17,6 +17,7 @@ type following struct {
 	mu         sync.Mutex
 	lastActive time.Time
 	connected  bool
+	link       hubLink
 	fetch      map[string]bool // ids announced by events, to fetch
 	fetching   map[string]bool // ids of the fetch in flight
 	finals     []string        // of those, ids whose event said final meanwhile
@@ -142,7 +143,7 @@ func (a *Agent) fetchLoop(ctx context.Context) {
 		cmds, err := a.client.CommandsByIds(ctx, ids)
 		if err != nil {
 			a.follow.fetched()
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !a.hubDown() {
 				// The next catch-up (reconnect or poll) finds them anyway.
 				a.log.Warn("agent: fetching announced commands", "count", len(ids), "error", err)
 			}
@@ -189,23 +190,115 @@ func (a *Agent) pollLoop(ctx context.Context) {
 			continue
 		}
 		if err := a.catchUp(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("agent: poll failed", "error", err)
+			if a.hubDown() {
+				a.log.Debug("agent: poll failed", "error", err)
+			} else {
+				a.log.Warn("agent: poll failed", "error", err)
+			}
 			a.follow.touch() // try again after another interval
 		}
 		timer.Reset(a.cfg.PollInterval)
 	}
 }
 
+// hubLink is what the agent knows of its connection to the hub, for the
+// log, /healthz and /readyz. Guarded by following.mu.
+type hubLink struct {
+	// caughtUp is set once the catch-up after a connect succeeded, and
+	// cleared when the connection ends.
+	caughtUp bool
+	// downSince is when the hub was last lost (or Run started); zero while
+	// connected and caught up.
+	downSince time.Time
+	// lossLogged and reminded pace the warnings of an outage: the first
+	// loss, then a reminder at most every reminderEvery.
+	lossLogged bool
+	reminded   time.Time
+	// everUp tells a reconnect from the first connect.
+	everUp bool
+}
+
+// reminderEvery is how often the log says again that the hub is still
+// unreachable: the first loss is logged at once, each failed reconnect
+// attempt only at debug level in between.
+const reminderEvery = time.Minute
+
+// startLink starts counting the hub as unreachable from now: until the
+// first connect, it is.
+func (f *following) startLink() {
+	f.mu.Lock()
+	f.link = hubLink{downSince: time.Now()}
+	f.mu.Unlock()
+}
+
+// upFor reports whether the agent is connected and caught up, and for how
+// long the hub has been unreachable when it is not.
+func (f *following) upFor() (up bool, down time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.connected && f.link.caughtUp {
+		return true, 0
+	}
+	return false, time.Since(f.link.downSince)
+}
+
 func (a *Agent) onConnect(ctx context.Context) error {
 	a.setConnected(true)
 	a.outbox.Retry()
-	return a.catchUp(ctx)
+	if err := a.catchUp(ctx); err != nil {
+		return err
+	}
+	a.follow.mu.Lock()
+	l := &a.follow.link
+	first, lost, down := !l.everUp, l.lossLogged, time.Since(l.downSince)
+	l.caughtUp, l.everUp, l.lossLogged, l.downSince = true, true, false, time.Time{}
+	a.follow.mu.Unlock()
+	switch {
+	case first:
+		a.log.Info("agent: connected to the hub", "platform_address", a.cfg.PlatformAddress)
+		a.readyOnce.Do(func() { close(a.ready) })
+		go a.warnDevices(ctx)
+	case lost:
+		a.log.Info(fmt.Sprintf("agent: reconnected to the hub after %v", down.Round(time.Second)), "outage", down.Round(time.Second))
+	default:
+		a.log.Debug("agent: reconnected to the hub", "outage", down)
+	}
+	return nil
 }
 
+// onDisconnect is called for each failed attempt as well as for a lost
+// connection: the first is a warning, the others are debug lines with a
+// reminder at most every reminderEvery, so an outage does not flood the
+// log.
 func (a *Agent) onDisconnect(err error) {
 	a.setConnected(false)
-	a.log.Warn("agent: WebSocket disconnected", "error", err)
+	now := time.Now()
+	a.follow.mu.Lock()
+	l := &a.follow.link
+	l.caughtUp = false
+	if l.downSince.IsZero() {
+		l.downSince = now
+	}
+	first, remind, down := !l.lossLogged, now.Sub(l.reminded) >= reminderEvery, now.Sub(l.downSince)
+	if first || remind {
+		l.lossLogged, l.reminded = true, now
+	}
+	a.follow.mu.Unlock()
+	switch {
+	case first:
+		a.log.Warn("agent: cannot reach the hub; running what it holds and reconnecting", "error", err)
+	case remind:
+		a.log.Warn(fmt.Sprintf("agent: the hub is still unreachable after %v", down.Round(time.Second)),
+			"outage", down.Round(time.Second), "error", err)
+	default:
+		a.log.Debug("agent: reconnecting to the hub failed", "error", err)
+	}
 }
+
+// hubDown reports whether the WebSocket is down, for the callers that
+// would otherwise warn about every failed request during an outage that
+// onDisconnect already reports.
+func (a *Agent) hubDown() bool { return !a.follow.isConnected() }
 
 func (a *Agent) setConnected(c bool) {
 	a.follow.mu.Lock()

@@ -24,7 +24,8 @@ type Entry struct {
 	// whose driver ran the command, DeviceID the hub's device id.
 	Device   string `json:"device,omitempty"`
 	DeviceID string `json:"device_id,omitempty"`
-	// Started is when the agent was about to call the driver.
+	// Started is when the agent was about to call the driver; zero again
+	// after NotDone, when the device confirmed it did not act.
 	Started time.Time `json:"started,omitzero"`
 	// State is the outcome (Processed, Error or Cancelled); empty until the
 	// command finished.
@@ -39,7 +40,7 @@ func (e Entry) Finished() bool { return e.State != "" }
 
 // record is one line of the journal file: an operation on an entry.
 type record struct {
-	Op string `json:"op"` // started, finished, reported, entry (a whole entry, written by compaction)
+	Op string `json:"op"` // started, notdone, finished, reported, entry (a whole entry, written by compaction)
 	Entry
 }
 
@@ -135,6 +136,8 @@ func (j *Journal) apply(r record) {
 		*e = r.Entry
 	case "started":
 		e.Device, e.DeviceID, e.Started = r.Device, r.DeviceID, r.Started
+	case "notdone":
+		e.Started = time.Time{}
 	case "finished":
 		e.State, e.Notes = r.State, r.Notes
 	case "reported":
@@ -225,6 +228,16 @@ func (j *Journal) append(r record, sync bool) error {
 // when it returns an error.
 func (j *Journal) Start(id, device, deviceID string) error {
 	return j.append(record{Op: "started", Entry: Entry{ID: id, Device: device, DeviceID: deviceID, Started: j.now().UTC()}}, true)
+}
+
+// NotDone records, durably, that the device confirmed it did not act on
+// command id after Start (a print job cancelled at the printer before it
+// printed, when the agent stopped): the command is not finished, and not
+// interrupted either, so the next start runs it again. The entry stays, so
+// that the catch-up asks the hub about it even when the hub shows it
+// Processing.
+func (j *Journal) NotDone(id string) error {
+	return j.append(record{Op: "notdone", Entry: Entry{ID: id}}, true)
 }
 
 // Finish records, durably, the outcome of command id: state is Processed,

@@ -31,13 +31,13 @@ type metrics struct {
 // countRequest counts one request to the hub.
 func (m *metrics) countRequest(op, status string) { m.requests.WithLabelValues(op, status).Inc() }
 
-func newMetrics(outboxLen, queued func() float64) *metrics {
+func newMetrics(devices []string, outboxLen, queued func() float64) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bellhop_agent_commands_total",
-			Help: "Commands the agent brought to a final state, by outcome (processed, error, cancelled, interrupted).",
-		}, []string{"outcome"}),
+			Help: "Commands the agent brought to a final state, by device (as configured) and outcome (processed, error, cancelled, interrupted).",
+		}, []string{"device", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "bellhop_agent_driver_duration_seconds",
 			Help:    "Time a driver took to run one command, by device and driver scheme.",
@@ -52,8 +52,10 @@ func newMetrics(outboxLen, queued func() float64) *metrics {
 			Help: "1 while the agent's WebSocket to the hub is open, else 0.",
 		}),
 	}
-	for _, o := range []string{outcomeProcessed, outcomeError, outcomeCancelled, outcomeInterrupted} {
-		m.commands.WithLabelValues(o) // export zeros, so rates work from the start
+	for _, d := range devices {
+		for _, o := range []string{outcomeProcessed, outcomeError, outcomeCancelled, outcomeInterrupted} {
+			m.commands.WithLabelValues(d, o) // export zeros, so rates work from the start
+		}
 	}
 	m.registry.MustRegister(m.commands, m.latency, m.connected, m.requests,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -266,7 +266,13 @@ func (o *Outbox) attempt(ctx context.Context, req client.UpdateRequest, version 
 		if apiErr, ok := errors.AsType[*client.Error](err); ok && apiErr.RetryAfter > 0 {
 			it.next = o.now().Add(apiErr.RetryAfter) // the hub said when
 		}
-		o.log.Warn("agent: state update not accepted, will retry", "command", req.CommandId,
+		// Once per update: during an outage every attempt fails, and the
+		// agent's reconnect warnings already say so.
+		lvl := slog.LevelDebug
+		if it.failures == 1 {
+			lvl = slog.LevelWarn
+		}
+		o.log.Log(ctx, lvl, "agent: state update not accepted, will retry", "command", req.CommandId,
 			"state", req.State, "failures", it.failures, "error", err)
 	}
 	o.mu.Unlock()

@@ -100,10 +100,22 @@ func (a *Agent) execute(ctx context.Context, w *worker, t *task) {
 	switch {
 	case err == nil:
 		state, notes, outcome = client.StateProcessed, res.Notes, outcomeProcessed
+	case errors.Is(cause, errShutdown) && driver.IsNotDone(err):
+		// The device confirmed it did not act (a print job cancelled at
+		// the printer before it printed): not a crash. The command runs
+		// again after the restart.
+		if jerr := a.journal.NotDone(cmd.Id); jerr != nil {
+			log.Error("agent: cannot journal that the device did not act", "error", jerr)
+		}
+		log.Info("agent: stopped before the device acted; the command runs again after the restart",
+			"took", time.Since(started).Round(time.Millisecond), "notes", err.Error())
+		a.forget(t)
+		return
 	case errors.Is(cause, errShutdown):
-		// Leave "started" in the journal: the next start decides (Error, or
-		// a re-run for a repeatable driver), exactly as after a crash.
-		log.Warn("agent: action aborted by shutdown", "error", err)
+		// Leave "started" in the journal: the device may have acted, and
+		// the next start decides (Error, or a re-run for a repeatable
+		// driver), exactly as after a crash.
+		log.Warn("agent: action aborted by shutdown; its outcome is unknown", "error", err)
 		a.forget(t)
 		return
 	case errors.Is(cause, errCancelledAtHub):
@@ -116,15 +128,15 @@ func (a *Agent) execute(ctx context.Context, w *worker, t *task) {
 		log.Error("agent: cannot journal the outcome", "error", jerr)
 	}
 	a.forget(t)
-	a.metrics.commands.WithLabelValues(outcome).Inc()
+	a.metrics.commands.WithLabelValues(w.dev.label(), outcome).Inc()
+	// One line per finished command, at info level: what operators look for.
+	log.Info("agent: command finished", "state", state, "took", time.Since(started).Round(time.Millisecond), "notes", notes)
 	if state == client.StateCancelled {
 		// The hub already has it Cancelled; there is nothing to report.
 		_ = a.journal.Reported(cmd.Id)
-		log.Info("agent: command aborted", "notes", notes)
 		return
 	}
 	a.outbox.Put(finalUpdate(cmd.Id, string(state), notes))
-	log.Debug("agent: command finished", "state", state, "notes", notes, "took", time.Since(started))
 }
 
 // attempts runs the job until it succeeds, fails in a way that may have

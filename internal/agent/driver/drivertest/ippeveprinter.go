@@ -23,6 +23,29 @@ type IPPPrinter struct {
 	// CertFile is the self-signed certificate it made for TLS.
 	CertFile string
 	stop     func()
+	out      *syncBuffer
+}
+
+// Output returns what the printer logged so far (one line per request,
+// e.g. "Cancel-Job successful-ok").
+func (p *IPPPrinter) Output() string { return p.out.String() }
+
+// syncBuffer is a bytes.Buffer that a process writes while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Stop ends the printer before the test does (it is stopped at cleanup
@@ -89,7 +112,7 @@ func StartIPPEverywhere(tb testing.TB, opts IPPOptions) *IPPPrinter {
 		port = freePort(tb)
 	}
 	spool := tb.TempDir()
-	var out bytes.Buffer
+	out := &syncBuffer{}
 	args := []string{"-k", "-d", spool, "-p", strconv.Itoa(port), "-f", strings.Join(formats, ","), "-c", command}
 	keys := ""
 	if opts.TLS {
@@ -97,7 +120,7 @@ func StartIPPEverywhere(tb testing.TB, opts IPPOptions) *IPPPrinter {
 		args = append(args, "-K", keys)
 	}
 	cmd := exec.Command(bin, append(args, fmt.Sprintf("bellhop-test-%d", port))...)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second // a job command left running keeps the output pipe open
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting ippeveprinter: %v", err)
@@ -115,7 +138,7 @@ func StartIPPEverywhere(tb testing.TB, opts IPPOptions) *IPPPrinter {
 	tb.Cleanup(stop)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	WaitListening(tb, addr, 10*time.Second)
-	p := &IPPPrinter{URI: "ipp://" + addr + "/ipp/print", SpoolDir: spool, Port: port, stop: stop}
+	p := &IPPPrinter{URI: "ipp://" + addr + "/ipp/print", SpoolDir: spool, Port: port, stop: stop, out: out}
 	if opts.TLS {
 		p.URI = "ipps://" + addr + "/ipp/print"
 		// It makes its certificate at the first handshake.

@@ -25,7 +25,10 @@
 // printer-state-message) and, past Job.GiveUpAt, cancelled with those words
 // as the error. Each request is bounded by Options.Timeout (default 30 s);
 // following a job is bounded by ten times that, after which the job is
-// cancelled. Cancelling the context sends Cancel-Job. Printing is not
+// cancelled. Cancelling the context sends Cancel-Job and waits (up to 10 s)
+// for the printer to confirm: a job it reports canceled before any
+// impression completed is marked driver.NotDone, so the agent runs it again
+// after a restart instead of calling it interrupted. Printing is not
 // repeatable: a re-run prints again.
 package ipp
 
@@ -298,8 +301,20 @@ func (d *Driver) follow(ctx context.Context, id int32, job driver.Job, progress 
 	}
 }
 
+// cancelConfirmWait bounds how long cancel waits (within Options.Timeout)
+// for the printer to say how a cancelled job ended: a printer keeps a job
+// it is printing until it reaches a point where it can stop.
+const cancelConfirmWait = 10 * time.Second
+
 // cancel sends Cancel-Job on a context of its own, because the one that
-// asked for the cancellation may be done.
+// asked for the cancellation may be done. When the caller cancelled ctx
+// (the agent stops, or the hub cancelled the command), it then waits for
+// the printer to confirm how the job ended: a job the printer reports
+// canceled with no impression completed surely did not print, and the
+// error is marked driver.NotDone so that the agent may run the command
+// again; a job that completed meanwhile printed, and cancel returns nil;
+// anything else (no answer in time, aborted, pages out) may have printed.
+// A job the driver gave up on ends as Error either way.
 func (d *Driver) cancel(ctx context.Context, id int32, cause error) error {
 	if errors.Is(cause, context.DeadlineExceeded) && ctx.Err() == nil {
 		cause = fmt.Errorf("job did not finish within %v: %w", 10*d.opts.Timeout, cause)
@@ -309,7 +324,32 @@ func (d *Driver) cancel(ctx context.Context, id int32, cause error) error {
 	if _, err := d.do(cctx, cancelJobRequest(d.nextID(), d.printerURI, d.opts.UserName, id)); err != nil {
 		return fmt.Errorf("ipp: job %d aborted (%w) but Cancel-Job failed: %v", id, cause, err)
 	}
-	return fmt.Errorf("ipp: job %d cancelled: %w", id, cause)
+	if ctx.Err() == nil {
+		return fmt.Errorf("ipp: job %d cancelled: %w", id, cause)
+	}
+	wait, stopWait := context.WithTimeout(cctx, min(d.opts.Timeout, cancelConfirmWait))
+	defer stopWait()
+	tick := time.NewTicker(d.poll)
+	defer tick.Stop()
+	for {
+		st, err := d.jobState(wait, id)
+		switch {
+		case err != nil:
+		case st.state == jobCanceled && st.complete == 0:
+			return driver.NotDone(fmt.Errorf("ipp: job %d cancelled at the printer before it printed: %w", id, cause))
+		case st.state == jobCompleted:
+			d.opts.Logger.Debug("ipp job completed before the cancellation reached it", "printer", d.printerURI, "job", id)
+			return nil
+		case st.state == jobCanceled || st.state == jobAborted:
+			return fmt.Errorf("ipp: job %d cancelled after %d impressions: %w", id, st.complete, cause)
+		}
+		select {
+		case <-wait.Done():
+			return fmt.Errorf("ipp: job %d cancelled, but the printer did not confirm within %v that it stopped: %w",
+				id, min(d.opts.Timeout, cancelConfirmWait), cause)
+		case <-tick.C:
+		}
+	}
 }
 
 type jobStatus struct {

@@ -163,6 +163,9 @@ func TestCancelSendsCancelJob(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "ipp: job 1 cancelled") {
 		t.Fatalf("Run = %v, want a cancelled job wrapping context.Canceled", err)
 	}
+	if driver.IsNotDone(err) {
+		t.Errorf("Run = %v: a job the printer kept processing may have printed, yet it is marked not done", err)
+	}
 	// RFC 8011 4.3.3: a printer may keep a cancelled job processing with
 	// processing-to-stop-point until it reaches a point where it can stop;
 	// ippeveprinter does so while its print command runs.
@@ -205,5 +208,45 @@ func TestCopiesAndFormatChoice(t *testing.T) {
 	}
 	if got := (printerAttrs{formats: []string{"image/pwg-raster"}}).format("application/pdf"); got != "application/pdf" {
 		t.Errorf("format = %q, want the command's own so the printer's refusal names it", got)
+	}
+}
+
+// TestCancelConfirmedIsNotDone cancels a job the printer is printing and
+// lets the printer reach its stop point: it confirms the job canceled with
+// nothing printed, so the error says the device did not act.
+func TestCancelConfirmedIsNotDone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	release := filepath.Join(dir, "release")
+	script := filepath.Join(dir, "held-print")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nwhile [ ! -f "+release+" ]; do sleep 0.05; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := drivertest.StartIPPEverywhere(t, drivertest.IPPOptions{Command: script})
+	d := open(t, p.URI)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	job := drivertest.PrinterJob("cmd-cancel", drivertest.PDF, 1)
+	job.Progress = func(f float64) {
+		if f > 0 {
+			cancel() // the printer is printing the job
+		}
+	}
+	go func() {
+		// The printer stops once Cancel-Job reached it.
+		waitOutput(p, "Cancel-Job successful-ok")
+		_ = os.WriteFile(release, nil, 0o644)
+	}()
+	_, err := d.Run(ctx, job)
+	if !errors.Is(err, context.Canceled) || !driver.IsNotDone(err) || !strings.Contains(err.Error(), "before it printed") {
+		t.Fatalf("Run = %v, want a job cancelled before it printed, marked not done", err)
+	}
+}
+
+// waitOutput waits until the printer logged want.
+func waitOutput(p *drivertest.IPPPrinter, want string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.Output(), want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // polling the printer's log with a deadline
 	}
 }
