@@ -161,7 +161,7 @@ func TestWhatOperatorsSee(t *testing.T) {
 	})
 	// Several reconnect attempts fail meanwhile.
 	hubtest.Eventually(t, 10*time.Second, func() (bool, string) {
-		return strings.Contains(httpGet(t, base+"/metrics"), `bellhop_agent_requests_total{operation="websocket",status="error"} 3`), "fewer than 3 failed attempts"
+		return agentRequests(t, a)["websocket error"] >= 3, "fewer than 3 failed attempts"
 	})
 	e.startHub()
 	hubtest.Eventually(t, 15*time.Second, func() (bool, string) {
