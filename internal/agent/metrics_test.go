@@ -11,7 +11,7 @@ import (
 
 // TestBuildInfoMetric: the agent's /metrics says which bellhop runs.
 func TestBuildInfoMetric(t *testing.T) {
-	m := newMetrics(func() float64 { return 0 }, func() float64 { return 0 })
+	m := newMetrics([]string{"Front desk"}, func() float64 { return 0 }, func() float64 { return 0 })
 	rec := httptest.NewRecorder()
 	m.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
