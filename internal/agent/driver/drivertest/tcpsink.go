@@ -39,8 +39,9 @@ func (s *TCPSink) Received() [][]byte {
 }
 
 // StartTCPSink listens on a free loopback port until the test ends. A
-// stalling sink accepts connections but never reads them, so a writer blocks
-// once the socket buffers fill: the peer for cancellation tests.
+// stalling sink accepts connections but never reads or closes them until
+// the test ends, so a writer blocks once the socket buffers fill: the peer
+// for cancellation tests.
 func StartTCPSink(tb testing.TB, stall bool) *TCPSink {
 	tb.Helper()
 	return startSink(tb, &TCPSink{stall: stall})
@@ -73,7 +74,10 @@ func (s *TCPSink) serve(wg *sync.WaitGroup, done chan struct{}) {
 		wg.Go(func() {
 			defer c.Close()
 			if s.stall {
-				_, _ = c.Read(make([]byte, 1)) // returns when the client goes away
+				// Reading even one byte would end the stall: closing a
+				// socket with unread data resets it, and the writer
+				// fails with ECONNRESET instead of blocking.
+				<-done
 				return
 			}
 			var buf bytes.Buffer
