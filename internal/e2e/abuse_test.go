@@ -13,11 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/hubtest"
 	"github.com/bellhop/bellhop/internal/node"
 )
 
@@ -425,31 +425,13 @@ func TestAdminBruteForce(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination that handlers may write concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestNoTokensInLogs runs a hub that logs everything (debug) and makes
 // requests with valid and invalid tokens in every place a token travels
 // (Connector bodies, WebSocket cookies and the deprecated query string, the
 // admin bearer), then breaks the store so that requests fail inside and are
 // logged: no token may appear in the log, nor in the database files.
 func TestNoTokensInLogs(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &hubtest.Buffer{}
 	data := t.TempDir()
 	e := start(t, func(c *node.Config) {
 		c.DataDir = data
