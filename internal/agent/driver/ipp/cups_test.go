@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -82,10 +83,15 @@ func TestCUPSStopsDamagedPDF(t *testing.T) {
 	if !strings.Contains(err.Error(), "trailer") && !strings.Contains(err.Error(), "Filter failed") {
 		t.Errorf("error %q does not quote CUPS", err)
 	}
-	if said := n.all(); len(said) == 0 || !strings.Contains(said[0], "job stopped") {
+	// On a loaded machine the filter may say what it found (the stall
+	// note) seconds before CUPS stops the job: the stop need not be the
+	// first note, only reported before giving up.
+	if said := n.all(); !slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, "job stopped") }) {
 		t.Errorf("notes %q, want the stop reported before giving up", said)
 	}
-	if took > 20*time.Second {
+	// GiveUpAt plus the trouble grace is 7 s; without giving up, Run
+	// would wait ten times the 5 s timeout.
+	if took > 40*time.Second {
 		t.Errorf("gave up after %v", took)
 	}
 	if jobs := q.Jobs(t); len(jobs) != 0 {
