@@ -27,6 +27,11 @@ var browser struct {
 	err     error
 }
 
+// flowTimeout bounds one test's walk through the pages: seconds alone,
+// tens of seconds on a machine loaded by the whole suite (a 60 s bound
+// was once within 20 s of it).
+const flowTimeout = 3 * time.Minute
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if browser.cancel != nil {
@@ -143,7 +148,7 @@ func TestConsole(t *testing.T) {
 	_, base, token := startHub(t)
 	tab, closeTab := newTab(t)
 	defer closeTab()
-	ctx, cancel := context.WithTimeout(tab, 25*time.Second)
+	ctx, cancel := context.WithTimeout(tab, flowTimeout)
 	defer cancel()
 	shot := newShots(t)
 	run := runner(t, ctx)
@@ -219,7 +224,7 @@ func TestConsole(t *testing.T) {
 
 	other, closeOther := chromedp.NewContext(tab)
 	defer closeOther()
-	octx, ocancel := context.WithTimeout(other, 20*time.Second)
+	octx, ocancel := context.WithTimeout(other, flowTimeout)
 	defer ocancel()
 	var cmdURL string
 	if err := chromedp.Do(octx,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -26,7 +25,7 @@ func TestTestDoublePages(t *testing.T) {
 	must(t, err)
 	tab, closeTab := newTab(t)
 	defer closeTab()
-	tctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	tctx, cancel := context.WithTimeout(tab, flowTimeout)
 	defer cancel()
 	shot := newShots(t)
 	run := runner(t, tctx)

@@ -98,7 +98,7 @@ func TestTabletAndTimeZone(t *testing.T) {
 	cmdID, pragueID := frontDesk(t, h.Service)
 	tab, closeTab := newTab(t)
 	defer closeTab()
-	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	ctx, cancel := context.WithTimeout(tab, flowTimeout)
 	defer cancel()
 	shot := newShots(t)
 	run := runner(t, ctx)
@@ -221,9 +221,12 @@ func TestTabletAndTimeZone(t *testing.T) {
 			navigator.clipboard.writeText = text => { window.__copied = text; return write(text); };
 		})()`),
 		chromedp.Click(chromedp.CSS("#c-"+cmdID+" button[data-copy]")),
-		chromedp.Poll[chromedp.Void](`document.querySelector("#c-`+cmdID+` button[data-copy]").textContent !== "Copy"`, chromedp.WithPollingTimeout(5*time.Second)),
+		// The button says "Copied" for 1.5 s only: read it in the poll that
+		// sees it change, not in a later round trip a loaded machine may
+		// delay past that.
+		into(chromedp.Poll[string](`(t => t !== "Copy" && t)(document.querySelector("#c-`+cmdID+` button[data-copy]").textContent)`,
+			chromedp.WithPollingTimeout(30*time.Second)), &button),
 		into(chromedp.Evaluate[string](`window.__copied || ""`), &copied),
-		into(chromedp.Text(chromedp.CSS("#c-"+cmdID+" button[data-copy]")), &button),
 	)
 	if copied != cmdID || button != "Copied" {
 		t.Errorf("copy: wrote %q and says %q, want %s and Copied", copied, button, cmdID)
