@@ -16,6 +16,7 @@ import (
 // TestAdminFaultsAndRequests sets a fault from the terminal, sees it fire
 // on an SDK call, replays its printed form, and reads the request log.
 func TestAdminFaultsAndRequests(t *testing.T) {
+	t.Parallel()
 	h := hubtest.Start(t)
 	tn := h.Tenant(t, "CLI", bellhop.Printer)
 	run := func(args ...string) (string, int) {
@@ -75,6 +76,7 @@ func TestAdminFaultsAndRequests(t *testing.T) {
 // TestAdminGenericDevices adds a PBX and a subscription that sees it from
 // the terminal.
 func TestAdminGenericDevices(t *testing.T) {
+	t.Parallel()
 	h := hubtest.Start(t)
 	tn := h.Tenant(t, "CLI")
 	run := func(args ...string) (string, int) {

@@ -12,6 +12,7 @@ import (
 
 // TestAdminCommands drives a real hub through `bellhop admin`.
 func TestAdminCommands(t *testing.T) {
+	t.Parallel()
 	h := hubtest.Start(t)
 	token := h.AdminToken
 
@@ -83,6 +84,7 @@ func TestAdminCommands(t *testing.T) {
 // TestAdminUsers adds console users from the terminal, with a password made
 // by the hub and with one read from standard input, and reads the audit list.
 func TestAdminUsers(t *testing.T) {
+	t.Parallel()
 	h := hubtest.Start(t)
 	token := h.AdminToken
 

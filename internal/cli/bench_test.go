@@ -19,6 +19,7 @@ func TestBenchSteady(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a hub and 10 agents for a few seconds")
 	}
+	t.Parallel()
 	out := t.TempDir()
 	// The progress line and the hub's warnings write stderr from their
 	// own goroutines.

@@ -16,6 +16,7 @@ import (
 
 // TestDefaults: a flag left out is the default of the package that owns it.
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	var cmd command
 	parser, err := kong.New(&cmd, defaults())
 	if err != nil {
