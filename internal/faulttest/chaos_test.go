@@ -44,6 +44,9 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos takes about 45 s")
 	}
+	// Its producer is paced and its processes mostly wait: the two chaos
+	// tests overlap well.
+	t.Parallel()
 	chaos(t, false)
 }
 
@@ -57,6 +60,9 @@ func TestChaosHubFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos takes about 45 s")
 	}
+	// Its producer is paced and its processes mostly wait: the two chaos
+	// tests overlap well.
+	t.Parallel()
 	chaos(t, true)
 }
 
@@ -269,12 +275,13 @@ chaos:
 		}
 	}
 
-	// Calm: everything must settle within 30 s.
+	// Calm: everything must settle. It takes seconds; the bound is for a
+	// machine loaded by the whole suite.
 	idsMu.Lock()
 	sent := append([]string(nil), ids...)
 	idsMu.Unlock()
 	var final, all map[string]admin.Command
-	hubtest.Poll(30*time.Second, func() bool {
+	hubtest.Poll(2*time.Minute, func() bool {
 		all = allCommands(t, hub.Admin)
 		final = map[string]admin.Command{}
 		for _, id := range sent {
