@@ -78,24 +78,35 @@ func hubFaults(rng *lockedRand) []string {
 	// Each hub process starts every fault's count again from 0 (they come
 	// back with --faults), so a seed that fires only late would never fire
 	// in a process's few seconds: take seeds that fire within the first 20
-	// opportunities, and every kind acts in every run.
+	// opportunities, and every kind acts in every run. A request takes the
+	// first fault in this list that fires on it, so a fault whose early
+	// firings all fall where an earlier one fires is shadowed in every
+	// process: each needs an early firing of its own.
+	taken := map[bool]map[int64]bool{true: {}, false: {}} // by request or event fault
 	for i, f := range faults {
 		spec, err := fault.Parse(f)
 		if err != nil {
 			panic(err)
 		}
-		for spec.Seed == 0 || !firesEarly(spec) {
+		family := taken[spec.Kind == fault.Refuse || spec.Kind == fault.AppliedError || spec.Kind == fault.Timeout || spec.Kind == fault.Slow]
+		for spec.Seed == 0 || !firesEarly(spec, family) {
 			spec.Seed = uint64(1 + rng.IntN(1<<30))
+		}
+		for n := range int64(20) {
+			if fault.Fire(spec.Seed, n, spec.Rate) {
+				family[n] = true
+			}
 		}
 		faults[i] += fmt.Sprintf(",seed=%d", spec.Seed)
 	}
 	return faults
 }
 
-// firesEarly reports whether a fault fires within its first 20 opportunities.
-func firesEarly(spec fault.Spec) bool {
+// firesEarly reports whether a fault fires within its first 20
+// opportunities at one that no earlier fault of its family takes.
+func firesEarly(spec fault.Spec, taken map[int64]bool) bool {
 	for n := range int64(20) {
-		if fault.Fire(spec.Seed, n, spec.Rate) {
+		if fault.Fire(spec.Seed, n, spec.Rate) && !taken[n] {
 			return true
 		}
 	}
