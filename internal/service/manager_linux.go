@@ -1,0 +1,4 @@
+package service
+
+// Local returns the service manager of this system: systemd.
+func Local() Manager { return Systemd{} }
