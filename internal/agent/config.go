@@ -124,6 +124,10 @@ type Config struct {
 	// Drivers is the driver registry; nil means drivers.Registry(), the
 	// built-in list. Not read from YAML.
 	Drivers driver.Registry `yaml:"-"`
+	// Started, when set, is called once Run has recovered the journal and
+	// started following the hub and running devices: what a service
+	// manager calls ready. Not read from YAML.
+	Started func() `yaml:"-"`
 }
 
 // DeviceConfig binds a hub device to a driver target.

@@ -223,6 +223,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	follow.Go(func() { a.pollLoop(ctx) })
 	a.log.Info("agent: started", "platform_address", a.cfg.PlatformAddress, "devices", len(a.workers),
 		"state_dir", a.cfg.StateDir, "health", a.HealthAddr())
+	if a.cfg.Started != nil {
+		a.cfg.Started()
+	}
 	_ = a.client.Subscribe(ctx, a.onEvent, client.SubscribeOptions{OnConnect: a.onConnect, OnDisconnect: a.onDisconnect})
 	a.setConnected(false)
 	follow.Wait()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/internal/agent"
+	"github.com/bellhop/bellhop/internal/service"
 )
 
 // AgentCmd is `bellhop agent`: run the on-premise agent (default) or check
@@ -15,6 +16,11 @@ type AgentCmd struct {
 	Run      AgentRunCmd      `cmd:"" default:"withargs" help:"Run the agent (the default)."`
 	Check    AgentCheckCmd    `cmd:"" help:"Validate the configuration, reach the hub and every device, and print what works."`
 	Discover AgentDiscoverCmd `cmd:"" help:"List IPP printers found by DNS-SD and the local CUPS queues, with driver targets to paste."`
+
+	Install   AgentInstallCmd   `cmd:"" help:"Install the agent as a service (systemd on Linux, a Windows service) that starts at boot."`
+	Uninstall AgentUninstallCmd `cmd:"" help:"Stop and remove the agent's service; its state and configuration stay."`
+	Start     AgentStartCmd     `cmd:"" help:"Start the agent's service and wait until it runs."`
+	Stop      AgentStopCmd      `cmd:"" help:"Stop the agent's service and wait until it has stopped."`
 }
 
 // agentFlags are the flags of both agent subcommands. Each overrides the
@@ -58,24 +64,31 @@ func (f *agentFlags) load() (agent.Config, error) {
 // AgentRunCmd runs the agent until interrupted.
 type AgentRunCmd struct {
 	agentFlags
+	LogFile string `help:"Also write the log to this file, rotated at 20 MB (5 kept, gzipped)." env:"BELLHOP_AGENT_LOG_FILE" type:"path"`
 }
 
-// Run runs the agent until SIGINT or SIGTERM.
+// Run runs the agent until SIGINT or SIGTERM, or until its service manager
+// stops it: it tells systemd or the Windows service manager when it has
+// started (configuration loaded, state directory locked, devices running).
 func (c *AgentRunCmd) Run(ctx context.Context, g *Globals) error {
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	cfg.Logger = g.Logger()
-	a, err := agent.New(cfg)
-	if err != nil {
-		return err
-	}
-	runErr := a.Run(ctx)
-	if err := a.Close(); err != nil && runErr == nil {
-		runErr = err
-	}
-	return runErr
+	log, closeLog := g.serviceLogger(service.AgentName, c.LogFile)
+	defer closeLog()
+	return service.Run(ctx, func(ctx context.Context, ready func()) error {
+		cfg, err := c.load()
+		if err != nil {
+			return err
+		}
+		cfg.Logger, cfg.Started = log, ready
+		a, err := agent.New(cfg)
+		if err != nil {
+			return err
+		}
+		runErr := a.Run(ctx)
+		if err := a.Close(); err != nil && runErr == nil {
+			runErr = err
+		}
+		return runErr
+	}, service.Options{Name: service.AgentName, Logger: log})
 }
 
 // AgentCheckCmd checks the configuration and what it points at.

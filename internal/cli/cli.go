@@ -38,14 +38,17 @@ type Globals struct {
 }
 
 // Logger returns the logger the flags ask for, writing to stderr.
-func (g *Globals) Logger() *slog.Logger {
+func (g *Globals) Logger() *slog.Logger { return slog.New(g.handler(g.stderr)) }
+
+// handler is the log handler the flags ask for, writing to w.
+func (g *Globals) handler(w io.Writer) slog.Handler {
 	var level slog.Level
 	level.UnmarshalText([]byte(g.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if g.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+		return slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, opts))
+	return slog.NewTextHandler(w, opts)
 }
 
 type command struct {
@@ -56,6 +59,7 @@ type command struct {
 	Bench   BenchCmd   `cmd:"" help:"Measure the hub as integrations use it."`
 	Agent   AgentCmd   `cmd:"" help:"Run the on-premise agent."`
 	Version struct{}   `cmd:"" help:"Print the version."`
+	Units   UnitsCmd   `cmd:"" hidden:"" help:"Write the packages' systemd units into a directory (for scripts/package)."`
 }
 
 // Run runs the bellhop command with args (without the program name) and

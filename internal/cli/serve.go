@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -15,6 +16,7 @@ import (
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/node"
 	"github.com/bellhop/bellhop/internal/realtime"
+	"github.com/bellhop/bellhop/internal/service"
 )
 
 // ServeCmd runs a hub node.
@@ -66,9 +68,16 @@ func (c *ServeCmd) expiry() (map[bellhop.DeviceType]hub.Expiry, error) {
 	return out, nil
 }
 
-// Run serves until interrupted.
-func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
+// Run serves until interrupted, or until systemd stops it: it tells
+// systemd when it listens (see internal/service).
+func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	log := g.Logger()
+	return service.Run(ctx, func(ctx context.Context, ready func()) error { return c.serve(ctx, g, log, ready) },
+		service.Options{Name: service.HubName, Logger: log})
+}
+
+// serve runs the hub and calls ready once it listens.
+func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, ready func()) (err error) {
 	cfg := node.Config{Addr: c.Addr, WSAddr: c.WSAddr, DataDir: c.Data, Database: c.Database, Sync: c.Sync,
 		TLSCert: c.TLSCert, TLSKey: c.TLSKey, Logger: log, MaxBody: c.MaxBody, RateLimit: c.RateLimit,
 		RateWindow: c.RateWindow, AdminToken: c.AdminToken,
@@ -136,6 +145,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) (err error) {
 	}
 	log.Info("bellhop hub listening", "platform_address", h.PlatformAddress(), "websocket_address", h.WebSocketAddress(),
 		"store", storeName(c.Database))
+	ready()
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
