@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package packaging_test builds the packages and the container image with
 // scripts/package and checks them as an operator would: the .deb installed
 // with dpkg, its units verified by systemd, the image's config and binary.
