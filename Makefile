@@ -1,11 +1,12 @@
 # make test     the whole suite, as CI runs it (scripts/test)
 # make fuzz     every go test -fuzz target, one after the other, FUZZTIME each
 # make bench    the testing.B benchmarks
+# make packages the .deb, the .rpm and the hub's container image in dist/ (scripts/package)
 
 FUZZTIME ?= 60s
 BENCHTIME ?= 1s
 
-.PHONY: test fuzz bench
+.PHONY: test fuzz bench packages
 
 test:
 	scripts/test
@@ -21,3 +22,6 @@ fuzz:
 
 bench:
 	go test -run XXX -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+packages:
+	scripts/package
