@@ -71,18 +71,27 @@ func (Windows) Install(_ context.Context, s Spec) error {
 	return nil
 }
 
-// Uninstall stops the service, deletes it and removes its Event Log source.
-func (w Windows) Uninstall(ctx context.Context, name string) error {
+// open connects to the manager and opens the service; release lets both go.
+func open(name string) (s *mgr.Service, release func(), err error) {
 	m, err := mgr.Connect()
 	if err != nil {
-		return fmt.Errorf("service: connecting to the service manager (run as administrator): %w", err)
+		return nil, nil, fmt.Errorf("service: connecting to the service manager (run as administrator): %w", err)
 	}
-	defer m.Disconnect()
-	s, err := m.OpenService(name)
+	s, err = m.OpenService(name)
 	if err != nil {
-		return fmt.Errorf("service %s is not installed: %w", name, err)
+		m.Disconnect()
+		return nil, nil, fmt.Errorf("service %s is not installed: %w", name, err)
 	}
-	defer s.Close()
+	return s, func() { s.Close(); m.Disconnect() }, nil
+}
+
+// Uninstall stops the service, deletes it and removes its Event Log source.
+func (Windows) Uninstall(ctx context.Context, name string) error {
+	s, done, err := open(name)
+	if err != nil {
+		return err
+	}
+	defer done()
 	if st, err := s.Query(); err == nil && st.State != svc.Stopped {
 		if err := stopAndWait(ctx, s); err != nil {
 			return err
@@ -97,16 +106,11 @@ func (w Windows) Uninstall(ctx context.Context, name string) error {
 
 // Start starts the service and waits until it runs.
 func (Windows) Start(ctx context.Context, name string) error {
-	m, err := mgr.Connect()
+	s, done, err := open(name)
 	if err != nil {
-		return fmt.Errorf("service: connecting to the service manager (run as administrator): %w", err)
+		return err
 	}
-	defer m.Disconnect()
-	s, err := m.OpenService(name)
-	if err != nil {
-		return fmt.Errorf("service %s is not installed: %w", name, err)
-	}
-	defer s.Close()
+	defer done()
 	if err := s.Start(); err != nil {
 		return fmt.Errorf("service: starting %s: %w", name, err)
 	}
@@ -115,16 +119,11 @@ func (Windows) Start(ctx context.Context, name string) error {
 
 // Stop stops the service and waits until it has stopped.
 func (Windows) Stop(ctx context.Context, name string) error {
-	m, err := mgr.Connect()
+	s, done, err := open(name)
 	if err != nil {
-		return fmt.Errorf("service: connecting to the service manager (run as administrator): %w", err)
+		return err
 	}
-	defer m.Disconnect()
-	s, err := m.OpenService(name)
-	if err != nil {
-		return fmt.Errorf("service %s is not installed: %w", name, err)
-	}
-	defer s.Close()
+	defer done()
 	return stopAndWait(ctx, s)
 }
 
