@@ -316,6 +316,7 @@ func (s *Service) CancelCommand(ctx context.Context, id, who, notes string) (*be
 		return nil, err
 	}
 	if len(changed) == 1 {
+		changed[0].Data = cmd.Data // an update returns no payload
 		return &changed[0], nil
 	}
 	return cmd, nil

@@ -161,6 +161,7 @@ func (s *Service) markReceived(ctx context.Context, c *bellhop.Caller, cmds []be
 	}
 	for i := range cmds {
 		if cmd, ok := now[cmds[i].ID]; ok {
+			cmd.Data = cmds[i].Data // an update leaves the payload alone and returns none
 			cmds[i] = cmd
 		}
 	}

@@ -303,3 +303,45 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("purged command: %v", err)
 	}
 }
+
+// TestReadKeepsPayload: the store's updates leave the payload alone and
+// return none, so a read that marks its commands Received, and a cancel,
+// still answer with every command's Data.
+func TestReadKeepsPayload(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t)
+	ctx := t.Context()
+	a := h.Tenant(t, "A", bellhop.Printer)
+	c := caller(t, h, a)
+	printer := a.Devices[bellhop.Printer].Id
+	first, second, third := addPrinter(t, h, c, printer), addPrinter(t, h, c, printer), addPrinter(t, h, c, printer)
+	hasPDF := func(what string, v hub.CommandView, want bellhop.State) {
+		t.Helper()
+		if v.State != want || !strings.Contains(string(v.Data), pdf) {
+			t.Errorf("%s: %s is %s with Data %q, want %s with the PDF", what, v.ID, v.State, v.Data, want)
+		}
+	}
+
+	got, _, err := h.Service.CommandsByIDs(ctx, c, []string{first}, nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("getAllByIds: %v (%v)", ids(got), err)
+	}
+	hasPDF("getAllByIds", got[0], bellhop.Received)
+	active, _, err := h.Service.ActiveCommands(ctx, c, nil)
+	if err != nil || !slices.Equal(ids(active), []string{first, second, third}) {
+		t.Fatalf("getAllActive: %v (%v)", ids(active), err)
+	}
+	for _, v := range active {
+		hasPDF("getAllActive", v, bellhop.Received)
+	}
+	cancelled, err := h.Service.CancelCommand(ctx, third, "staff", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasPDF("cancel", hub.CommandView{Command: *cancelled}, bellhop.Cancelled)
+	v, _, err := h.Service.Command(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasPDF("stored", *v, bellhop.Received)
+}

@@ -141,7 +141,9 @@ type Store interface {
 	// error from fn rolls everything back and is returned. The result holds
 	// the commands that changed, as written. fn may run more than once for a
 	// command (a store may retry a transaction): it must only change c and
-	// return its result.
+	// return its result. The payload stays as created: it is neither read nor
+	// written (fn sees Data nil, and so does the result), so that a state
+	// change costs no copy of a large PDF.
 	UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error)
 	// GetPayment returns the payment record with this id (written by
 	// CreateCommand from Command.Payment) or ErrNotFound wrapped.

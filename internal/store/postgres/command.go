@@ -18,6 +18,11 @@ import (
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
 	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes, external_id`
 
+// headCols are commandCols without the payload (NULL in its place), for
+// UpdateCommands: no update changes it, so it is neither read nor written,
+// and PostgreSQL keeps its TOASTed value instead of storing it again.
+var headCols = strings.Replace(commandCols, "data,", "NULL::json,", 1)
+
 func scanCommand(row pgx.Row) (c bellhop.Command, err error) {
 	var data []byte
 	err = row.Scan(&c.Seq, &c.ID, &c.EnterpriseID, &c.DeviceID, &c.DeviceType, &c.State, &c.CreatedUtc, &c.UpdatedUtc,
@@ -326,9 +331,10 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 // updates of one command run one after the other, each seeing the last). fn
 // changes the command in place and returns the history entry to record, or
 // nil to write nothing for it. The store writes State, UpdatedUtc, Progress,
-// Notes and Data; the other fields are fixed at creation. An error from fn
-// rolls everything back and is returned unchanged. The result holds the
-// commands that changed, as written; never nil. Each change is notified to
+// Notes and ExternalID; the other fields are fixed at creation. The payload
+// is neither read nor written: fn sees Data nil, and so does the result. An
+// error from fn rolls everything back and is returned unchanged. The result
+// holds the commands that changed, as written; never nil. Each change is notified to
 // every node (see Listen) when the transaction commits.
 func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
 	changed := []bellhop.Command{}
@@ -365,7 +371,7 @@ func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bel
 		var read pgx.Batch
 		read.Queue(`BEGIN`)
 		var cs []bellhop.Command
-		read.Queue(`SELECT `+commandCols+` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
+		read.Queue(`SELECT `+headCols+` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
 			var err error
 			cs, err = collectCommands(rows)
 			return err
@@ -385,11 +391,12 @@ func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bel
 			if h == nil {
 				continue
 			}
-			batch.Queue(`UPDATE commands SET state = $1, updated = $2, progress = $3, notes = $4, data = $5, external_id = $6 WHERE seq = $7`,
-				string(c.State), c.UpdatedUtc, c.Progress, c.Notes, []byte(c.Data), c.ExternalID, seq)
+			batch.Queue(`UPDATE commands SET state = $1, updated = $2, progress = $3, notes = $4, external_id = $5 WHERE seq = $6`,
+				string(c.State), c.UpdatedUtc, c.Progress, c.Notes, c.ExternalID, seq)
 			batch.Queue(`INSERT INTO command_history (command_seq, state, utc, actor, progress, notes, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 				seq, string(h.State), h.Utc, h.Actor, h.Progress, h.Notes, h.ExternalID)
 			s.queueEvent(&batch, c, c.State != state)
+			c.Data = nil
 			changed = append(changed, *c)
 		}
 		if batch.Len() == 0 {

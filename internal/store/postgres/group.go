@@ -142,14 +142,14 @@ const createCommands = `WITH c AS (
 // updateCommands writes the changes of a group's updates, at most one per
 // command, and their history entries in one statement.
 const updateCommands = `WITH u AS (
-		UPDATE commands c SET state = v.state, updated = v.updated, progress = v.progress, notes = v.notes, data = v.data::json,
+		UPDATE commands c SET state = v.state, updated = v.updated, progress = v.progress, notes = v.notes,
 			external_id = v.external_id
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[], $12::text[])
-			AS v(seq, state, updated, progress, notes, data, external_id)
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $11::text[])
+			AS v(seq, state, updated, progress, notes, external_id)
 		WHERE c.seq = ANY($1) AND c.seq = v.seq -- ANY: by the primary key, whatever the plan
 	)
 	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes, external_id)
-	SELECT * FROM unnest($1::bigint[], $7::text[], $8::timestamptz[], $9::text[], $10::float8[], $11::text[], $13::text[])`
+	SELECT * FROM unnest($1::bigint[], $6::text[], $7::timestamptz[], $8::text[], $9::float8[], $10::text[], $12::text[])`
 
 // groupSetupSQL is asyncCommitSQL for a group, which also keeps the
 // group's statements on their indexes: their arrays say nothing to the
@@ -165,7 +165,7 @@ const insertKeys = `INSERT INTO idempotency_keys (scope, key, request_hash, comm
 
 // lockCommands locks the commands of a group's updates that no other
 // transaction holds, and reads them.
-const lockCommands = `SELECT ` + commandCols + ` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED`
+var lockCommands = `SELECT ` + headCols + ` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED`
 
 // runGroup runs a group of writes in one transaction and sets their results.
 // A write alone runs as it would on its own: its single-row statements
@@ -288,7 +288,6 @@ func (s *Store) runGroup(group []*groupWrite) {
 		x, hx             []string // external ids
 		at, hu            []time.Time
 		p, hp             []*float64
-		data              []*string
 	}
 	creates := map[string]*bellhop.Command{}
 	for i, w := range group {
@@ -339,15 +338,16 @@ func (s *Store) runGroup(group []*groupWrite) {
 			if h == nil {
 				continue
 			}
+			c.Data = nil
 			w.changed = append(w.changed, c)
-			up.seq, up.st, up.at, up.p, up.n, up.data = append(up.seq, seq), append(up.st, string(c.State)), append(up.at, c.UpdatedUtc), append(up.p, c.Progress), append(up.n, c.Notes), append(up.data, jsonText(c.Data))
+			up.seq, up.st, up.at, up.p, up.n = append(up.seq, seq), append(up.st, string(c.State)), append(up.at, c.UpdatedUtc), append(up.p, c.Progress), append(up.n, c.Notes)
 			up.hs, up.hu, up.ha, up.hp, up.hn = append(up.hs, string(h.State)), append(up.hu, h.Utc), append(up.ha, h.Actor), append(up.hp, h.Progress), append(up.hn, h.Notes)
 			up.x, up.hx = append(up.x, c.ExternalID), append(up.hx, h.ExternalID)
 			events = append(events, encodeEvent(&c, c.State != state))
 		}
 		if !live[i] {
 			// fn failed: drop what this write queued.
-			up.seq, up.st, up.at, up.p, up.n, up.data = up.seq[:nUp], up.st[:nUp], up.at[:nUp], up.p[:nUp], up.n[:nUp], up.data[:nUp]
+			up.seq, up.st, up.at, up.p, up.n = up.seq[:nUp], up.st[:nUp], up.at[:nUp], up.p[:nUp], up.n[:nUp]
 			up.hs, up.hu, up.ha, up.hp, up.hn = up.hs[:nUp], up.hu[:nUp], up.ha[:nUp], up.hp[:nUp], up.hn[:nUp]
 			up.x, up.hx = up.x[:nUp], up.hx[:nUp]
 			events = events[:nEv]
@@ -370,7 +370,7 @@ func (s *Store) runGroup(group []*groupWrite) {
 		})
 	}
 	if len(up.seq) > 0 {
-		b.Queue(updateCommands, up.seq, up.st, up.at, up.p, up.n, up.data, up.hs, up.hu, up.ha, up.hp, up.hn, up.x, up.hx)
+		b.Queue(updateCommands, up.seq, up.st, up.at, up.p, up.n, up.hs, up.hu, up.ha, up.hp, up.hn, up.x, up.hx)
 	}
 	for _, p := range joinEvents(events) {
 		b.Queue(notifySQL, channel(s.schema, eventsChannel), p)

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -16,6 +15,10 @@ import (
 const commandCols = `seq, id, enterprise_id, device_id, device_type, state, created, updated,
 	creator_integration_id, creator_first_name, creator_last_name, data, progress, notes, external_id`
 
+// headCols are commandCols without the payload (NULL in its place), for
+// UpdateCommands: no update changes it, so it is neither read nor written.
+var headCols = strings.Replace(commandCols, "data,", "NULL,", 1)
+
 // selectCommands reads whole commands: the row and its payload.
 // selectActive does too, through commands_active, for queries that state
 // activeStates: without statistics, SQLite's planner may prefer another
@@ -25,6 +28,9 @@ const (
 	selectCommands = `SELECT ` + commandCols + ` FROM commands LEFT JOIN command_data ON command_seq = seq`
 	selectActive   = `SELECT ` + commandCols + ` FROM commands INDEXED BY commands_active LEFT JOIN command_data ON command_seq = seq`
 )
+
+// selectHeads reads commands without their payload.
+var selectHeads = `SELECT ` + headCols + ` FROM commands`
 
 // activeStates and finalStates are the conditions of the commands_active and
 // commands_final indexes, word for word: SQLite uses a partial index only
@@ -219,13 +225,15 @@ func (s *Store) GetCommands(ctx context.Context, ids []string) ([]bellhop.Comman
 	if len(ids) == 0 {
 		return []bellhop.Command{}, nil
 	}
-	cs, err := s.read(ctx).commandsByID(ids)
+	cs, err := s.read(ctx).commandsByID(selectCommands, ids)
 	return cs, wrapErr(err, "get %d commands", len(ids))
 }
 
-func (tx *tx) commandsByID(ids []string) ([]bellhop.Command, error) {
+// commandsByID reads the commands with these ids with sel (selectCommands
+// or selectHeads), in Seq order.
+func (tx *tx) commandsByID(sel string, ids []string) ([]bellhop.Command, error) {
 	if len(ids) == 1 { // the common case, without json_each's cost
-		c, err := scanCommand(tx.row(selectCommands+` WHERE id = ?`, ids[0]))
+		c, err := scanCommand(tx.row(sel+` WHERE id = ?`, ids[0]))
 		if errors.Is(err, sql.ErrNoRows) {
 			return []bellhop.Command{}, nil
 		} else if err != nil {
@@ -233,7 +241,7 @@ func (tx *tx) commandsByID(ids []string) ([]bellhop.Command, error) {
 		}
 		return []bellhop.Command{c}, nil
 	}
-	rows, err := tx.query(selectCommands+`
+	rows, err := tx.query(sel+`
 		WHERE id IN (SELECT value FROM json_each(?)) ORDER BY seq`, jsonArray(ids))
 	if err != nil {
 		return nil, err
@@ -350,10 +358,11 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 // UpdateCommands runs fn on each of the commands with these ids that exist, in
 // Seq order, in one write transaction. fn changes the command in place and
 // returns the history entry to record, or nil to write nothing for it. The
-// store writes State, UpdatedUtc, Progress, Notes and Data; the other fields
-// are fixed at creation. An error from fn rolls everything back and is
-// returned unchanged. The result holds the commands that changed, as written
-// (UpdatedUtc in milliseconds); never nil.
+// store writes State, UpdatedUtc, Progress, Notes and ExternalID; the other
+// fields are fixed at creation. The payload is neither read nor written: fn
+// sees Data nil, and so does the result. An error from fn rolls everything
+// back and is returned unchanged. The result holds the commands that changed,
+// as written (UpdatedUtc in milliseconds); never nil.
 func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
 	changed := []bellhop.Command{}
 	if len(ids) == 0 {
@@ -362,13 +371,13 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 	var fnErr error
 	err := s.write(ctx, func(tx *tx) error {
 		changed, fnErr = changed[:0], nil // fn may run again (see write)
-		cs, err := tx.commandsByID(ids)
+		cs, err := tx.commandsByID(selectHeads, ids)
 		if err != nil {
 			return err
 		}
 		for i := range cs {
 			c := &cs[i]
-			seq, data := c.Seq, c.Data
+			seq := c.Seq
 			h, err := fn(c)
 			if err != nil {
 				fnErr = err
@@ -382,14 +391,10 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 			if err != nil {
 				return err
 			}
-			if !bytes.Equal(data, c.Data) { // rare: the payload is left alone as a rule
-				if err := tx.setData(seq, c.Data); err != nil {
-					return err
-				}
-			}
 			if err := tx.addHistory(seq, *h); err != nil {
 				return err
 			}
+			c.Data = nil
 			changed = append(changed, *c)
 		}
 		return nil

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
@@ -63,7 +65,8 @@ func BenchmarkCreateUpdateParallel(b *testing.B, s store.Store) {
 
 // BenchmarkLifecycleParallel measures the store's share of a whole command
 // lifecycle as a busy hub runs it: 64 goroutines spread over 500 devices of
-// 500 enterprises each create a command, read it, and move it to Received,
+// 500 enterprises each create a command with a payload the size of `bellhop
+// bench`'s (a 2 KiB PDF, in base64), read it, and move it to Received,
 // Processing and Processed, one write transaction each. The table starts
 // with 20,000 finished commands, so indexes are not trivially small.
 func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
@@ -95,6 +98,7 @@ func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
 		for pb.Next() {
 			d := devs[next.Add(1)%int64(len(devs))]
 			c := newCommand(d, bellhop.Pending, t0)
+			c.Data = printData
 			if _, err := s.CreateCommand(ctx, &c, bellhop.HistoryEntry{State: bellhop.Pending, Utc: t0}, nil); err != nil {
 				b.Error(err)
 				return
@@ -116,6 +120,10 @@ func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
 		}
 	})
 }
+
+// printData is the Data of a print job of a 2 KiB PDF, as the hub stores it.
+var printData = json.RawMessage(`{"CopyCount":1,"FileType":"application/pdf","FileData":"` +
+	base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("%PDF-1.4 "), 2048/9)) + `"}`)
 
 // procIO is this process's write counters from /proc/self/io (Linux): bytes
 // handed to write calls and how many calls, and its CPU time (user and
