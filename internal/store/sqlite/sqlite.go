@@ -505,7 +505,11 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 				continue
 			}
 		}
-		wtx := &tx{ctx: req.ctx, s: s, tx: t}
+		// Its statements run to the end even if the caller gives up
+		// meanwhile (its context was checked above): a statement cancelled
+		// midway would only fail the group, and a context that can end costs
+		// each statement a goroutine in the driver and in database/sql.
+		wtx := &tx{ctx: context.WithoutCancel(req.ctx), s: s, tx: t}
 		errs[i] = req.fn(wtx)
 		unprepared = append(unprepared, wtx.unprepared...)
 		switch {
