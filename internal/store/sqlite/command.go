@@ -212,7 +212,7 @@ func (s *Store) ListPayments(ctx context.Context, f bellhop.PaymentFilter) ([]be
 
 // GetCommand returns the command with this id, or ErrNotFound wrapped.
 func (s *Store) GetCommand(ctx context.Context, id string) (*bellhop.Command, error) {
-	c, err := scanCommand(s.read(ctx).row(selectCommands+` WHERE id = ?`, id))
+	c, err := scanCommand(s.read(context.WithoutCancel(ctx)).row(selectCommands+` WHERE id = ?`, id))
 	if err != nil {
 		return nil, wrapErr(err, "get command %s", id)
 	}
@@ -225,7 +225,9 @@ func (s *Store) GetCommands(ctx context.Context, ids []string) ([]bellhop.Comman
 	if len(ids) == 0 {
 		return []bellhop.Command{}, nil
 	}
-	cs, err := s.read(ctx).commandsByID(selectCommands, ids)
+	// Reads by primary key, a bounded few: not worth a goroutine per
+	// statement to cancel them (see run).
+	cs, err := s.read(context.WithoutCancel(ctx)).commandsByID(selectCommands, ids)
 	return cs, wrapErr(err, "get %d commands", len(ids))
 }
 
