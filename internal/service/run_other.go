@@ -30,10 +30,16 @@ func Run(ctx context.Context, prog Program, opts Options) error {
 	} else if interval > 0 {
 		bg.Go(func() { watchdog(interval/2, done, notify) })
 	}
-	stopped := context.AfterFunc(ctx, func() { notify(daemon.SdNotifyStopping) })
-	defer stopped()
+	stopping := context.AfterFunc(ctx, func() { notify(daemon.SdNotifyStopping) })
 	var once sync.Once
-	return prog(ctx, func() { once.Do(func() { notify(daemon.SdNotifyReady) }) })
+	err := prog(ctx, func() { once.Do(func() { notify(daemon.SdNotifyReady) }) })
+	// The context may pass its end to the AfterFunc from a goroutine of its
+	// own, so prog can return before STOPPING=1 was sent: stopping()
+	// reports true when it had not been, and then it is sent here.
+	if stopping() && ctx.Err() != nil {
+		notify(daemon.SdNotifyStopping)
+	}
+	return err
 }
 
 // watchdog sends WATCHDOG=1 every period until done is closed.
