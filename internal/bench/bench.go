@@ -521,13 +521,14 @@ func (r *runner) create(ph *phase, i int, sched time.Time, warm bool) {
 	ctx, cancel := context.WithTimeout(r.ctx, requestTimeout)
 	defer cancel()
 	ent := dev.enterpriseID
+	sent := time.Now()
 	id, err := p.c.AddPrinterCommand(ctx, client.AddPrinterRequest{EnterpriseId: &ent, PrinterId: dev.id, Data: r.pdf, CopyCount: 1})
 	if err != nil {
 		r.errs.add("addPrinter", err)
 		ph.createErrs.Add(1)
 		return
 	}
-	ph.register(id, sched, time.Now(), warm)
+	ph.register(id, sched, sent, time.Now(), warm)
 }
 
 // makePDF returns a one-page PDF of about size bytes (at least ~300), padded

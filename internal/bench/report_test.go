@@ -171,8 +171,8 @@ func TestPhaseCounters(t *testing.T) {
 	if ph.pending.Load() != 0 || ph.processed.Load() != 0 || ph.done() {
 		t.Fatal("unregistered commands must not count")
 	}
-	ph.register("a", now, now, false) // ids compare case-insensitively
-	ph.register("b", now, now, false)
+	ph.register("a", now, now, now, false) // ids compare case-insensitively
+	ph.register("b", now, now, now, false)
 	ph.createErrs.Add(1)
 	if ph.pending.Load() != 1 || ph.processed.Load() != 1 || ph.resolved.Load() != 1 || ph.done() {
 		t.Fatalf("after register: pending %d processed %d resolved %d", ph.pending.Load(), ph.processed.Load(), ph.resolved.Load())

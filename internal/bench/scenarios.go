@@ -125,7 +125,7 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 // collect computes a phase's statistics from its records.
 func (r *runner) collect(ph *phase, rate float64, sch schedule) *Result {
 	res := &Result{TargetRate: rate, WindowSeconds: sch.end.Sub(sch.warmEnd).Seconds(), samples: map[string]*Sample{}}
-	create, event, life := &Sample{}, &Sample{}, &Sample{}
+	create, event, life, sentEvent := &Sample{}, &Sample{}, &Sample{}, &Sample{}
 	var completedInWindow int64
 	ph.each(func(id string, c *rec) {
 		if !c.registered {
@@ -141,6 +141,7 @@ func (r *runner) collect(ph *phase, rate float64, sch schedule) *Result {
 		create.Add(c.resp.Sub(c.sched))
 		if !c.pending.IsZero() {
 			event.Add(c.pending.Sub(c.sched))
+			sentEvent.Add(c.pending.Sub(c.sent))
 		} else if c.fetched.IsZero() {
 			res.MissedEvents++
 		}
@@ -162,7 +163,8 @@ func (r *runner) collect(ph *phase, rate float64, sch schedule) *Result {
 	res.samples["create (HTTP answer)"] = create
 	res.samples["event (Pending at agent)"] = event
 	res.samples["lifecycle (Processed at producer)"] = life
-	res.Latency = map[string]Summary{"create": create.Summary(), "event": event.Summary(), "lifecycle": life.Summary()}
+	res.Latency = map[string]Summary{"create": create.Summary(), "event": event.Summary(), "lifecycle": life.Summary(),
+		"event from send": sentEvent.Summary()}
 	return res
 }
 

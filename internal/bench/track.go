@@ -21,6 +21,7 @@ import (
 // of this process's clock; the zero time means "not yet".
 type rec struct {
 	sched     time.Time // when the create was due (open-loop schedule)
+	sent      time.Time // when its HTTP request started
 	resp      time.Time // when addPrinter answered
 	pending   time.Time // Pending event at the agent
 	fetched   time.Time // returned by the agent's catch-up (getAllActive)
@@ -98,9 +99,10 @@ func (p *phase) update(id string, fn func(r *rec)) {
 	}
 }
 
-// register records a created command.
-func (p *phase) register(id string, sched, resp time.Time, warm bool) {
-	p.update(id, func(r *rec) { r.registered, r.sched, r.resp, r.warm = true, sched, resp, warm })
+// register records a created command: due at sched, sent at sent (later
+// when the bench itself lagged), answered at resp.
+func (p *phase) register(id string, sched, sent, resp time.Time, warm bool) {
+	p.update(id, func(r *rec) { r.registered, r.sched, r.sent, r.resp, r.warm = true, sched, sent, resp, warm })
 }
 
 func (p *phase) markPending(id string, at time.Time) {
