@@ -15,7 +15,7 @@ import (
 // so reloads it in the background: a subscription in steady use never waits
 // for the store to authenticate, where a plain expiry sent one request in
 // eight of a busy agent to a store read (the auth stage's p90 under load).
-const cacheTTL = 5 * time.Second
+const cacheTTL = 30 * time.Second
 
 // maxCached bounds each cache; past it the cache starts afresh.
 const maxCached = 50000

@@ -1,6 +1,10 @@
 package sqlite
 
-import "github.com/bellhop/bellhop"
+import (
+	"context"
+
+	"github.com/bellhop/bellhop"
+)
 
 // CommandQuery exposes commandQuery to the tests' query plans.
 func CommandQuery(f bellhop.CommandFilter) (string, []any) {
@@ -10,3 +14,8 @@ func CommandQuery(f bellhop.CommandFilter) (string, []any) {
 
 // PurgeQuery is the statement of one purge batch.
 const PurgeQuery = purgeQuery
+
+// Write runs fn as a write of its own, in a group like any other.
+func (s *Store) Write(ctx context.Context, fn func() error) error {
+	return s.write(ctx, func(*tx) error { return fn() })
+}

@@ -119,10 +119,17 @@ type Store struct {
 	// restarts counts the WAL's completed restarts (WALRestarts).
 	restarts atomic.Int64
 
-	writes       chan *writeReq // to the committer goroutine
-	checkpointed chan struct{}  // closed when the checkpointer has stopped
-	closed       chan struct{}  // closed by Close
-	committed    chan struct{}  // closed when the committer has stopped
+	// The write queue (see write): wmu guards queue, leading and
+	// writesClosed; writers counts the writes under way, so that Close
+	// can wait for them.
+	wmu          sync.Mutex
+	queue        []*writeReq // writes waiting for a group, oldest first
+	leading      bool        // a writer is running a group
+	writesClosed bool        // Close was called: no write is queued any more
+	writers      sync.WaitGroup
+
+	checkpointed chan struct{} // closed when the checkpointer has stopped
+	closed       chan struct{} // closed by Close
 
 	closeOnce sync.Once
 	closeErr  error
@@ -166,12 +173,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, busyTimeout: cfg.BusyTimeout,
-		stage: cfg.Stage, w: w, stmts: make(map[stmtKey]*sql.Stmt), writes: make(chan *writeReq),
-		closed: make(chan struct{}), committed: make(chan struct{}), checkpointed: make(chan struct{})}
-	go s.commit()
+		stage: cfg.Stage, w: w, stmts: make(map[stmtKey]*sql.Stmt),
+		closed: make(chan struct{}), checkpointed: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
-		close(s.closed)
-		<-s.committed
+		s.stopWrites()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", cfg.Path, err)
 	}
@@ -179,8 +184,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// Readers open after the migrations, when the file is already in WAL mode.
 	r, err := sql.Open("sqlite", params("_query_only", "1"))
 	if err != nil {
-		close(s.closed)
-		<-s.committed
+		s.stopWrites()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
 	}
@@ -188,8 +192,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxLifetime(0)
 	if err := r.PingContext(ctx); err != nil {
-		close(s.closed)
-		<-s.committed
+		s.stopWrites()
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
@@ -240,6 +243,10 @@ func (s *Store) checkpoint() {
 		var busy, frames, copied int
 		// A failed round is retried by the next.
 		if s.c.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied) == nil && frames >= s.restartPages {
+			// Copy once more what was written during that round, still
+			// off the writer's path, so that the restart, which stalls
+			// the writes, has only a few milliseconds of frames left.
+			s.c.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
 			s.restart.Store(true)
 		}
 	}
@@ -279,8 +286,7 @@ const restartWait = 10 * time.Millisecond
 // method called after Close returns an error.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.closed)
-		<-s.committed
+		s.stopWrites()
 		if s.c != nil {
 			<-s.checkpointed
 			s.c.Exec("PRAGMA wal_checkpoint(TRUNCATE)") // leave a small WAL behind
@@ -387,38 +393,130 @@ func (s *Store) read(ctx context.Context) *tx { return &tx{ctx: ctx, s: s} }
 // write runs fn in a write transaction and commits when fn returns nil. fn's
 // error is returned unchanged after its changes are rolled back.
 //
-// Writes that arrive while another commits are grouped: one goroutine runs
-// every waiting fn in one transaction and commits once. The commit, the
-// costly part of a small write, is shared, and each caller still returns only
-// after its changes are committed. A group first runs its fns one after the
-// other, as they come; if one fails, the group is rolled back and run again
-// with each fn inside a savepoint of its own, so that the failing fn rolls
-// back only its own changes. So fn may run twice: it must set its results
-// afresh each time it runs, never add to what an earlier run left.
+// Writes that arrive while another group commits are grouped: they queue,
+// and when the group before them has committed, the oldest of them leads
+// the next group: it runs every queued fn, up to maxGroup, in one
+// transaction on its own goroutine and commits once, then answers the
+// others and hands the lead to the oldest write queued meanwhile. A write
+// that finds no group running leads at once, so that a lone write costs no
+// hand-off between goroutines (each one a wait for a CPU on a busy
+// machine). The commit, the costly part of a small write, is shared, and
+// each caller still returns only after its changes are committed. A group
+// first runs its fns one after the other, as they came; if one fails, the
+// group is rolled back and run again with each fn inside a savepoint of its
+// own, so that the failing fn rolls back only its own changes. So fn may run
+// twice: it must set its results afresh each time it runs, never add to
+// what an earlier run left.
 func (s *Store) write(ctx context.Context, fn func(tx *tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), queued: s.stage.Now()}
-	select {
-	case s.writes <- req:
-	case <-s.closed:
-		return errors.New("sqlite: store is closed")
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	err := <-req.done
-	if !req.committed.IsZero() {
-		s.stage.Since(stage.WriteWake, req.committed)
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), queued: s.stage.Now()}
+	s.wmu.Lock()
+	if s.writesClosed {
+		s.wmu.Unlock()
+		return errors.New("sqlite: store is closed")
+	}
+	s.writers.Add(1)
+	defer s.writers.Done()
+	s.queue = append(s.queue, req)
+	lead := !s.leading
+	s.leading = true
+	s.wmu.Unlock()
+	if !lead {
+		err := <-req.done
+		if err != errLead {
+			if !req.committed.IsZero() {
+				s.stage.Since(stage.WriteWake, req.committed)
+			}
+			return req.outcome(err)
+		}
+	}
+	s.lead()
+	return req.outcome(<-req.done)
+}
+
+// outcome is the write's result for its caller: a panic of its fn, which
+// ran on the leader's goroutine, goes on in the caller's.
+func (req *writeReq) outcome(err error) error {
+	if req.panicked != nil {
+		panic(req.panicked)
 	}
 	return err
 }
 
-// writeReq is one write waiting for the committer.
+// call runs the write's fn. A panic fails the write alone, as an error
+// would, and is kept for its caller (see outcome).
+func (req *writeReq) call(t *tx) (err error) {
+	req.panicked = nil
+	defer func() {
+		if p := recover(); p != nil {
+			req.panicked, err = p, fmt.Errorf("sqlite: the write panicked: %v", p)
+		}
+	}()
+	return req.fn(t)
+}
+
+// errLead tells a queued write that it leads the next group.
+var errLead = errors.New("sqlite: lead the next group")
+
+// lead runs one group: the queued writes, oldest first, up to maxGroup. The
+// leader's own write is the oldest (a write leads only when it finds no
+// group running, so nothing queued before it, or when it is handed the
+// lead as the oldest). Then it hands the lead on, or ends it when nothing
+// is queued. Should the group itself panic (a fn's panic is caught by
+// call), its writes fail and the lead is passed on before the panic goes on
+// up the leader's stack.
+func (s *Store) lead() {
+	s.wmu.Lock()
+	n := min(len(s.queue), maxGroup)
+	batch := make([]*writeReq, n)
+	copy(batch, s.queue)
+	if n == len(s.queue) {
+		clear(s.queue)
+		s.queue = s.queue[:0]
+	} else {
+		s.queue = s.queue[n:]
+	}
+	s.wmu.Unlock()
+	answered := false
+	defer func() {
+		if !answered {
+			for _, req := range batch {
+				req.done <- errors.New("sqlite: a write of its group panicked")
+			}
+		}
+		s.wmu.Lock()
+		if len(s.queue) > 0 {
+			s.queue[0].done <- errLead
+		} else {
+			s.leading = false
+		}
+		s.wmu.Unlock()
+	}()
+	s.runGroup(batch, &answered)
+	s.restartWAL()
+}
+
+// stopWrites refuses new writes and waits for those under way.
+func (s *Store) stopWrites() {
+	close(s.closed)
+	s.wmu.Lock()
+	s.writesClosed = true
+	s.wmu.Unlock()
+	s.writers.Wait()
+}
+
+// writeReq is one write waiting for its group.
 type writeReq struct {
 	ctx  context.Context
 	fn   func(tx *tx) error
-	done chan error
-	// queued is when the write was handed to the committer and committed
-	// when its group's commit ended (zero without a stage observer, or
-	// when the group failed before its commit).
+	done chan error // its outcome, or errLead
+	// panicked is what fn panicked with, if it did, when it last ran.
+	panicked any
+	// queued is when the write was queued and committed when its group's
+	// commit ended (zero without a stage observer, or when the group failed
+	// before its commit).
 	queued, committed time.Time
 }
 
@@ -426,34 +524,9 @@ type writeReq struct {
 // latency stays small.
 const maxGroup = 256
 
-// commit runs the grouped writes until the store closes.
-func (s *Store) commit() {
-	defer close(s.committed)
-	batch := make([]*writeReq, 0, maxGroup)
-	for {
-		select {
-		case req := <-s.writes:
-			batch = append(batch[:0], req)
-		case <-s.closed:
-			return
-		}
-	more:
-		for len(batch) < maxGroup {
-			select {
-			case req := <-s.writes:
-				batch = append(batch, req)
-			default:
-				break more
-			}
-		}
-		s.runGroup(batch)
-		s.restartWAL()
-	}
-}
-
 // runGroup runs a group of writes in one transaction: first plainly, and
 // again with savepoints when one of several fails (see write).
-func (s *Store) runGroup(batch []*writeReq) {
+func (s *Store) runGroup(batch []*writeReq, answered *bool) {
 	if s.stage != nil {
 		start := time.Now()
 		for _, req := range batch {
@@ -464,6 +537,7 @@ func (s *Store) runGroup(batch []*writeReq) {
 	if err == errRetryGroup {
 		errs, err = s.run(batch, true)
 	}
+	*answered = true
 	for i, req := range batch {
 		if errs[i] == nil && err != nil {
 			errs[i] = err
@@ -484,13 +558,19 @@ var errRetryGroup = errors.New("sqlite: a write of the group failed")
 // transaction as a whole, for every write that has none of its own.
 func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error) {
 	errs = make([]error, len(batch))
+	var unprepared []string
+	defer func() { s.prepareAll(unprepared) }() // after the transaction ended: the writer has one connection
 	began := s.stage.Now()
 	t, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		return errs, fmt.Errorf("begin: %w", err)
 	}
-	var unprepared []string
-	defer func() { s.prepareAll(unprepared) }()
+	finished := false
+	defer func() {
+		if !finished { // a fn panicked: give the connection back clean
+			t.Rollback()
+		}
+	}()
 	exec := func(q string) error {
 		_, err := t.ExecContext(context.Background(), q)
 		return err
@@ -510,7 +590,7 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 		// midway would only fail the group, and a context that can end costs
 		// each statement a goroutine in the driver and in database/sql.
 		wtx := &tx{ctx: context.WithoutCancel(req.ctx), s: s, tx: t}
-		errs[i] = req.fn(wtx)
+		errs[i] = req.call(wtx)
 		unprepared = append(unprepared, wtx.unprepared...)
 		switch {
 		case !savepoints && errs[i] != nil:
@@ -534,6 +614,7 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 		}
 	}
 	ran := s.stage.Now()
+	finished = true
 	if err := t.Commit(); err != nil {
 		return errs, fmt.Errorf("commit: %w", err)
 	}

@@ -354,3 +354,53 @@ func TestWALRestartDoesNotWaitForReaders(t *testing.T) {
 		t.Errorf("100 writes took %v with a reader open: they waited for the WAL restart", took)
 	}
 }
+
+// A write whose fn panics fails alone: the panic reaches its own caller,
+// whichever goroutine ran its group, the writes grouped with it commit, and
+// the writes after it run as usual.
+func TestWritePanicFailsItsGroupOnly(t *testing.T) {
+	s := open(t, sqlite.Config{})
+	ctx := t.Context()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	// A slow write holds the lead, so that the next writes queue and
+	// share a group with the panicking one.
+	slow := make(chan error, 1)
+	go func() {
+		slow <- s.Write(ctx, func() error { close(started); <-release; return nil })
+	}()
+	<-started
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		s.Write(ctx, func() error { panic("boom") })
+	}()
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.Write(ctx, func() error { return nil }) })
+	}
+	time.Sleep(50 * time.Millisecond) // let them queue behind the slow write
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatalf("the write before the panic: %v", err)
+	}
+	if p := <-panicked; p != "boom" {
+		t.Fatalf("the panicking write's caller recovered %v, want boom", p)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Errorf("a write grouped with the panic: %v", err)
+		}
+	}
+	for i := range 3 {
+		if err := s.Write(ctx, func() error { return nil }); err != nil {
+			t.Fatalf("write %d after the panic: %v", i, err)
+		}
+	}
+	e := bellhop.Enterprise{ID: bellhop.NewID(), Name: "Hotel", CreatedUtc: time.Now()}
+	if err := s.CreateEnterprise(ctx, &e); err != nil {
+		t.Fatalf("a store write after the panic: %v", err)
+	}
+}
