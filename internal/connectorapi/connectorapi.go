@@ -297,8 +297,11 @@ func (r *request) idempotency() *bellhop.Idempotency {
 	if r.idemKey == "" {
 		return nil
 	}
-	sum := sha256.Sum256(append([]byte(r.path+"\n"), r.body...))
-	return &bellhop.Idempotency{Key: r.idemKey, RequestHash: hex.EncodeToString(sum[:])}
+	h := sha256.New()
+	h.Write([]byte(r.path))
+	h.Write([]byte{'\n'})
+	h.Write(r.body) // hashed where it lies: a print job's body is kilobytes
+	return &bellhop.Idempotency{Key: r.idemKey, RequestHash: hex.EncodeToString(h.Sum(nil))}
 }
 
 func (s *Server) devicesGetAll(ctx context.Context, r *request) (any, error) {
