@@ -101,3 +101,58 @@ func TestOperability(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledReaderCut: a peer that stops reading while events keep coming
+// fills the connection's buffers; the write that blocks on it fails after
+// WriteTimeout and the hub lets the socket go, while a peer that reads keeps
+// its socket through writes and pings long past WriteTimeout (the write
+// deadline does not outlive its write).
+func TestStalledReaderCut(t *testing.T) {
+	e := start(t, func(c *node.Config) {
+		c.Realtime.WriteTimeout = 300 * time.Millisecond
+		c.Realtime.MaxQueue = 1 << 22 // the write timeout, not the queue's bound, must act
+		c.Realtime.PingInterval = 100 * time.Millisecond
+	})
+	reader, staller := e.tenant("Reader"), e.tenant("Staller")
+	alive := e.dial(reader)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stalled, _, err := websocket.Dial(ctx, e.WebSocketAddress()+"/ws/connector", &websocket.DialOptions{HTTPHeader: http.Header{
+		"Cookie": {"ClientToken=" + staller.ClientToken + "; AccessToken=" + staller.AccessToken}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.CloseNow()
+	hubtest.Eventually(t, 10*time.Second, func() (bool, string) {
+		n := e.Broker.Count()
+		return n == 2, fmt.Sprintf("%d sockets open, want 2", n)
+	})
+	first := e.addPrinter(reader)
+	alive.expect(t, first, bellhop.Pending)
+
+	// Events for the staller's printer until its socket is gone: the
+	// connection's buffers hold some megabytes.
+	dev := staller.Devices[bellhop.Printer].Id
+	deadline := time.Now().Add(20 * time.Second) // well within IdleTimeout (60 s), which would cut it too
+	sent := 0
+	for e.Broker.Count() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sockets open after %d events to the stalled one, want it cut", e.Broker.Count(), sent)
+		}
+		evs := make([]bellhop.Event, 1000)
+		for i := range evs {
+			evs[i] = bellhop.Event{StateChange: true, CommandID: bellhop.NewID(), State: bellhop.Processing,
+				DeviceID: dev, EnterpriseID: staller.Enterprise.Id, Utc: time.Now()}
+		}
+		e.Broker.Publish(evs)
+		sent += len(evs)
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	time.Sleep(time.Second) // several WriteTimeouts and pings after the reader's last write
+	second := e.addPrinter(reader)
+	alive.expect(t, second, bellhop.Pending)
+	if n := e.Broker.Count(); n != 1 {
+		t.Fatalf("%d sockets open, want the reading one alone", n)
+	}
+}

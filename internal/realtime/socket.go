@@ -43,6 +43,7 @@ type socket struct {
 
 	mu      sync.Mutex
 	conn    *websocket.Conn // nil until the upgrade completes
+	raw     net.Conn        // conn's network connection, for write deadlines; nil when unknown
 	queue   []event
 	writing bool // a writer goroutine is draining queue
 	done    chan struct{}
@@ -253,7 +254,8 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 			fail(bellhop.Errorf(bellhop.ERATELIMIT, "%s", reason))
 			return
 		}
-		conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns,
+		sb := &smallBuffers{ResponseWriter: w}
+		conn, err := websocket.Accept(sb, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns,
 			CompressionMode: websocket.CompressionDisabled})
 		if err != nil {
 			b.remove(s)
@@ -284,7 +286,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 			conn.CloseNow()
 		})
 		s.mu.Lock()
-		s.conn = conn
+		s.conn, s.raw = conn, sb.conn
 		select {
 		case <-s.done: // closed before the upgrade completed
 			s.mu.Unlock()
@@ -326,7 +328,7 @@ func (s *socket) write() {
 			s.mu.Unlock()
 			return
 		}
-		conn := s.conn
+		conn, raw := s.conn, s.raw
 		s.mu.Unlock()
 		var taken time.Time
 		if s.b.cfg.Stage != nil {
@@ -335,7 +337,7 @@ func (s *socket) write() {
 				s.b.cfg.Stage.Observe(stage.SocketQueue, taken.Sub(e.published))
 			}
 		}
-		if err := s.flush(conn, batch, taken); err != nil {
+		if err := s.flush(conn, raw, batch, taken); err != nil {
 			s.mu.Lock()
 			s.writing = false
 			s.mu.Unlock()
@@ -346,8 +348,11 @@ func (s *socket) write() {
 }
 
 // flush writes batch as one message; taken is when it was taken from the
-// queue (zero without a stage observer).
-func (s *socket) flush(conn *websocket.Conn, batch []event, taken time.Time) error {
+// queue (zero without a stage observer). WriteTimeout bounds the write
+// through a deadline on raw, the network connection, where there is one:
+// a context with a deadline would cost the WebSocket library a timer and a
+// context.AfterFunc per message.
+func (s *socket) flush(conn *websocket.Conn, raw net.Conn, batch []event, taken time.Time) error {
 	n := len(`{"Events":[]}`)
 	for _, e := range batch {
 		n += len(e.json) + 1
@@ -361,10 +366,21 @@ func (s *socket) flush(conn *websocket.Conn, batch []event, taken time.Time) err
 		msg = append(msg, e.json...)
 	}
 	msg = append(msg, "]}"...)
-	ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.WriteTimeout)
-	defer cancel()
-	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
-		return err
+	if raw != nil && raw.SetWriteDeadline(time.Now().Add(s.b.cfg.WriteTimeout)) == nil {
+		err := conn.Write(context.Background(), websocket.MessageText, msg)
+		// Cleared at once: the library's own writes (pings, the close)
+		// must not meet this deadline later.
+		raw.SetWriteDeadline(time.Time{})
+		if err != nil {
+			return err
+		}
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.WriteTimeout)
+		err := conn.Write(ctx, websocket.MessageText, msg)
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
 	s.b.cfg.Stage.Since(stage.SocketWrite, taken) // building the message included: it is short
 	s.sent.Add(int64(len(batch)))
@@ -422,9 +438,12 @@ const socketWriteBuffer = 2048
 // small. What net/http buffered for the client (the handshake's response)
 // is sent first. The reader stays net/http's: it reads through net/http's
 // connection reader, which may hold a byte read ahead.
-type smallBuffers struct{ http.ResponseWriter }
+type smallBuffers struct {
+	http.ResponseWriter
+	conn net.Conn // the hijacked connection
+}
 
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
@@ -433,8 +452,9 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
+	w.conn = conn
 	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
 }
 
 // Unwrap gives http.ResponseController the ResponseWriter underneath.
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
