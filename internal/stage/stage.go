@@ -24,8 +24,9 @@ const (
 	// Run is the operation in the hub service: reads, store writes (the
 	// four stages below) and publishing.
 	Run
-	// WriteQueue is a store write waiting for the committer to take it: the
-	// commits of the groups before it.
+	// WriteQueue is a store write waiting for its group to begin: the
+	// commits of the groups before it (near zero for a write that finds no
+	// group running and leads one itself).
 	WriteQueue
 	// WriteRun is running the statements of a write's group, observed once
 	// per write of the group (each waits for the whole group).
@@ -36,7 +37,8 @@ const (
 	// beginning between two groups; the writes queued meanwhile wait for it.
 	WALRestart
 	// WriteWake is the time from a group's commit to its writer's goroutine
-	// running again: a goroutine hand-off.
+	// running again, for a write that waited in a group another write led:
+	// a goroutine hand-off.
 	WriteWake
 	// Publish is routing a batch of events to the queues of the sockets and
 	// listeners that see them (the fan-out), the broker's lock included.
