@@ -145,6 +145,22 @@ type Store interface {
 	// written (fn sees Data nil, and so does the result), so that a state
 	// change costs no copy of a large PDF.
 	UpdateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error)
+	// FetchCommands returns what GetCommands returns (the commands with these
+	// ids that exist, in Seq order, with their payload) and changes some of
+	// them on the way, as UpdateCommands does, for a read that changes what
+	// it reads. pick chooses the ids to change among the commands read; it
+	// may see them before the write transaction, so it must decide only
+	// from fields an update never changes, and from the state, which fn
+	// checks again. fn runs on each chosen command that still exists, in Seq
+	// order, inside the write transaction, as UpdateCommands' fn (Data nil).
+	// An error from fn rolls everything back and is returned. It returns
+	// every command read, the changed ones as written (with their payload),
+	// and, of those, the ones that changed. pick and fn may run more than
+	// once (a store may retry a transaction). A store does it in one write
+	// transaction, or reads first and writes only when pick chooses some
+	// ids, whichever costs it less.
+	FetchCommands(ctx context.Context, ids []string, pick func(cs []bellhop.Command) []string,
+		fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) (all, changed []bellhop.Command, err error)
 	// GetPayment returns the payment record with this id (written by
 	// CreateCommand from Command.Payment) or ErrNotFound wrapped.
 	GetPayment(ctx context.Context, id string) (*bellhop.Payment, error)

@@ -388,12 +388,8 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 			if h == nil {
 				continue
 			}
-			_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, external_id = ? WHERE seq = ?`,
-				string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, c.ExternalID, seq)
-			if err != nil {
-				return err
-			}
-			if err := tx.addHistory(seq, *h); err != nil {
+			c.Seq = seq // fn changes only what an update writes
+			if err := tx.updateCommand(c, *h); err != nil {
 				return err
 			}
 			c.Data = nil
@@ -411,6 +407,75 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 		changed[i].UpdatedUtc = fromMS(ms(changed[i].UpdatedUtc)) // as written
 	}
 	return changed, nil
+}
+
+// FetchCommands reads the commands with these ids that exist, in Seq order,
+// with their payload, and runs fn on those pick chooses, in one write
+// transaction (see store.Store): the reads run on the writer, so a fetch
+// that changes what it reads costs one write instead of a read on the read
+// pool and a write that reads the rows again. It always takes the writer,
+// even when pick chooses none: a caller that expects no change reads with
+// GetCommands. An error from fn rolls everything back and is returned
+// unchanged. It returns every command read, as it is after fn (UpdatedUtc in
+// milliseconds), and those that changed; never nil.
+func (s *Store) FetchCommands(ctx context.Context, ids []string, pick func(cs []bellhop.Command) []string,
+	fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) (all, changed []bellhop.Command, err error) {
+	if len(ids) == 0 {
+		return []bellhop.Command{}, []bellhop.Command{}, nil
+	}
+	var fnErr error
+	err = s.write(ctx, func(tx *tx) error {
+		all, changed, fnErr = nil, []bellhop.Command{}, nil // fn may run again (see write)
+		cs, err := tx.commandsByID(selectCommands, ids)
+		if err != nil {
+			return err
+		}
+		chosen := make(map[string]bool)
+		for _, id := range pick(cs) {
+			chosen[id] = true
+		}
+		for i := range cs {
+			if !chosen[cs[i].ID] {
+				continue
+			}
+			c := cs[i]
+			c.Data = nil
+			h, err := fn(&c)
+			if err != nil {
+				fnErr = err
+				return err
+			}
+			if h == nil {
+				continue
+			}
+			c.Seq, c.Data = cs[i].Seq, cs[i].Data // fn changes only what an update writes
+			if err := tx.updateCommand(&c, *h); err != nil {
+				return err
+			}
+			c.UpdatedUtc = fromMS(ms(c.UpdatedUtc)) // as written
+			cs[i] = c
+			changed = append(changed, c)
+		}
+		all = cs
+		return nil
+	})
+	switch {
+	case fnErr != nil:
+		return nil, nil, fnErr
+	case err != nil:
+		return nil, nil, wrapErr(err, "fetch %d commands", len(ids))
+	}
+	return all, changed, nil
+}
+
+// updateCommand writes the fields of c that an update changes, and h.
+func (tx *tx) updateCommand(c *bellhop.Command, h bellhop.HistoryEntry) error {
+	_, err := tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, external_id = ? WHERE seq = ?`,
+		string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, c.ExternalID, c.Seq)
+	if err != nil {
+		return err
+	}
+	return tx.addHistory(c.Seq, h)
 }
 
 // History returns a command's history, oldest first, or ErrNotFound wrapped

@@ -66,6 +66,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"UpdateCommands", testUpdateCommands},
 		{"UpdateCommandsRollback", testUpdateCommandsRollback},
 		{"UpdateCommandsConcurrent", testUpdateCommandsConcurrent},
+		{"FetchCommands", testFetchCommands},
+		{"FetchCommandsRollback", testFetchCommandsRollback},
+		{"FetchCommandsConcurrent", testFetchCommandsConcurrent},
 		{"ConcurrentWritesSomeFail", testConcurrentWritesSomeFail},
 		{"ReadDuringWrite", testReadDuringWrite},
 		{"Stats", testStats},
@@ -824,6 +827,183 @@ func testUpdateCommandsConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
+// only returns a pick function that chooses ids, whatever it is shown.
+func only(ids ...string) func([]bellhop.Command) []string {
+	return func([]bellhop.Command) []string { return ids }
+}
+
+func testFetchCommands(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c1, c2, c3, c4 := w.command(w.d1, bellhop.Pending, 1), w.command(w.d1, bellhop.Pending, 2), w.command(w.d2, bellhop.Processed, 3),
+		w.command(w.d2, bellhop.Pending, 4)
+	hReceived := bellhop.HistoryEntry{State: bellhop.Received, Utc: at(10), Actor: "hub"}
+
+	var seen []string
+	all, changed, err := s.FetchCommands(ctx, []string{c4.ID, bellhop.NewID(), c3.ID, c1.ID, c1.ID, c2.ID},
+		func(cs []bellhop.Command) []string {
+			equal(t, "pick sees the commands that exist, in Seq order, each once, with their payload", cs, []bellhop.Command{c1, c2, c3, c4})
+			seen = nil
+			return []string{c4.ID, c2.ID, c1.ID, bellhop.NewID()}
+		},
+		func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+			seen = append(seen, c.ID)
+			if c.Data != nil {
+				t.Errorf("fn sees the payload of %s: %s", c.ID, c.Data)
+			}
+			if c.ID == c2.ID {
+				c.Notes = "changed in place but not written"
+				return nil, nil
+			}
+			if _, _, err := c.Apply(bellhop.Update{State: bellhop.Received}, at(10)); err != nil {
+				return nil, err
+			}
+			return &hReceived, nil
+		})
+	must(t, err)
+	equal(t, "fn runs on the chosen commands that exist, in Seq order", seen, []string{c1.ID, c2.ID, c4.ID})
+	c1.State, c1.UpdatedUtc = bellhop.Received, at(10)
+	c4.State, c4.UpdatedUtc = bellhop.Received, at(10)
+	equal(t, "every command read, the changed ones as written, with their payload", all, []bellhop.Command{c1, c2, c3, c4})
+	equal(t, "the changed commands", changed, []bellhop.Command{c1, c4})
+	stored, err := s.GetCommands(ctx, []string{c1.ID, c2.ID, c3.ID, c4.ID})
+	must(t, err)
+	equal(t, "stored commands (nil entry wrote nothing)", stored, []bellhop.Command{c1, c2, c3, c4})
+	for _, c := range []struct {
+		cmd  bellhop.Command
+		want []bellhop.HistoryEntry
+	}{
+		{c1, []bellhop.HistoryEntry{{State: bellhop.Pending, Utc: at(1), Actor: "admin"}, hReceived}},
+		{c2, []bellhop.HistoryEntry{{State: bellhop.Pending, Utc: at(2), Actor: "admin"}}},
+		{c4, []bellhop.HistoryEntry{{State: bellhop.Pending, Utc: at(4), Actor: "admin"}, hReceived}},
+	} {
+		history, err := s.History(ctx, c.cmd.ID)
+		must(t, err)
+		equal(t, "history of "+c.cmd.ID, history, c.want)
+	}
+
+	// Every field an update writes; the payload stays as created.
+	half := 0.5
+	all, changed, err = s.FetchCommands(ctx, []string{c1.ID}, only(c1.ID), func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		if _, _, err := c.Apply(bellhop.Update{State: bellhop.Processing, Progress: &half, Notes: "half", ExternalID: "x-1"}, at(20)); err != nil {
+			return nil, err
+		}
+		return &bellhop.HistoryEntry{State: c.State, Utc: at(20), Progress: c.Progress, Notes: c.Notes, ExternalID: "x-1"}, nil
+	})
+	must(t, err)
+	c1.State, c1.UpdatedUtc, c1.Progress, c1.Notes, c1.ExternalID = bellhop.Processing, at(20), &half, "half", "x-1"
+	equal(t, "fetch that writes every field", all, []bellhop.Command{c1})
+	equal(t, "its change", changed, []bellhop.Command{c1})
+	got, err := s.GetCommand(ctx, c1.ID)
+	must(t, err)
+	equal(t, "stored after every field", *got, c1)
+
+	// Nothing chosen: the commands as stored.
+	all, changed, err = s.FetchCommands(ctx, []string{c2.ID, c3.ID}, only(), func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		t.Errorf("fn called for %s, which pick did not choose", c.ID)
+		return nil, nil
+	})
+	must(t, err)
+	equal(t, "fetch that changes nothing", all, []bellhop.Command{c2, c3})
+	equal(t, "no change", changed, []bellhop.Command{})
+
+	for _, ids := range [][]string{{bellhop.NewID()}, nil} {
+		all, changed, err = s.FetchCommands(ctx, ids, func(cs []bellhop.Command) []string {
+			if len(cs) > 0 {
+				t.Errorf("pick sees %d commands of unknown ids", len(cs))
+			}
+			return ids
+		}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+			t.Errorf("fn called for an unknown id")
+			return nil, nil
+		})
+		must(t, err)
+		equal(t, "fetch of unknown ids", all, []bellhop.Command{})
+		equal(t, "fetch of unknown ids: changed", changed, []bellhop.Command{})
+	}
+}
+
+func testFetchCommandsRollback(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c1, c2 := w.command(w.d1, bellhop.Pending, 1), w.command(w.d1, bellhop.Processed, 2)
+
+	sentinel := errors.New("sentinel")
+	_, _, err := s.FetchCommands(ctx, []string{c1.ID, c2.ID}, only(c1.ID, c2.ID), func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		if c.ID == c2.ID {
+			return nil, sentinel
+		}
+		c.State = bellhop.Received
+		return &bellhop.HistoryEntry{State: c.State, Utc: at(10)}, nil
+	})
+	if !errors.Is(err, sentinel) {
+		t.Errorf("error of fn: got %v, want the sentinel", err)
+	}
+	_, _, err = s.FetchCommands(ctx, []string{c1.ID, c2.ID}, only(c1.ID, c2.ID), func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		if _, _, err := c.Apply(bellhop.Update{State: bellhop.Received}, at(10)); err != nil {
+			return nil, err // c2 is final: Invalid State
+		}
+		return &bellhop.HistoryEntry{State: c.State, Utc: c.UpdatedUtc}, nil
+	})
+	wantCode(t, err, bellhop.EINVALID, "error of fn")
+	if bellhop.ErrorMessage(err) != "Invalid State" {
+		t.Errorf("error of fn: message %q, want it returned as is", bellhop.ErrorMessage(err))
+	}
+
+	stored, err := s.GetCommands(ctx, []string{c1.ID, c2.ID})
+	must(t, err)
+	equal(t, "commands after the rollbacks", stored, []bellhop.Command{c1, c2})
+	history, err := s.History(ctx, c1.ID)
+	must(t, err)
+	equal(t, "history entries after the rollbacks", len(history), 1)
+}
+
+// increment counts in a command's Notes.
+func increment(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+	count, _ := strconv.Atoi(c.Notes)
+	c.Notes = strconv.Itoa(count + 1)
+	return &bellhop.HistoryEntry{State: c.State, Utc: at(2), Notes: c.Notes}, nil
+}
+
+// testFetchCommandsConcurrent runs fetches and updates of one command at
+// once: fn sees what the ones before it wrote, so none is lost.
+func testFetchCommandsConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	c := w.command(w.d1, bellhop.Processing, 1)
+	other := w.command(w.d2, bellhop.Pending, 2)
+	const n = 20
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range 2 * n {
+		wg.Go(func() {
+			if i%2 == 0 {
+				_, err := s.UpdateCommands(ctx, []string{c.ID}, increment)
+				errs <- err
+				return
+			}
+			all, changed, err := s.FetchCommands(ctx, []string{c.ID, other.ID}, only(c.ID), increment)
+			if err == nil && (len(all) != 2 || string(all[0].Data) != `{"CopyCount":1}` || len(changed) != 1 ||
+				changed[0].Notes != all[0].Notes || string(changed[0].Data) != `{"CopyCount":1}`) {
+				err = fmt.Errorf("fetch returned %s, changed %s", show(all), show(changed))
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	got, err := s.GetCommand(ctx, c.ID)
+	must(t, err)
+	equal(t, "counter after concurrent fetches and updates (no lost update)", got.Notes, strconv.Itoa(2*n))
+	history, err := s.History(ctx, c.ID)
+	must(t, err)
+	equal(t, "history entries", len(history), 2*n+1)
+}
+
 // testConcurrentWritesSomeFail runs many writes at once, a third of which
 // fail: failing updates change a command and then return an error, failing
 // creates reuse a taken id. Whatever writes share a transaction, each failing
@@ -833,14 +1013,31 @@ func testConcurrentWritesSomeFail(t *testing.T, s store.Store) {
 	w := newWorld(t, s)
 	counter := w.command(w.d1, bellhop.Processing, 1)
 	spoiled := w.command(w.d2, bellhop.Processing, 1)
+	fetched := w.command(w.d2, bellhop.Processing, 1)
 	sentinel := errors.New("sentinel")
 	const rounds = 30
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var fresh []string
-	errs := make(chan error, 3*rounds)
+	errs := make(chan error, 5*rounds)
 	for range rounds {
+		wg.Go(func() {
+			all, _, err := s.FetchCommands(ctx, []string{fetched.ID}, only(fetched.ID), increment)
+			if err == nil && (len(all) != 1 || all[0].Data == nil) {
+				err = fmt.Errorf("fetch returned %s", show(all))
+			}
+			errs <- err
+		})
+		wg.Go(func() {
+			_, _, err := s.FetchCommands(ctx, []string{spoiled.ID}, only(spoiled.ID), func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+				c.Notes = "spoiled"
+				return nil, sentinel
+			})
+			if !errors.Is(err, sentinel) {
+				errs <- fmt.Errorf("failing fetch: got %v, want the sentinel", err)
+			}
+		})
 		wg.Go(func() {
 			_, err := s.UpdateCommands(ctx, []string{counter.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
 				count, _ := strconv.Atoi(c.Notes)
@@ -893,6 +1090,12 @@ func testConcurrentWritesSomeFail(t *testing.T, s store.Store) {
 	history, err := s.History(ctx, counter.ID)
 	must(t, err)
 	equal(t, "history entries of the counter", len(history), rounds+1)
+	got, err = s.GetCommands(ctx, []string{fetched.ID})
+	must(t, err)
+	equal(t, "counter after concurrent fetches", got[0].Notes, strconv.Itoa(rounds))
+	history, err = s.History(ctx, fetched.ID)
+	must(t, err)
+	equal(t, "history entries of the fetched counter", len(history), rounds+1)
 	stored, err := s.GetCommands(ctx, fresh)
 	must(t, err)
 	equal(t, "fresh creates stored", len(stored), rounds)
