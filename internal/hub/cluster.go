@@ -35,7 +35,7 @@ const GapMargin = 10 * time.Second
 // republished for that command is dropped, so a socket never sees a command's
 // state move backwards. It returns the error of a first Listen that fails.
 func (s *Service) Relay(ctx context.Context, n store.Notifier, pub Publisher, listening func()) error {
-	pub = invalidating{pub, s.cache} // other nodes' changes reach this node's caches too
+	pub = noting{invalidating{pub, s.cache}, &s.pending} // other nodes' changes reach this node's caches too
 	r := &relay{s: s, pub: pub, ctx: ctx}
 	return n.Listen(ctx, store.NotifyHandler{
 		Listening: listening,

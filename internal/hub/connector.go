@@ -151,7 +151,11 @@ func (s *Service) markReceived(ctx context.Context, c *bellhop.Caller, cmds []be
 	if len(pending) == 0 {
 		return cmds, nil
 	}
-	changed, err := s.update(ctx, pending, s.applyFunc(bellhop.Update{State: bellhop.Received, Actor: actor(c)}))
+	mark := s.markFunc(c)
+	changed, err := s.update(ctx, pending, func(cmd *bellhop.Command) (*bellhop.HistoryEntry, bool, error) {
+		h, err := mark(cmd) // one that moved on since the read is answered as read
+		return h, h != nil, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("mark received: %w", err)
 	}
@@ -169,9 +173,15 @@ func (s *Service) markReceived(ctx context.Context, c *bellhop.Caller, cmds []be
 }
 
 // CommandsByIDs returns the commands among ids that the caller may see (its
-// connected devices' and those its integration created), in any state.
-// Unknown and foreign ids are left out. Without a page the result is in
-// creation order; with one it is newest first and paged.
+// connected devices' and those its integration created), in any state,
+// marking the Pending ones of its connected devices Received. Unknown and
+// foreign ids are left out. Without a page the result is in creation order;
+// with one it is newest first and paged.
+//
+// When this node last saw one of the ids Pending (see pendingSet), it reads
+// and marks in one write (FetchCommands); otherwise it reads on the read
+// pool, as a re-fetch of commands already Received needs no write, and
+// writes only when it finds something to mark after all.
 func (s *Service) CommandsByIDs(ctx context.Context, c *bellhop.Caller, ids []string, p *Page) ([]CommandView, string, error) {
 	if len(ids) == 0 {
 		return nil, "", bellhop.Invalid("CommandIds")
@@ -187,41 +197,135 @@ func (s *Service) CommandsByIDs(ctx context.Context, c *bellhop.Caller, ids []st
 	if err != nil {
 		return nil, "", err
 	}
-	// At most MaxPage ids: read them all, keep the visible ones, then page,
-	// so that invisible ids never shorten a page.
-	all, err := s.store.GetCommands(ctx, ids)
+	pg, err := s.idsPage(ctx, p)
 	if err != nil {
-		return nil, "", fmt.Errorf("commands by ids: %w", err)
+		return nil, "", err
 	}
-	cmds := all[:0]
-	for _, cmd := range all {
-		if visible(c, &cmd, devs) {
-			cmds = append(cmds, cmd)
-		}
+	var cmds []bellhop.Command
+	if s.pending.any(ids) {
+		cmds, err = s.fetch(ctx, c, ids, devs, pg)
+	} else {
+		cmds, err = s.readByIDs(ctx, c, ids, devs, pg)
 	}
-	if p != nil {
-		n, err := p.count()
-		if err != nil {
-			return nil, "", err
-		}
-		before, err := s.cursorSeq(ctx, p)
-		if err != nil {
-			return nil, "", err
-		}
-		sortBySeqDesc(cmds)
-		page := cmds[:0]
-		for _, cmd := range cmds {
-			if (before == 0 || cmd.Seq < before) && len(page) < n {
-				page = append(page, cmd)
-			}
-		}
-		cmds = page
-	}
-	if cmds, err = s.markReceived(ctx, c, cmds, devs); err != nil {
+	if err != nil {
 		return nil, "", err
 	}
 	vs, err := s.withDevices(ctx, cmds, devs)
 	return vs, lastID(cmds), err
+}
+
+// idsPage is the page of a getAllByIds: nil without one.
+type idsPage struct {
+	n      int
+	before int64 // Seq of the cursor; 0: from the newest
+}
+
+func (s *Service) idsPage(ctx context.Context, p *Page) (*idsPage, error) {
+	if p == nil {
+		return nil, nil
+	}
+	n, err := p.count()
+	if err != nil {
+		return nil, err
+	}
+	before, err := s.cursorSeq(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &idsPage{n: n, before: before}, nil
+}
+
+// eachAnswered calls f with the index of each command of all (read by id,
+// in Seq order) that a getAllByIds answers, in the answer's order: the
+// visible ones, then the page. All of them are read first, so that
+// invisible ids never shorten a page.
+func eachAnswered(c *bellhop.Caller, all []bellhop.Command, devs map[string]bellhop.Device, pg *idsPage, f func(i int)) {
+	if pg == nil {
+		for i := range all {
+			if visible(c, &all[i], devs) {
+				f(i)
+			}
+		}
+		return
+	}
+	n := 0
+	for i := len(all) - 1; i >= 0 && n < pg.n; i-- { // newest first
+		if visible(c, &all[i], devs) && (pg.before == 0 || all[i].Seq < pg.before) {
+			f(i)
+			n++
+		}
+	}
+}
+
+// answered returns the commands of all that a getAllByIds answers (see
+// eachAnswered); without a page, in all's array.
+func answered(c *bellhop.Caller, all []bellhop.Command, devs map[string]bellhop.Device, pg *idsPage) []bellhop.Command {
+	var out []bellhop.Command
+	if pg == nil {
+		out = all[:0] // indices only grow: each is read before it is overwritten
+	}
+	eachAnswered(c, all, devs, pg, func(i int) { out = append(out, all[i]) })
+	return out
+}
+
+// readByIDs answers a getAllByIds with a read, and a write only for what it
+// finds to mark.
+func (s *Service) readByIDs(ctx context.Context, c *bellhop.Caller, ids []string, devs map[string]bellhop.Device, pg *idsPage) ([]bellhop.Command, error) {
+	all, err := s.store.GetCommands(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("commands by ids: %w", err)
+	}
+	return s.markReceived(ctx, c, answered(c, all, devs, pg), devs)
+}
+
+// fetch answers a getAllByIds with one store call that reads the commands
+// and marks the Pending ones of the caller's connected devices on the page
+// Received (one write on SQLite), then publishes the marks. It holds the
+// locks of every id meanwhile, as any of them may turn out Pending.
+func (s *Service) fetch(ctx context.Context, c *bellhop.Caller, ids []string, devs map[string]bellhop.Device, pg *idsPage) ([]bellhop.Command, error) {
+	unlock := s.lock(ids)
+	defer unlock()
+	pick := func(cs []bellhop.Command) []string {
+		var marks []string
+		eachAnswered(c, cs, devs, pg, func(i int) {
+			if _, ok := devs[cs[i].DeviceID]; ok && cs[i].State == bellhop.Pending {
+				marks = append(marks, cs[i].ID)
+			}
+		})
+		return marks
+	}
+	all, changed, err := s.store.FetchCommands(ctx, ids, pick, s.markFunc(c))
+	if err != nil {
+		return nil, fmt.Errorf("commands by ids: %w", err)
+	}
+	s.publish(changed, nil) // each moved from Pending to Received
+	// What the set held and is not Pending, or no command at all, goes.
+	pending := make(map[string]bool, len(all))
+	for i := range all {
+		pending[all[i].ID] = all[i].State == bellhop.Pending
+	}
+	stale := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !pending[id] {
+			stale = append(stale, id)
+		}
+	}
+	s.pending.forget(stale)
+	return answered(c, all, devs, pg), nil
+}
+
+// markFunc returns the store function that marks a command Received for a
+// reader if it is still Pending: one that moved on since it was read is
+// left as it is.
+func (s *Service) markFunc(c *bellhop.Caller) func(cmd *bellhop.Command) (*bellhop.HistoryEntry, error) {
+	mark := s.applyFunc(bellhop.Update{State: bellhop.Received, Actor: actor(c)})
+	return func(cmd *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		if cmd.State != bellhop.Pending {
+			return nil, nil
+		}
+		h, _, err := mark(cmd)
+		return h, err
+	}
 }
 
 // visible reports whether the caller may read cmd.

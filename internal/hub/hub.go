@@ -40,6 +40,8 @@ type Service struct {
 	users users
 	// presence is what this node saw of its callers (see Seen).
 	presence presences
+	// pending is what this node last saw Pending (see CommandsByIDs).
+	pending pendingSet
 }
 
 // New returns a service over s that publishes to pub (nil: nowhere). With
@@ -53,7 +55,11 @@ func New(cfg Config, s store.Store, pub Publisher) (*Service, error) {
 		pub = nopPublisher{} // clustered: Relay publishes what the store reports
 	}
 	c := newCache()
-	svc := &Service{cfg: cfg, store: s, pub: invalidating{pub, c}, log: cfg.Logger, cache: c}
+	svc := &Service{cfg: cfg, store: s, log: cfg.Logger, cache: c}
+	svc.pub = invalidating{pub, c}
+	if !cfg.Clustered { // clustered: Relay notes what every node commits
+		svc.pub = noting{svc.pub, &svc.pending}
+	}
 	svc.users.params = cfg.PasswordParams
 	return svc, nil
 }

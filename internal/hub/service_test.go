@@ -1,9 +1,12 @@
 package hub_test
 
 import (
+	"context"
 	"encoding/base64"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/hubtest"
 	"github.com/bellhop/bellhop/internal/node"
+	"github.com/bellhop/bellhop/internal/store"
 )
 
 // The business rules of the service, called directly (no HTTP), on a real
@@ -344,4 +348,128 @@ func TestReadKeepsPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	hasPDF("stored", *v, bellhop.Received)
+}
+
+// countingStore counts the store calls of command reads and writes.
+type countingStore struct {
+	store.Store
+	reads, fetches, updates atomic.Int32
+}
+
+func (s *countingStore) GetCommands(ctx context.Context, ids []string) ([]bellhop.Command, error) {
+	s.reads.Add(1)
+	return s.Store.GetCommands(ctx, ids)
+}
+
+func (s *countingStore) FetchCommands(ctx context.Context, ids []string, pick func([]bellhop.Command) []string,
+	fn func(*bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, []bellhop.Command, error) {
+	s.fetches.Add(1)
+	return s.Store.FetchCommands(ctx, ids, pick, fn)
+}
+
+func (s *countingStore) UpdateCommands(ctx context.Context, ids []string, fn func(*bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
+	s.updates.Add(1)
+	return s.Store.UpdateCommands(ctx, ids, fn)
+}
+
+// calls returns and resets the counts: reads, fetches, updates.
+func (s *countingStore) calls() [3]int32 {
+	return [3]int32{s.reads.Swap(0), s.fetches.Swap(0), s.updates.Swap(0)}
+}
+
+// recorder is a Publisher that keeps the command events.
+type recorder struct {
+	mu     sync.Mutex
+	events []bellhop.Event
+}
+
+func (r *recorder) Publish(events []bellhop.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, events...)
+}
+func (r *recorder) DevicesChanged(string) {}
+func (r *recorder) Revoked(string)        {}
+
+// take returns and forgets the events, as "id State".
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		out = append(out, e.CommandID+" "+string(e.State))
+	}
+	r.events = nil
+	return out
+}
+
+// TestCommandsByIDsWrites: getAllByIds of a command this node saw created
+// reads and marks it in one write; a re-fetch only reads; a Pending command
+// the node never saw (created through another node, or before it started)
+// is read, then marked. Each mark is one Received event, published after
+// the write, and the answer carries the Data whatever the path.
+func TestCommandsByIDsWrites(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t)
+	ctx := t.Context()
+	tn := h.Tenant(t, "A", bellhop.Printer)
+	printer := tn.Devices[bellhop.Printer].Id
+	st := &countingStore{Store: h.Store}
+	rec := &recorder{}
+	svc, err := hub.New(hub.Config{Now: h.Clock.Now, Logger: hubtest.Logger()}, st, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.Authenticate(ctx, tn.ClientToken, tn.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func() string {
+		t.Helper()
+		id, err := svc.AddPrinterCommand(ctx, c, hub.AddPrinter{PrinterID: printer, Data: pdf, CopyCount: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	fetch := func(what string, idList []string, p *hub.Page, want []string, calls [3]int32, events ...string) string {
+		t.Helper()
+		st.calls()
+		rec.take()
+		got, cursor, err := svc.CommandsByIDs(ctx, c, idList, p)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if !slices.Equal(ids(got), want) {
+			t.Errorf("%s: commands %v, want %v", what, ids(got), want)
+		}
+		for _, v := range got {
+			if v.State != bellhop.Received || !strings.Contains(string(v.Data), pdf) {
+				t.Errorf("%s: %s is %s with Data %q, want Received with the PDF", what, v.ID, v.State, v.Data)
+			}
+		}
+		if got := st.calls(); got != calls {
+			t.Errorf("%s: store calls (reads, fetches, updates) %v, want %v", what, got, calls)
+		}
+		if got := rec.take(); !slices.Equal(got, events) {
+			t.Errorf("%s: events %v, want %v", what, got, events)
+		}
+		return cursor
+	}
+
+	id := add()
+	fetch("first fetch", []string{id}, nil, []string{id}, [3]int32{0, 1, 0}, id+" Received")
+	fetch("re-fetch", []string{id}, nil, []string{id}, [3]int32{1, 0, 0})
+
+	other := adminCommand(t, h, printer) // through the node's own service
+	fetch("fetch of a command this service never saw", []string{other, id}, nil, []string{id, other}, [3]int32{1, 0, 1}, other+" Received")
+
+	// A page marks only what it answers.
+	p1, p2, p3 := add(), add(), add()
+	cursor := fetch("first page", []string{p1, p2, p3}, &hub.Page{Count: 2}, []string{p3, p2}, [3]int32{0, 1, 0}, p2+" Received", p3+" Received")
+	if state(t, h, p1) != bellhop.Pending {
+		t.Errorf("the command past the first page is %s, want Pending", state(t, h, p1))
+	}
+	fetch("second page", []string{p1, p2, p3}, &hub.Page{Count: 2, Cursor: cursor}, []string{p1}, [3]int32{0, 1, 0}, p1+" Received")
+	fetch("re-fetch of the pages", []string{p1, p2, p3}, &hub.Page{Count: 2, Cursor: cursor}, []string{p1}, [3]int32{1, 0, 0})
 }
