@@ -66,7 +66,8 @@ func BenchmarkCreateUpdateParallel(b *testing.B, s store.Store) {
 // BenchmarkLifecycleParallel measures the store's share of a whole command
 // lifecycle as a busy hub runs it: 64 goroutines spread over 500 devices of
 // 500 enterprises each create a command with a payload the size of `bellhop
-// bench`'s (a 2 KiB PDF, in base64), read it, and move it to Received,
+// bench`'s (a 2 KiB PDF, in base64), fetch it as getAllByIds does (read it
+// with its payload and mark it Received, one FetchCommands), and move it to
 // Processing and Processed, one write transaction each. The table starts
 // with 20,000 finished commands, so indexes are not trivially small.
 func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
@@ -103,11 +104,15 @@ func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
 				b.Error(err)
 				return
 			}
-			if _, err := s.GetCommands(ctx, []string{c.ID}); err != nil {
-				b.Error(err)
+			all, _, err := s.FetchCommands(ctx, []string{c.ID}, pickPending, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+				c.State = bellhop.Received
+				return &bellhop.HistoryEntry{State: c.State, Utc: t0}, nil
+			})
+			if err != nil || len(all) != 1 || all[0].Data == nil {
+				b.Errorf("fetch: %d commands, %v", len(all), err)
 				return
 			}
-			for _, st := range []bellhop.State{bellhop.Received, bellhop.Processing, bellhop.Processed} {
+			for _, st := range []bellhop.State{bellhop.Processing, bellhop.Processed} {
 				_, err := s.UpdateCommands(ctx, []string{c.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
 					c.State = st
 					return &bellhop.HistoryEntry{State: st, Utc: t0}, nil
@@ -119,6 +124,17 @@ func BenchmarkLifecycleParallel(b *testing.B, s store.Store) {
 			}
 		}
 	})
+}
+
+// pickPending picks the Pending commands among cs.
+func pickPending(cs []bellhop.Command) []string {
+	var ids []string
+	for _, c := range cs {
+		if c.State == bellhop.Pending {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
 }
 
 // printData is the Data of a print job of a 2 KiB PDF, as the hub stores it.
