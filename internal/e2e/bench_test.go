@@ -55,6 +55,32 @@ func BenchmarkGetAllByIds(b *testing.B) {
 	})
 }
 
+// BenchmarkFetchPending is an agent's fetch of a new command, as in every
+// lifecycle: each operation creates a command (as BenchmarkAddPrinter does)
+// and reads it with getAllByIds, which marks it Received.
+func BenchmarkFetchPending(b *testing.B) {
+	e := start(b)
+	tn := e.tenant("Bench")
+	c := e.SDK(tn)
+	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].Id, Data: pdf, CopyCount: 1}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id, err := c.AddPrinterCommand(context.Background(), req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			cmds, err := c.CommandsByIds(context.Background(), []string{id})
+			if err != nil || len(cmds) != 1 || cmds[0].State != client.StateReceived {
+				b.Errorf("%+v, %v", cmds, err)
+				return
+			}
+		}
+	})
+}
+
 func BenchmarkUpdateProgress(b *testing.B) {
 	e := start(b)
 	tn := e.tenant("Bench")
