@@ -102,11 +102,11 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	return openStore(ctx, cfg, nil)
 }
 
-// openStore opens the store that cfg names; a SQLite store reports its
-// writes' stages to obs.
+// openStore opens the store that cfg names; the store reports its writes'
+// stages to obs.
 func openStore(ctx context.Context, cfg Config, obs stage.Observer) (store.Store, error) {
 	if cfg.Database != "" {
-		return openPostgres(ctx, cfg)
+		return openPostgres(ctx, cfg, obs)
 	}
 	dir := cfg.DataDir
 	if dir == "" {

@@ -6,14 +6,16 @@ import (
 
 	"github.com/bellhop/bellhop/internal/hub"
 	"github.com/bellhop/bellhop/internal/ratelimit"
+	"github.com/bellhop/bellhop/internal/stage"
 	"github.com/bellhop/bellhop/internal/store"
 	"github.com/bellhop/bellhop/internal/store/postgres"
 )
 
 // openPostgres opens (and migrates) the PostgreSQL store that several hub
-// nodes share. A search_path parameter in the URL names the schema.
-func openPostgres(ctx context.Context, cfg Config) (store.Store, error) {
-	return postgres.Open(ctx, postgres.Config{URL: cfg.Database, Logger: cfg.Logger, Now: cfg.Now})
+// nodes share. A search_path parameter in the URL names the schema. The
+// store reports its writes' stages to obs.
+func openPostgres(ctx context.Context, cfg Config, obs stage.Observer) (store.Store, error) {
+	return postgres.Open(ctx, postgres.Config{URL: cfg.Database, Logger: cfg.Logger, Now: cfg.Now, Stage: obs})
 }
 
 // clustered reports whether st is shared by several nodes that learn of each

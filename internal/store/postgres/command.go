@@ -63,7 +63,7 @@ const insertPayment = `INSERT INTO payments (id, command_seq, command_id, enterp
 // error. The idempotency key is dated c.CreatedUtc (see Purge).
 func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency) (created bool, err error) {
 	if c.Payment != nil { // rare: on its own
-		return s.createCommand(ctx, c, h, idem)
+		return s.createCommand(ctx, c, h, idem, nil)
 	}
 	// Usually with concurrent writes, in a group (see group.go).
 	w := &groupWrite{ctx: ctx, c: c, h: h, idem: idem}
@@ -73,11 +73,12 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 	case err != errSolo:
 		return err == nil, wrapErr(err, "create command %s", c.ID)
 	}
-	return s.createCommand(ctx, c, h, idem)
+	return s.createCommand(ctx, c, h, idem, nil)
 }
 
-// createCommand is CreateCommand on its own transaction.
-func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency) (created bool, err error) {
+// createCommand is CreateCommand on its own transaction. ran, when not nil,
+// is set when the last round trip starts (see commitNotifying).
+func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency, ran *time.Time) (created bool, err error) {
 	args := []any{c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), c.CreatedUtc, c.UpdatedUtc,
 		c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), c.Progress, c.Notes,
 		string(h.State), h.Utc, h.Actor, h.Progress, h.Notes}
@@ -110,7 +111,7 @@ func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop
 			}
 			return false, wrapErr(err, "create command %s", c.ID)
 		}
-		err = s.commitNotifying(ctx, conn, &b, func(b *pgx.Batch) {
+		err = s.commitNotifying(ctx, conn, &b, ran, func(b *pgx.Batch) {
 			b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
 			queuePayment(b, c)
 			s.queueEvent(b, c, true)
@@ -122,7 +123,7 @@ func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop
 		return false, wrapErr(err, "create command %s", c.ID)
 	}
 	defer release(conn)
-	err = s.commitNotifying(ctx, conn, &b, func(b *pgx.Batch) {
+	err = s.commitNotifying(ctx, conn, &b, ran, func(b *pgx.Batch) {
 		b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
 		queuePayment(b, c)
 		s.queueEvent(b, c, true)
@@ -354,12 +355,13 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 		}
 		return nil, wrapErr(err, "update %d commands", len(ids))
 	}
-	return s.updateCommands(ctx, ids, fn)
+	return s.updateCommands(ctx, ids, fn, nil)
 }
 
 // updateCommands is UpdateCommands on its own transaction, in two round
-// trips: lock and read; write, commit and wait until durable.
-func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) ([]bellhop.Command, error) {
+// trips: lock and read; write, commit and wait until durable. ran, when not
+// nil, is set when the second starts.
+func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error), ran *time.Time) ([]bellhop.Command, error) {
 	changed := []bellhop.Command{}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -400,10 +402,13 @@ func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bel
 			changed = append(changed, *c)
 		}
 		if batch.Len() == 0 {
+			if ran != nil {
+				*ran = s.stage.Now()
+			}
 			_, err := conn.Exec(ctx, `COMMIT`)
 			return err
 		}
-		return s.commitNotifying(ctx, conn, &pgx.Batch{}, func(b *pgx.Batch) { b.QueuedQueries = append(b.QueuedQueries, batch.QueuedQueries...) })
+		return s.commitNotifying(ctx, conn, &pgx.Batch{}, ran, func(b *pgx.Batch) { b.QueuedQueries = append(b.QueuedQueries, batch.QueuedQueries...) })
 	}()
 	switch {
 	case fnErr != nil:

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/stage"
 )
 
 // Group commit. Every notifying commit takes PostgreSQL's database-wide
@@ -24,7 +25,7 @@ import (
 // idempotency keys, takes the keys and locks and reads the commands to
 // update; round trip 2 inserts the new commands, writes the updates, sends one
 // pg_notify per ~7900 bytes of events (joinEvents), commits and waits until
-// the commit is durable. A caller returns only then. Up to committers groups
+// the commit is durable (flushSQL). A caller returns only then. Up to committers groups
 // are in flight at once; each command is in at most one of them (its row
 // lock), so the events of a command are still notified in commit order.
 //
@@ -65,11 +66,14 @@ type groupWrite struct {
 	err     error
 	fnErr   error // fn's error, also in err
 	done    chan struct{}
+	// stages (zero without Config.Stage): when the write was handed over,
+	// and when its group committed
+	queued, committed time.Time
 }
 
 // grouped hands w to the committer and waits for its result.
 func (s *Store) grouped(w *groupWrite) error {
-	w.done = make(chan struct{})
+	w.done, w.queued = make(chan struct{}), s.stage.Now()
 	select {
 	case s.writes <- w:
 	case <-s.closing:
@@ -78,6 +82,9 @@ func (s *Store) grouped(w *groupWrite) error {
 		return w.ctx.Err()
 	}
 	<-w.done
+	if !w.committed.IsZero() {
+		s.stage.Since(stage.WriteWake, w.committed)
+	}
 	return w.err
 }
 
@@ -114,7 +121,13 @@ func (s *Store) commit() {
 				break more
 			}
 		}
-		s.runGroup(group)
+		start := s.stage.Now()
+		if s.stage != nil {
+			for _, w := range group {
+				s.stage.Observe(stage.WriteQueue, start.Sub(w.queued))
+			}
+		}
+		s.runGroup(group, start)
 		for _, w := range group {
 			close(w.done)
 		}
@@ -169,15 +182,20 @@ var lockCommands = `SELECT ` + headCols + ` FROM commands WHERE id = ANY($1) ORD
 
 // runGroup runs a group of writes in one transaction and sets their results.
 // A write alone runs as it would on its own: its single-row statements
-// cost less than the group's.
-func (s *Store) runGroup(group []*groupWrite) {
+// cost less than the group's. began is when the committer took the group
+// (for the stages).
+func (s *Store) runGroup(group []*groupWrite, began time.Time) {
+	var ran time.Time // the last round trip's start: write, commit, flush
 	if len(group) == 1 {
 		w := group[0]
 		w.solo = true
 		if w.c != nil {
-			w.created, w.err = s.createCommand(w.ctx, w.c, w.h, w.idem)
+			w.created, w.err = s.createCommand(w.ctx, w.c, w.h, w.idem, &ran)
 		} else {
-			w.changed, w.err = s.updateCommands(w.ctx, w.ids, w.fn)
+			w.changed, w.err = s.updateCommands(w.ctx, w.ids, w.fn, &ran)
+		}
+		if w.err == nil {
+			s.observeCommit(group, began, ran)
 		}
 		return
 	}
@@ -382,8 +400,8 @@ func (s *Store) runGroup(group []*groupWrite) {
 	} else {
 		precommit = true
 	}
-	b.Queue(`COMMIT`)
-	b.Queue(`SELECT txid_current()`)
+	queueCommit(&b)
+	ran = s.stage.Now()
 	err = conn.SendBatch(ctx, &b).Close()
 	var pe *pgconn.PgError
 	switch {
@@ -415,6 +433,21 @@ func (s *Store) runGroup(group []*groupWrite) {
 			// As written: timestamptz keeps microseconds.
 			w.changed[j].UpdatedUtc = w.changed[j].UpdatedUtc.Truncate(time.Microsecond).UTC()
 		}
+	}
+	s.observeCommit(group, began, ran)
+}
+
+// observeCommit records the stages of a group that committed: each write
+// waited for all of it.
+func (s *Store) observeCommit(group []*groupWrite, began, ran time.Time) {
+	if s.stage == nil || ran.IsZero() {
+		return
+	}
+	committed := time.Now()
+	for _, w := range group {
+		w.committed = committed
+		s.stage.Observe(stage.WriteRun, ran.Sub(began))
+		s.stage.Observe(stage.Commit, committed.Sub(ran))
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/stage"
 	"github.com/bellhop/bellhop/internal/store"
 )
 
@@ -58,6 +59,12 @@ type Config struct {
 	// ListenRetry is the first delay before Listen reconnects after losing
 	// its connection, doubled on each failure up to 5 s; default 100 ms.
 	ListenRetry time.Duration
+	// Stage, when set, receives how long the writes of commands
+	// (CreateCommand, UpdateCommands) wait for a committer, run their
+	// group's statements, commit (the last round trip: write, notify,
+	// commit, flush) and take to wake their caller again (see package
+	// stage).
+	Stage stage.Observer
 }
 
 // Validate checks c and fills in its defaults. It returns an error naming the
@@ -116,6 +123,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	cfg    Config
 	schema string
+	stage  stage.Observer // Config.Stage
 
 	mu    sync.Mutex
 	locks map[*heldLock]struct{} // released by Close if still held
@@ -160,7 +168,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		p.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	s := &Store{pool: p, cfg: cfg, schema: cfg.Schema, locks: make(map[*heldLock]struct{}),
+	s := &Store{pool: p, cfg: cfg, schema: cfg.Schema, stage: cfg.Stage, locks: make(map[*heldLock]struct{}),
 		writes: make(chan *groupWrite), closing: make(chan struct{}), committed: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.startCommitters()
