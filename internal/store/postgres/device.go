@@ -124,11 +124,22 @@ func (s *Store) Disconnect(ctx context.Context, subscriptionID, deviceID string)
 	return wrapErr(err, "disconnect device %s from subscription %s", deviceID, subscriptionID)
 }
 
+// connectedDevices is the query of ConnectedDevices.
+const connectedDevices = `SELECT ` + deviceCols + ` FROM connections c
+	CROSS JOIN LATERAL (SELECT * FROM devices d WHERE d.id = c.device_id OFFSET 0) d
+	WHERE c.subscription_id = $1 ORDER BY d.name COLLATE "C", d.id COLLATE "C"`
+
 // ConnectedDevices lists the devices connected to a subscription, by name
 // (bytewise), then id; never nil, and empty for an unknown subscription.
+//
+// Each device is looked up by its key (the LATERAL subquery, kept apart by
+// OFFSET 0): the hub reads this for every subscription in use every few
+// seconds, and the planner, with no statistics (a young schema, or no
+// autovacuum), joined by hashing the whole devices table: 0.41 ms a call
+// with 1,000 devices instead of 0.12 ms, a fifth of the database's CPU per
+// command lifecycle in the bench.
 func (s *Store) ConnectedDevices(ctx context.Context, subscriptionID string) ([]bellhop.Device, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+deviceCols+` FROM connections c JOIN devices d ON d.id = c.device_id
-		WHERE c.subscription_id = $1 ORDER BY d.name COLLATE "C", d.id COLLATE "C"`, subscriptionID)
+	rows, _ := s.pool.Query(ctx, connectedDevices, subscriptionID)
 	list, err := collectDevices(rows)
 	return list, wrapErr(err, "devices connected to %s", subscriptionID)
 }
