@@ -9,27 +9,56 @@ import (
 	"github.com/bellhop/bellhop"
 )
 
-// SavePresence writes each node's row of what it saw, in one transaction.
+// savePresence upserts the rows of SavePresence in one statement.
+const savePresence = `INSERT INTO presence (subscription_id, node, client, address, first_utc, last_utc, sockets, connected_utc, updated_utc)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::integer[],
+		$8::timestamptz[], $9::timestamptz[])
+	ON CONFLICT (subscription_id, node) DO UPDATE SET client = excluded.client, address = excluded.address,
+		first_utc = least(presence.first_utc, excluded.first_utc), last_utc = greatest(presence.last_utc, excluded.last_utc),
+		sockets = excluded.sockets, connected_utc = excluded.connected_utc, updated_utc = excluded.updated_utc`
+
+// SavePresence writes each node's row of what it saw, in one statement (a
+// node flushes the rows of every subscription it served, 1,000 upserts every
+// 5 s in the bench, each its own statement before). Rows for the same
+// subscription and node are merged first, as writing them one after the
+// other would: the earliest first request, the latest last one, the rest
+// from the last row.
 func (s *Store) SavePresence(ctx context.Context, rows []bellhop.Presence) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		var b pgx.Batch
-		for _, p := range rows {
-			var connected *time.Time
-			if !p.ConnectedUtc.IsZero() {
-				connected = &p.ConnectedUtc
-			}
-			b.Queue(`INSERT INTO presence (subscription_id, node, client, address, first_utc, last_utc, sockets, connected_utc, updated_utc)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-				ON CONFLICT (subscription_id, node) DO UPDATE SET client = excluded.client, address = excluded.address,
-					first_utc = least(presence.first_utc, excluded.first_utc), last_utc = greatest(presence.last_utc, excluded.last_utc),
-					sockets = excluded.sockets, connected_utc = excluded.connected_utc, updated_utc = excluded.updated_utc`,
-				p.SubscriptionID, p.Node, p.Client, p.Address, p.FirstUtc, p.LastUtc, p.Sockets, connected, p.UpdatedUtc)
+	type key struct{ sub, node string }
+	at := make(map[key]int, len(rows))
+	merged := make([]bellhop.Presence, 0, len(rows))
+	for _, p := range rows {
+		k := key{p.SubscriptionID, p.Node}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(merged)
+			merged = append(merged, p)
+			continue
 		}
-		return tx.SendBatch(ctx, &b).Close()
-	})
+		first, last := merged[i].FirstUtc, merged[i].LastUtc
+		merged[i] = p
+		if first.Before(p.FirstUtc) {
+			merged[i].FirstUtc = first
+		}
+		if last.After(p.LastUtc) {
+			merged[i].LastUtc = last
+		}
+	}
+	n := len(merged)
+	subs, nodes, clients, addrs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	firsts, lasts, updated := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	sockets, connected := make([]int32, n), make([]*time.Time, n)
+	for i, p := range merged {
+		subs[i], nodes[i], clients[i], addrs[i] = p.SubscriptionID, p.Node, p.Client, p.Address
+		firsts[i], lasts[i], updated[i], sockets[i] = p.FirstUtc, p.LastUtc, p.UpdatedUtc, int32(p.Sockets)
+		if !p.ConnectedUtc.IsZero() {
+			connected[i] = &merged[i].ConnectedUtc
+		}
+	}
+	_, err := s.pool.Exec(ctx, savePresence, subs, nodes, clients, addrs, firsts, lasts, sockets, connected, updated)
 	return wrapErr(err, "save presence")
 }
 

@@ -1597,4 +1597,20 @@ func testPresence(t *testing.T, s store.Store) {
 	list, err = s.ListPresence(ctx)
 	must(t, err)
 	equal(t, "rows after purge", len(list), 2)
+
+	// Two rows of one subscription and node in one call are written as one
+	// after the other would be.
+	b1c, b1d := b1, b1
+	b1c.FirstUtc, b1c.LastUtc, b1c.Client, b1c.UpdatedUtc = at(3), at(8), "curl/8", at(41)
+	b1d.FirstUtc, b1d.LastUtc, b1d.Client, b1d.UpdatedUtc = at(4), at(6), "curl/9", at(42)
+	must(t, s.SavePresence(ctx, []bellhop.Presence{b1c, b1d}))
+	list, err = s.ListPresence(ctx)
+	must(t, err)
+	b1d.FirstUtc, b1d.LastUtc = at(3), at(8)
+	for _, p := range list {
+		if p.SubscriptionID == b.ID {
+			equal(t, "row written twice in one call", p, b1d)
+		}
+	}
+	equal(t, "rows after a double write", len(list), 3)
 }
