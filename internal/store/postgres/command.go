@@ -76,59 +76,66 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 	return s.createCommand(ctx, c, h, idem, nil)
 }
 
-// createCommand is CreateCommand on its own transaction. ran, when not nil,
-// is set when the last round trip starts (see commitNotifying).
+// insertKeyedCommand is insertCommand for a create with an idempotency key
+// ($19-$21: scope, key, request hash): it takes the key and inserts the
+// command only if the key was free, returning no row when it was taken. ON
+// CONFLICT waits for a concurrent insert of the same key to commit or roll
+// back.
+const insertKeyedCommand = `WITH k AS (
+		INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
+		VALUES ($19, $20, $21, $1, $6) ON CONFLICT DO NOTHING RETURNING 1
+	), c AS (
+		INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
+			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
+		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::text, $9::text, $10::text,
+			$11::json, $12::float8, $13::text
+		WHERE EXISTS (SELECT 1 FROM k) RETURNING seq
+	)
+	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
+	SELECT seq, $14, $15, $16, $17, $18 FROM c RETURNING command_seq`
+
+// notifyCreated is notifySQL for the event of a command ($3) that the
+// transaction may not have inserted: it notifies only if the command exists.
+const notifyCreated = `SELECT pg_notify($1, $2) WHERE EXISTS (SELECT 1 FROM commands WHERE id = $3)`
+
+// createCommand is CreateCommand on its own transaction, in one round trip
+// (with idem too: the key is taken in the statement that inserts the
+// command); when the key is taken, a second reads the first command. ran,
+// when not nil, is set when the first starts (see commitNotifying).
 func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop.HistoryEntry, idem *bellhop.Idempotency, ran *time.Time) (created bool, err error) {
 	args := []any{c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), c.CreatedUtc, c.UpdatedUtc,
 		c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, []byte(c.Data), c.Progress, c.Notes,
 		string(h.State), h.Utc, h.Actor, h.Progress, h.Notes}
-	// On its own, in round trips: without idem one; with idem two (the key
-	// first, then the command), or more when the key is taken.
-	var b pgx.Batch
-	if idem == nil {
-		b.Queue(`BEGIN`)
-	} else {
-		conn, err := s.pool.Acquire(ctx)
-		if err != nil {
-			return false, wrapErr(err, "create command %s", c.ID)
-		}
-		defer release(conn)
-		// ON CONFLICT waits for a concurrent insert of the same key to
-		// commit or roll back.
-		var first pgx.Batch
-		first.Queue(`BEGIN`)
-		var taken bool
-		first.Queue(`INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, idem.Scope, idem.Key, idem.RequestHash, c.ID, c.CreatedUtc).Exec(
-			func(tag pgconn.CommandTag) error { taken = tag.RowsAffected() == 0; return nil })
-		if err := conn.SendBatch(ctx, &first).Close(); err != nil {
-			return false, wrapErr(err, "create command %s", c.ID)
-		}
-		if taken {
-			err := repeated(ctx, conn, c, idem)
-			if err == nil {
-				_, err = conn.Exec(ctx, `COMMIT`)
-			}
-			return false, wrapErr(err, "create command %s", c.ID)
-		}
-		err = s.commitNotifying(ctx, conn, &b, ran, func(b *pgx.Batch) {
-			b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
-			queuePayment(b, c)
-			s.queueEvent(b, c, true)
-		})
-		return err == nil, wrapErr(paymentErr(err), "create command %s", c.ID)
-	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return false, wrapErr(err, "create command %s", c.ID)
 	}
 	defer release(conn)
+	var b pgx.Batch
+	b.Queue(`BEGIN`)
+	inserted := idem == nil
 	err = s.commitNotifying(ctx, conn, &b, ran, func(b *pgx.Batch) {
-		b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
-		queuePayment(b, c)
-		s.queueEvent(b, c, true)
+		if idem == nil {
+			b.Queue(insertCommand, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Seq) })
+			queuePayment(b, c)
+			s.queueEvent(b, c, true)
+			return
+		}
+		b.Queue(insertKeyedCommand, append(args, idem.Scope, idem.Key, idem.RequestHash)...).Query(func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&c.Seq}, func() error { inserted = true; return nil })
+			return err
+		})
+		queuePayment(b, c) // inserts nothing without the command
+		b.Queue(notifyCreated, channel(s.schema, eventsChannel), encodeEvent(c, true), c.ID)
 	})
-	return err == nil, wrapErr(paymentErr(err), "create command %s", c.ID)
+	if err != nil {
+		return false, wrapErr(paymentErr(err), "create command %s", c.ID)
+	}
+	if !inserted {
+		// The key is taken, by a command committed before.
+		return false, wrapErr(repeated(ctx, conn, c, idem), "create command %s", c.ID)
+	}
+	return true, nil
 }
 
 // queuePayment queues the insert of c's payment, if any.
