@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,13 +22,14 @@ import (
 // (CreateCommand, UpdateCommands) of concurrent callers are grouped: a
 // committer goroutine takes the writes that queued while it was busy and runs
 // them in one transaction of few statements, whatever the group's size
-// (arrays, unnest): round trip 1, when the group updates commands or has
-// idempotency keys, takes the keys and locks and reads the commands to
-// update; round trip 2 inserts the new commands, writes the updates, sends one
-// pg_notify per ~7900 bytes of events (joinEvents), commits and waits until
-// the commit is durable (flushSQL). A caller returns only then. Up to committers groups
-// are in flight at once; each command is in at most one of them (its row
-// lock), so the events of a command are still notified in commit order.
+// (arrays, unnest): round trip 1, when the group updates commands, locks and
+// reads the commands to update; round trip 2 takes the idempotency keys and
+// inserts the new commands whose keys were free, writes the updates, sends
+// one pg_notify per ~7900 bytes of events (eventChunks), commits and waits
+// until the commit is durable (flushSQL). A caller returns only then. Up to
+// committers groups are in flight at once; each command is in at most one of
+// them (its row lock), so the events of a command are still notified in
+// commit order.
 //
 // A group never waits for a row lock (FOR UPDATE SKIP LOCKED), so groups of
 // several nodes cannot deadlock with each other or with single writes. A
@@ -152,6 +154,40 @@ const createCommands = `WITH c AS (
 	)
 	SELECT id, seq FROM c`
 
+// createKeyedCommands is createCommands for a group with idempotency keys
+// ($19-$23: scope, key, request hash, command id, created, one per keyed
+// create): it takes the keys and leaves out the keyed creates whose key was
+// taken. ON CONFLICT waits for a concurrent insert of the same key to commit
+// or roll back.
+const createKeyedCommands = `WITH k AS (
+		INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
+		SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[])
+		ON CONFLICT DO NOTHING RETURNING command_id
+	), c AS (
+		INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
+			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
+		SELECT id, e, d, t, st, cr, up, ci, cf, cl, data::json, p, n
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::text[])
+			AS v(id, e, d, t, st, cr, up, ci, cf, cl, data, p, n)
+		WHERE v.id <> ALL($22::text[]) OR v.id IN (SELECT command_id FROM k)
+		RETURNING id, seq
+	), h AS (
+		INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
+		SELECT c.seq, v.state, v.utc, v.actor, v.progress, v.notes
+		FROM c JOIN unnest($1::text[], $14::text[], $15::timestamptz[], $16::text[], $17::float8[], $18::text[])
+			AS v(id, state, utc, actor, progress, notes) ON v.id = c.id
+	)
+	SELECT id, seq FROM c`
+
+// notifyExisting sends the events $2 (one payload, one a line) whose
+// command id in $3 is empty or names a command that exists: the events of
+// keyed creates are sent only if the create inserted its command.
+const notifyExisting = `SELECT pg_notify($1, string_agg(v.e, E'\n' ORDER BY v.i))
+	FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS v(e, id, i)
+	WHERE v.id = '' OR EXISTS (SELECT 1 FROM commands c WHERE c.id = v.id)
+	HAVING count(*) > 0`
+
 // updateCommands writes the changes of a group's updates, at most one per
 // command, and their history entries in one statement.
 const updateCommands = `WITH u AS (
@@ -169,12 +205,6 @@ const updateCommands = `WITH u AS (
 // planner, which, while a table is young and its statistics small, would
 // otherwise cache plans that scan the whole table.
 const groupSetupSQL = `SELECT set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true)`
-
-// insertKeys takes the idempotency keys of a group's creates, returning the
-// command ids of the keys it took.
-const insertKeys = `INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-	ON CONFLICT DO NOTHING RETURNING command_id`
 
 // lockCommands locks the commands of a group's updates that no other
 // transaction holds, and reads them.
@@ -212,7 +242,7 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 
 	// Round trip 1, when there are updates: begin, lock and read the
 	// commands to update, then see which of them exist (a command the lock
-	// skipped still does).
+	// skipped still does). The idempotency keys are taken in round trip 2.
 	live := make([]bool, len(group))
 	taken := make(map[string]bool)
 	var lockIDs []string
@@ -252,17 +282,6 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	b.Queue(groupSetupSQL)
 	var cs []bellhop.Command
 	exist := make(map[string]bool)
-	keyed := make(map[string]bool) // command ids whose idempotency key this group took
-	if len(keys.id) > 0 {
-		// ON CONFLICT waits for a concurrent insert of the same key to
-		// commit or roll back; a create whose key is taken runs on its
-		// own, and finds the first command.
-		b.Queue(insertKeys, keys.scope, keys.key, keys.hash, keys.id, keys.at).Query(func(rows pgx.Rows) error {
-			var id string
-			_, err := pgx.ForEachRow(rows, []any{&id}, func() error { keyed[id] = true; return nil })
-			return err
-		})
-	}
 	if len(lockIDs) > 0 {
 		b.Queue(lockCommands, lockIDs).Query(func(rows pgx.Rows) error {
 			var err error
@@ -275,7 +294,7 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 			return err
 		})
 	}
-	if len(lockIDs) > 0 || len(keys.id) > 0 {
+	if len(lockIDs) > 0 {
 		if err := conn.SendBatch(ctx, &b).Close(); err != nil {
 			// Nothing committed.
 			for i, w := range group {
@@ -293,7 +312,7 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	}
 
 	// Round trip 2: write, notify, commit, wait until durable.
-	var events []string
+	var events, eventIDs []string // eventIDs: the command of a keyed create, else ""
 	var cr struct {
 		id, e, d, t, st, ci, cf, cl, n, hs, ha, hn []string
 		cr, up, hu                                 []time.Time
@@ -313,10 +332,6 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 			continue
 		}
 		if c := w.c; c != nil {
-			if w.idem != nil && !keyed[c.ID] {
-				w.err, live[i] = errSolo, false
-				continue
-			}
 			h := w.h
 			cr.id, cr.e, cr.d, cr.t, cr.st = append(cr.id, c.ID), append(cr.e, c.EnterpriseID), append(cr.d, c.DeviceID), append(cr.t, string(c.DeviceType)), append(cr.st, string(c.State))
 			cr.cr, cr.up = append(cr.cr, c.CreatedUtc), append(cr.up, c.UpdatedUtc)
@@ -326,6 +341,11 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 			c.Seq = 0 // set from what the insert returns
 			creates[c.ID] = c
 			events = append(events, encodeEvent(c, true))
+			if w.idem != nil {
+				eventIDs = append(eventIDs, c.ID)
+			} else {
+				eventIDs = append(eventIDs, "")
+			}
 			continue
 		}
 		var mine []int
@@ -361,21 +381,25 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 			up.seq, up.st, up.at, up.p, up.n = append(up.seq, seq), append(up.st, string(c.State)), append(up.at, c.UpdatedUtc), append(up.p, c.Progress), append(up.n, c.Notes)
 			up.hs, up.hu, up.ha, up.hp, up.hn = append(up.hs, string(h.State)), append(up.hu, h.Utc), append(up.ha, h.Actor), append(up.hp, h.Progress), append(up.hn, h.Notes)
 			up.x, up.hx = append(up.x, c.ExternalID), append(up.hx, h.ExternalID)
-			events = append(events, encodeEvent(&c, c.State != state))
+			events, eventIDs = append(events, encodeEvent(&c, c.State != state)), append(eventIDs, "")
 		}
 		if !live[i] {
 			// fn failed: drop what this write queued.
 			up.seq, up.st, up.at, up.p, up.n = up.seq[:nUp], up.st[:nUp], up.at[:nUp], up.p[:nUp], up.n[:nUp]
 			up.hs, up.hu, up.ha, up.hp, up.hn = up.hs[:nUp], up.hu[:nUp], up.ha[:nUp], up.hp[:nUp], up.hn[:nUp]
 			up.x, up.hx = up.x[:nUp], up.hx[:nUp]
-			events = events[:nEv]
+			events, eventIDs = events[:nEv], eventIDs[:nEv]
 			w.changed = nil
 		}
 	}
 	start := b.Len()
 	if len(cr.id) > 0 {
-		b.Queue(createCommands, cr.id, cr.e, cr.d, cr.t, cr.st, cr.cr, cr.up, cr.ci, cr.cf, cr.cl, cr.data, cr.p, cr.n,
-			cr.hs, cr.hu, cr.ha, cr.hp, cr.hn).Query(func(rows pgx.Rows) error {
+		sql, args := createCommands, []any{cr.id, cr.e, cr.d, cr.t, cr.st, cr.cr, cr.up, cr.ci, cr.cf, cr.cl, cr.data, cr.p, cr.n,
+			cr.hs, cr.hu, cr.ha, cr.hp, cr.hn}
+		if len(keys.id) > 0 {
+			sql, args = createKeyedCommands, append(args, keys.scope, keys.key, keys.hash, keys.id, keys.at)
+		}
+		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 			var id string
 			var seq int64
 			_, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
@@ -390,8 +414,12 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	if len(up.seq) > 0 {
 		b.Queue(updateCommands, up.seq, up.st, up.at, up.p, up.n, up.hs, up.hu, up.ha, up.hp, up.hn, up.x, up.hx)
 	}
-	for _, p := range joinEvents(events) {
-		b.Queue(notifySQL, channel(s.schema, eventsChannel), p)
+	for _, r := range eventChunks(events) {
+		if slices.ContainsFunc(eventIDs[r[0]:r[1]], func(id string) bool { return id != "" }) {
+			b.Queue(notifyExisting, channel(s.schema, eventsChannel), events[r[0]:r[1]], eventIDs[r[0]:r[1]])
+		} else {
+			b.Queue(notifySQL, channel(s.schema, eventsChannel), strings.Join(events[r[0]:r[1]], "\n"))
+		}
 	}
 	precommit := false
 	if b.Len() > start {
@@ -427,7 +455,12 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 			continue
 		}
 		if w.c != nil && w.c.Seq == 0 {
-			w.err = errors.New("postgres: group commit: no seq returned")
+			if w.idem != nil {
+				// Its key was taken: on its own, it finds the first command.
+				w.err = errSolo
+			} else {
+				w.err = errors.New("postgres: group commit: no seq returned")
+			}
 		}
 		for j := range w.changed {
 			// As written: timestamptz keeps microseconds.

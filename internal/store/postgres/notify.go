@@ -119,19 +119,29 @@ const maxPayload = 7900
 // one notification carries the events of several changes, one a line.
 func joinEvents(events []string) []string {
 	var out []string
-	var b []byte
-	for _, e := range events {
-		if len(b) > 0 && len(b)+1+len(e) > maxPayload {
-			out = append(out, string(b))
-			b = b[:0]
-		}
-		if len(b) > 0 {
-			b = append(b, '\n')
-		}
-		b = append(b, e...)
+	for _, r := range eventChunks(events) {
+		out = append(out, strings.Join(events[r[0]:r[1]], "\n"))
 	}
-	if len(b) > 0 {
-		out = append(out, string(b))
+	return out
+}
+
+// eventChunks splits encoded events, in order, into as few runs [start, end)
+// as fit a payload each when joined by newlines (see joinEvents).
+func eventChunks(events []string) [][2]int {
+	var out [][2]int
+	start, size := 0, 0
+	for i, e := range events {
+		if i > start && size+1+len(e) > maxPayload {
+			out = append(out, [2]int{start, i})
+			start, size = i, 0
+		}
+		if i > start {
+			size++
+		}
+		size += len(e)
+	}
+	if start < len(events) {
+		out = append(out, [2]int{start, len(events)})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -290,5 +291,66 @@ func TestLimiterShared(t *testing.T) {
 	}
 	if n != 8 {
 		t.Fatalf("%d allowed in the next window, want 8", n)
+	}
+}
+
+// TestListenKeyedCreates: concurrent creates with idempotency keys, grouped
+// when they meet, some repeating one key; an event is heard for each command
+// created and for no repeat. A create without a key, made after all of them
+// returned, is heard after every event of theirs (commit order), so reading
+// up to it hears all they sent.
+func TestListenKeyedCreates(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	events, _, _ := listen(t, s)
+	type result struct {
+		id      string
+		created bool
+		err     error
+	}
+	results := make(chan result, 30)
+	for i := range cap(results) {
+		go func() {
+			key := "same"
+			if i < 20 {
+				key = fmt.Sprintf("key-%d", i)
+			}
+			now := time.Now()
+			c := &bellhop.Command{ID: bellhop.NewID(), EnterpriseID: "e", DeviceID: "d", DeviceType: bellhop.Printer,
+				State: bellhop.Pending, CreatedUtc: now, UpdatedUtc: now, Data: []byte(`{}`)}
+			created, err := s.CreateCommand(context.Background(), c, bellhop.HistoryEntry{State: bellhop.Pending, Utc: now, Actor: "test"},
+				&bellhop.Idempotency{Scope: "test", Key: key, RequestHash: "h"})
+			results <- result{c.ID, created, err}
+		}()
+	}
+	want := map[string]bool{}
+	for range cap(results) {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.created {
+			want[r.id] = true
+		}
+	}
+	if len(want) != 21 {
+		t.Fatalf("%d commands created, want 21 (20 keys and one repeated 10 times)", len(want))
+	}
+	last := newCommand(t, s, time.Now())
+	heard := map[string]int{}
+	for {
+		e := next(t, events)
+		if e.CommandID == last.ID {
+			break
+		}
+		heard[e.CommandID]++
+	}
+	for id, n := range heard {
+		if !want[id] || n != 1 {
+			t.Errorf("event of %s heard %d times; created: %v", id, n, want[id])
+		}
+	}
+	if len(heard) != len(want) {
+		t.Errorf("heard the events of %d commands, want %d", len(heard), len(want))
 	}
 }
