@@ -227,6 +227,12 @@ func (l *Log) Update(e *Entry, fn func(e *Entry)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fn(e)
+	if !e.Open {
+		// A closed session lets go of its counter: it lives in the
+		// socket, and the log would keep the socket's buffers alive until
+		// the entry leaves the ring.
+		e.live = nil
+	}
 }
 
 // Filter selects entries. Zero fields do not filter.

@@ -2,6 +2,7 @@ package reqlog
 
 import (
 	"bytes"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,4 +171,36 @@ func BenchmarkRecord(b *testing.B) {
 		e.Status = 200
 		l.Add(e)
 	}
+}
+
+// A closed session's entry lets go of the socket its live counter lives
+// in: the log keeps entries long after their sockets are gone.
+func TestClosedSessionReleasesItsSocket(t *testing.T) {
+	l := New(Config{})
+	type socket struct {
+		sent atomic.Int64
+		buf  [64 << 10]byte // what a socket holds on to
+	}
+	s := &socket{}
+	freed := make(chan struct{})
+	runtime.AddCleanup(s, func(ch chan struct{}) { close(ch) }, freed)
+	e := NewEntry(KindWebSocket)
+	e.Utc, e.Open = l.Now(), true
+	e.Live(&s.sent)
+	l.Add(e)
+	s.sent.Add(3)
+	l.Update(e, func(e *Entry) { e.Open, e.Events = false, int(s.sent.Load()) })
+	s = nil
+	for i := 0; i < 50; i++ {
+		runtime.GC()
+		select {
+		case <-freed:
+			if got, _ := l.List(Filter{}); len(got) != 1 || got[0].Events != 3 {
+				t.Fatalf("entries %+v, want one with 3 events", got)
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("the log still holds the closed socket")
 }
