@@ -179,9 +179,9 @@ func TestClosedSessionReleasesItsSocket(t *testing.T) {
 	l := New(Config{})
 	type socket struct {
 		sent atomic.Int64
-		buf  [64 << 10]byte // what a socket holds on to
+		buf  []byte // what a socket holds on to
 	}
-	s := &socket{}
+	s := &socket{buf: make([]byte, 64<<10)}
 	freed := make(chan struct{})
 	runtime.AddCleanup(s, func(ch chan struct{}) { close(ch) }, freed)
 	e := NewEntry(KindWebSocket)
