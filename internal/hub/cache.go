@@ -25,55 +25,74 @@ const maxCached = 50000
 // devices connected to it.
 type cache struct {
 	mu      sync.Mutex
-	callers map[string]cachedCaller  // token hashes -> caller
-	devices map[string]cachedDevices // subscription -> connected devices
-	epoch   uint64                   // invalidations so far
-	now     func() time.Time         // time.Now; tests move it
+	callers map[string]cached[*bellhop.Caller]           // token hashes -> caller
+	devices map[string]cached[map[string]bellhop.Device] // subscription -> connected devices (never modified once cached)
+	epoch   uint64                                       // invalidations so far
+	now     func() time.Time                             // time.Now; tests move it
 }
 
-type cachedCaller struct {
-	caller     *bellhop.Caller
-	at         time.Time
-	refreshing bool // a background reload runs
-}
-
-type cachedDevices struct {
-	devices    map[string]bellhop.Device // never modified once cached
+// cached is one answer and when it was read.
+type cached[T any] struct {
+	v          T
 	at         time.Time
 	refreshing bool // a background reload runs
 }
 
 func newCache() *cache {
-	return &cache{callers: map[string]cachedCaller{}, devices: map[string]cachedDevices{}, now: time.Now}
+	return &cache{callers: map[string]cached[*bellhop.Caller]{}, devices: map[string]cached[map[string]bellhop.Device]{},
+		now: time.Now}
 }
 
-// fresh reports whether an answer read at "at" may still be used, and
-// whether it is past half its TTL, so due for a reload.
-func (c *cache) fresh(at time.Time) (ok, due bool) {
-	age := c.now().Sub(at)
-	return age <= cacheTTL, age > cacheTTL/2
+// lookup returns the answer cached in m under key, the zero value when none
+// may be used, and whether the caller of lookup should reload it in the
+// background: it is past half its TTL and no reload runs (the entry is then
+// marked as reloading). c.mu is held.
+func lookup[T any](c *cache, m map[string]cached[T], key string) (v T, reload bool) {
+	e, ok := m[key]
+	if !ok {
+		return v, false
+	}
+	age := c.now().Sub(e.at)
+	if age > cacheTTL {
+		return v, false
+	}
+	if age > cacheTTL/2 && !e.refreshing {
+		e.refreshing = true
+		m[key] = e
+		return e.v, true
+	}
+	return e.v, false
+}
+
+// keep caches v in *m under key, unless an invalidation came since gen,
+// in which case it only ends the key's reload. Past maxCached entries the
+// map starts afresh. c.mu is held.
+func keep[T any](c *cache, m *map[string]cached[T], key string, v T, gen uint64) {
+	if c.epoch != gen {
+		endReload(*m, key)
+		return
+	}
+	if len(*m) >= maxCached {
+		*m = map[string]cached[T]{}
+	}
+	(*m)[key] = cached[T]{v: v, at: c.now()}
+}
+
+// endReload clears the reload mark of m's entry under key; c.mu is held.
+func endReload[T any](m map[string]cached[T], key string) {
+	if e, ok := m[key]; ok && e.refreshing {
+		e.refreshing = false
+		m[key] = e
+	}
 }
 
 // caller returns the cached caller of key, nil when none may be used, and
-// whether the caller of this method should reload it in the background (it
-// is due and no reload runs; the entry is marked as reloading).
+// whether the caller of this method should reload it in the background (see
+// lookup).
 func (c *cache) caller(key string) (caller *bellhop.Caller, reload bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.callers[key]
-	if !ok {
-		return nil, false
-	}
-	fresh, due := c.fresh(e.at)
-	if !fresh {
-		return nil, false
-	}
-	if due && !e.refreshing {
-		e.refreshing = true
-		c.callers[key] = e
-		return e.caller, true
-	}
-	return e.caller, false
+	return lookup(c, c.callers, key)
 }
 
 // generation returns the count of invalidations; a loader takes it before
@@ -89,14 +108,7 @@ func (c *cache) generation() uint64 {
 func (c *cache) putCaller(key string, caller *bellhop.Caller, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.epoch != gen {
-		c.endReload(key, "")
-		return
-	}
-	if len(c.callers) >= maxCached {
-		c.callers = map[string]cachedCaller{}
-	}
-	c.callers[key] = cachedCaller{caller: caller, at: c.now()}
+	keep(c, &c.callers, key, caller, gen)
 }
 
 // reloadedCaller ends a background reload of a caller that failed, so that
@@ -104,20 +116,7 @@ func (c *cache) putCaller(key string, caller *bellhop.Caller, gen uint64) {
 func (c *cache) reloadedCaller(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.endReload(key, "")
-}
-
-// endReload clears the reload mark of a caller's key or a subscription's
-// devices (either may be ""); c.mu is held.
-func (c *cache) endReload(key, sub string) {
-	if e, ok := c.callers[key]; ok && e.refreshing {
-		e.refreshing = false
-		c.callers[key] = e
-	}
-	if e, ok := c.devices[sub]; ok && e.refreshing {
-		e.refreshing = false
-		c.devices[sub] = e
-	}
+	endReload(c.callers, key)
 }
 
 // dropCaller forgets key: its tokens no longer identify a caller.
@@ -132,20 +131,7 @@ func (c *cache) dropCaller(key string) {
 func (c *cache) connected(sub string) (devices map[string]bellhop.Device, reload bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.devices[sub]
-	if !ok {
-		return nil, false
-	}
-	fresh, due := c.fresh(e.at)
-	if !fresh {
-		return nil, false
-	}
-	if due && !e.refreshing {
-		e.refreshing = true
-		c.devices[sub] = e
-		return e.devices, true
-	}
-	return e.devices, false
+	return lookup(c, c.devices, sub)
 }
 
 // putConnected caches what a load read, unless an invalidation came since
@@ -153,21 +139,14 @@ func (c *cache) connected(sub string) (devices map[string]bellhop.Device, reload
 func (c *cache) putConnected(sub string, devices map[string]bellhop.Device, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.epoch != gen {
-		c.endReload("", sub)
-		return
-	}
-	if len(c.devices) >= maxCached {
-		c.devices = map[string]cachedDevices{}
-	}
-	c.devices[sub] = cachedDevices{devices: devices, at: c.now()}
+	keep(c, &c.devices, sub, devices, gen)
 }
 
 // reloadedConnected ends a background reload of devices that failed.
 func (c *cache) reloadedConnected(sub string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.endReload("", sub)
+	endReload(c.devices, sub)
 }
 
 // forget drops what is cached for a subscription.
@@ -177,7 +156,7 @@ func (c *cache) forget(sub string) {
 	c.epoch++
 	delete(c.devices, sub)
 	for k, e := range c.callers {
-		if e.caller.Subscription.ID == sub {
+		if e.v.Subscription.ID == sub {
 			delete(c.callers, k)
 		}
 	}
