@@ -138,20 +138,9 @@ func (s *Store) commit() {
 
 // createCommands inserts the commands of a group and their first history
 // entries in one statement, returning each command's id and seq.
-const createCommands = `WITH c AS (
-		INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
-			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
-		SELECT id, e, d, t, st, cr, up, ci, cf, cl, data::json, p, n
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::text[])
-			AS v(id, e, d, t, st, cr, up, ci, cf, cl, data, p, n)
+const createCommands = `WITH c AS (` + insertCommands + `
 		RETURNING id, seq
-	), h AS (
-		INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
-		SELECT c.seq, v.state, v.utc, v.actor, v.progress, v.notes
-		FROM c JOIN unnest($1::text[], $14::text[], $15::timestamptz[], $16::text[], $17::float8[], $18::text[])
-			AS v(id, state, utc, actor, progress, notes) ON v.id = c.id
-	)
+	), h AS (` + insertHistory + `)
 	SELECT id, seq FROM c`
 
 // createKeyedCommands is createCommands for a group with idempotency keys
@@ -163,22 +152,30 @@ const createKeyedCommands = `WITH k AS (
 		INSERT INTO idempotency_keys (scope, key, request_hash, command_id, created)
 		SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[])
 		ON CONFLICT DO NOTHING RETURNING command_id
-	), c AS (
+	), c AS (` + insertCommands + `
+		WHERE v.id <> ALL($22::text[]) OR v.id IN (SELECT command_id FROM k)
+		RETURNING id, seq
+	), h AS (` + insertHistory + `)
+	SELECT id, seq FROM c`
+
+// insertCommands and insertHistory are the two inserts both create
+// statements share: the commands of $1-$13, and a first history entry
+// ($14-$18) for each command c inserted.
+const (
+	insertCommands = `
 		INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
 			creator_integration_id, creator_first_name, creator_last_name, data, progress, notes)
 		SELECT id, e, d, t, st, cr, up, ci, cf, cl, data::json, p, n
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
 			$8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::text[])
-			AS v(id, e, d, t, st, cr, up, ci, cf, cl, data, p, n)
-		WHERE v.id <> ALL($22::text[]) OR v.id IN (SELECT command_id FROM k)
-		RETURNING id, seq
-	), h AS (
+			AS v(id, e, d, t, st, cr, up, ci, cf, cl, data, p, n)`
+	insertHistory = `
 		INSERT INTO command_history (command_seq, state, utc, actor, progress, notes)
 		SELECT c.seq, v.state, v.utc, v.actor, v.progress, v.notes
 		FROM c JOIN unnest($1::text[], $14::text[], $15::timestamptz[], $16::text[], $17::float8[], $18::text[])
 			AS v(id, state, utc, actor, progress, notes) ON v.id = c.id
-	)
-	SELECT id, seq FROM c`
+	`
+)
 
 // notifyExisting sends the events $2 (one payload, one a line) whose
 // command id in $3 is empty or names a command that exists: the events of
