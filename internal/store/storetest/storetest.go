@@ -673,6 +673,27 @@ func testPaging(t *testing.T, s store.Store) {
 	equal(t, "descending pages", got, reversed)
 }
 
+// receiveAllBut is an update function for UpdateCommands and FetchCommands:
+// it notes each command it runs on in *seen, checks that none comes with its
+// payload, marks each Received with h, and changes keep in place without
+// asking for it to be written.
+func receiveAllBut(t *testing.T, seen *[]string, keep string, h *bellhop.HistoryEntry) func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+	return func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		*seen = append(*seen, c.ID)
+		if c.Data != nil {
+			t.Errorf("fn sees the payload of %s: %s", c.ID, c.Data)
+		}
+		if c.ID == keep {
+			c.Notes = "changed in place but not written"
+			return nil, nil
+		}
+		if _, _, err := c.Apply(bellhop.Update{State: bellhop.Received}, at(10)); err != nil {
+			return nil, err
+		}
+		return h, nil
+	}
+}
+
 func testUpdateCommands(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	w := newWorld(t, s)
@@ -680,20 +701,7 @@ func testUpdateCommands(t *testing.T, s store.Store) {
 	hReceived := bellhop.HistoryEntry{State: bellhop.Received, Utc: at(10), Actor: "hub"}
 
 	var seen []string
-	got, err := s.UpdateCommands(ctx, []string{c3.ID, bellhop.NewID(), c2.ID, c1.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
-		seen = append(seen, c.ID)
-		if c.Data != nil {
-			t.Errorf("fn sees the payload of %s: %s", c.ID, c.Data)
-		}
-		if c.ID == c2.ID {
-			c.Notes = "changed in place but not written"
-			return nil, nil
-		}
-		if _, _, err := c.Apply(bellhop.Update{State: bellhop.Received}, at(10)); err != nil {
-			return nil, err
-		}
-		return &hReceived, nil
-	})
+	got, err := s.UpdateCommands(ctx, []string{c3.ID, bellhop.NewID(), c2.ID, c1.ID}, receiveAllBut(t, &seen, c2.ID, &hReceived))
 	must(t, err)
 	equal(t, "fn runs in Seq order on the commands that exist", seen, []string{c1.ID, c2.ID, c3.ID})
 	c1.State, c1.UpdatedUtc = bellhop.Received, at(10)
@@ -845,21 +853,7 @@ func testFetchCommands(t *testing.T, s store.Store) {
 			equal(t, "pick sees the commands that exist, in Seq order, each once, with their payload", cs, []bellhop.Command{c1, c2, c3, c4})
 			seen = nil
 			return []string{c4.ID, c2.ID, c1.ID, bellhop.NewID()}
-		},
-		func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
-			seen = append(seen, c.ID)
-			if c.Data != nil {
-				t.Errorf("fn sees the payload of %s: %s", c.ID, c.Data)
-			}
-			if c.ID == c2.ID {
-				c.Notes = "changed in place but not written"
-				return nil, nil
-			}
-			if _, _, err := c.Apply(bellhop.Update{State: bellhop.Received}, at(10)); err != nil {
-				return nil, err
-			}
-			return &hReceived, nil
-		})
+		}, receiveAllBut(t, &seen, c2.ID, &hReceived))
 	must(t, err)
 	equal(t, "fn runs on the chosen commands that exist, in Seq order", seen, []string{c1.ID, c2.ID, c4.ID})
 	c1.State, c1.UpdatedUtc = bellhop.Received, at(10)
