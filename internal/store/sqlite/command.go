@@ -21,7 +21,7 @@ var headCols = strings.Replace(commandCols, "data,", "NULL,", 1)
 
 // selectCommands reads whole commands: the row and its payload.
 // selectActive does too, through commands_active, for queries that state
-// activeStates: without statistics, SQLite's planner may prefer another
+// its condition (unfinished): without statistics, SQLite's planner may prefer another
 // index or none, and neither a device's queue nor the expiry sweep may
 // depend on a guess. The index is small: unfinished commands only.
 const (
@@ -32,13 +32,23 @@ const (
 // selectHeads reads commands without their payload.
 var selectHeads = `SELECT ` + headCols + ` FROM commands`
 
-// activeStates and finalStates are the conditions of the commands_active and
-// commands_final indexes, word for word: SQLite uses a partial index only
-// for a query that states its condition.
+// unfinished, finalStates and fiscal are the conditions of the
+// commands_active, commands_final and commands_creator indexes, word for
+// word: SQLite uses a partial index only for a query that states its
+// condition. The column unfinished is 1 exactly when the state is Pending,
+// Received or Processing (see isUnfinished); it is a column of its own so
+// that a state change from one of those to another leaves commands_active
+// alone (migration 0008).
 const (
-	activeStates = `state IN ('Pending', 'Received', 'Processing')`
-	finalStates  = `state IN ('Processed', 'Cancelled', 'Error')`
+	unfinished  = `unfinished = 1`
+	finalStates = `state IN ('Processed', 'Cancelled', 'Error')`
+	fiscal      = `device_type = 'FiscalMachine'`
 )
+
+// isUnfinished is the value of the column unfinished for a state.
+func isUnfinished(st bellhop.State) bool {
+	return st == bellhop.Pending || st == bellhop.Received || st == bellhop.Processing
+}
 
 func scanCommand(row scanner) (c bellhop.Command, err error) {
 	var created, updated int64
@@ -76,10 +86,10 @@ func (s *Store) CreateCommand(ctx context.Context, c *bellhop.Command, h bellhop
 		}
 		created = true
 		err := tx.row(`INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
-				creator_integration_id, creator_first_name, creator_last_name, progress, notes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+				creator_integration_id, creator_first_name, creator_last_name, progress, notes, unfinished)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 			c.ID, c.EnterpriseID, c.DeviceID, string(c.DeviceType), string(c.State), ms(c.CreatedUtc), ms(c.UpdatedUtc),
-			c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, nullFloat(c.Progress), c.Notes,
+			c.Creator.IntegrationID, c.Creator.FirstName, c.Creator.LastName, nullFloat(c.Progress), c.Notes, isUnfinished(c.State),
 		).Scan(&c.Seq)
 		if err != nil {
 			return err
@@ -308,7 +318,7 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	}
 	sel := selectCommands
 	if len(states) > 0 && allActive(f.States) {
-		where = append(where, activeStates)
+		where = append(where, unfinished)
 		if f.IDs == nil { // with ids, their unique index finds the rows
 			sel = selectActive
 		}
@@ -321,6 +331,9 @@ func commandQuery(f bellhop.CommandFilter) (query string, args []any, ok bool) {
 	}
 	if f.CreatorIntegrationID != "" {
 		cond("creator_integration_id = ?", f.CreatorIntegrationID)
+		if f.DeviceType == bellhop.FiscalMachine { // commands_creator holds these only
+			where = append(where, fiscal)
+		}
 	}
 	if f.Search != "" {
 		pattern := "%" + store.EscapeLike(f.Search) + "%"
@@ -379,7 +392,7 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 		}
 		for i := range cs {
 			c := &cs[i]
-			seq := c.Seq
+			seq, was := c.Seq, c.State
 			h, err := fn(c)
 			if err != nil {
 				fnErr = err
@@ -389,7 +402,7 @@ func (s *Store) UpdateCommands(ctx context.Context, ids []string, fn func(c *bel
 				continue
 			}
 			c.Seq = seq // fn changes only what an update writes
-			if err := tx.updateCommand(c, *h); err != nil {
+			if err := tx.updateCommand(c, was, *h); err != nil {
 				return err
 			}
 			c.Data = nil
@@ -449,7 +462,7 @@ func (s *Store) FetchCommands(ctx context.Context, ids []string, pick func(cs []
 				continue
 			}
 			c.Seq, c.Data = cs[i].Seq, cs[i].Data // fn changes only what an update writes
-			if err := tx.updateCommand(&c, *h); err != nil {
+			if err := tx.updateCommand(&c, cs[i].State, *h); err != nil {
 				return err
 			}
 			c.UpdatedUtc = fromMS(ms(c.UpdatedUtc)) // as written
@@ -468,10 +481,19 @@ func (s *Store) FetchCommands(ctx context.Context, ids []string, pick func(cs []
 	return all, changed, nil
 }
 
-// updateCommand writes the fields of c that an update changes, and h.
-func (tx *tx) updateCommand(c *bellhop.Command, h bellhop.HistoryEntry) error {
-	_, err := tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, external_id = ? WHERE seq = ?`,
-		string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, c.ExternalID, c.Seq)
+// updateCommand writes the fields of c that an update changes, and h; was
+// is the state c had. The column unfinished is set only when it changes:
+// SQLite writes an index again whenever an UPDATE sets a column of its key
+// or its condition, even to the value it had.
+func (tx *tx) updateCommand(c *bellhop.Command, was bellhop.State, h bellhop.HistoryEntry) error {
+	var err error
+	if isUnfinished(c.State) == isUnfinished(was) {
+		_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, external_id = ? WHERE seq = ?`,
+			string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, c.ExternalID, c.Seq)
+	} else {
+		_, err = tx.exec(`UPDATE commands SET state = ?, updated = ?, progress = ?, notes = ?, external_id = ?, unfinished = ? WHERE seq = ?`,
+			string(c.State), ms(c.UpdatedUtc), nullFloat(c.Progress), c.Notes, c.ExternalID, isUnfinished(c.State), c.Seq)
+	}
 	if err != nil {
 		return err
 	}
@@ -506,12 +528,7 @@ func (s *Store) History(ctx context.Context, id string) ([]bellhop.HistoryEntry,
 // commands are present with zero stats; commands of deleted devices are not
 // counted.
 func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]bellhop.DeviceStats, error) {
-	rows, err := s.read(ctx).query(`SELECT d.id,
-			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state IN ('Pending', 'Received')),
-			(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state = 'Processing'),
-			(SELECT min(c.created) FROM commands c WHERE c.device_id = d.id AND c.`+activeStates+` AND c.state IN ('Pending', 'Received')),
-			(SELECT max(c.updated) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processed')
-		FROM devices d WHERE ?1 = '' OR d.enterprise_id = ?1`, enterpriseID)
+	rows, err := s.read(ctx).query(statsQuery, enterpriseID)
 	if err != nil {
 		return nil, wrapErr(err, "stats of %q", enterpriseID)
 	}
@@ -529,6 +546,16 @@ func (s *Store) Stats(ctx context.Context, enterpriseID string) (map[string]bell
 	}
 	return stats, wrapErr(rows.Err(), "stats of %q", enterpriseID)
 }
+
+// statsQuery reads the stats of one enterprise's devices, or of all when ?1
+// is empty: the unfinished commands through commands_active (its condition
+// stated word for word), the last processed through commands_processed.
+const statsQuery = `SELECT d.id,
+		(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.unfinished = 1 AND c.state IN ('Pending', 'Received')),
+		(SELECT count(*) FROM commands c WHERE c.device_id = d.id AND c.unfinished = 1 AND c.state = 'Processing'),
+		(SELECT min(c.created) FROM commands c WHERE c.device_id = d.id AND c.unfinished = 1 AND c.state IN ('Pending', 'Received')),
+		(SELECT max(c.updated) FROM commands c WHERE c.device_id = d.id AND c.state = 'Processed')
+	FROM devices d WHERE ?1 = '' OR d.enterprise_id = ?1`
 
 // purgeQuery deletes up to ?2 final commands updated before ?1.
 const purgeQuery = `DELETE FROM commands WHERE seq IN (
@@ -572,7 +599,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 // allActive reports whether every state is one of the active states.
 func allActive(states []bellhop.State) bool {
 	for _, st := range states {
-		if st != bellhop.Pending && st != bellhop.Received && st != bellhop.Processing {
+		if !isUnfinished(st) {
 			return false
 		}
 	}

@@ -12,8 +12,11 @@ func CommandQuery(f bellhop.CommandFilter) (string, []any) {
 	return q, args
 }
 
-// PurgeQuery is the statement of one purge batch.
-const PurgeQuery = purgeQuery
+// PurgeQuery is the statement of one purge batch, StatsQuery that of Stats.
+const (
+	PurgeQuery = purgeQuery
+	StatsQuery = statsQuery
+)
 
 // Write runs fn as a write of its own, in a group like any other.
 func (s *Store) Write(ctx context.Context, fn func() error) error {

@@ -169,6 +169,17 @@ func TestMigrateCommandData(t *testing.T) {
 	if err != nil || len(active) != 1 || active[0].ID != got[0].ID || active[0].State != bellhop.Received {
 		t.Fatalf("active after migrating: %+v (%v)", active, err)
 	}
+	// Once final, it leaves the queue (the column behind commands_active).
+	if _, err := s.UpdateCommands(ctx, []string{got[0].ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.State = bellhop.Processed
+		return &bellhop.HistoryEntry{State: c.State, Utc: time.UnixMilli(4000), Actor: "agent"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	active, err = s.ListCommands(ctx, bellhop.CommandFilter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received, bellhop.Processing}})
+	if err != nil || len(active) != 0 {
+		t.Fatalf("active after the migrated command was processed: %+v (%v)", active, err)
+	}
 }
 
 // TestMigrateDataShapes opens a database written before payment records:
@@ -219,9 +230,11 @@ func TestMigrateDataShapes(t *testing.T) {
 }
 
 // TestQueryPlans checks that the queries of a device's active commands and
-// of the expiry sweep use the small commands_active index, and the purge the
-// commands_final index: SQLite uses a partial index only when the query
-// states its condition word for word.
+// of the expiry sweep use the small commands_active index, the purge the
+// commands_final index and a caller's own fiscal commands commands_creator:
+// SQLite uses a partial index only when the query states its condition word
+// for word. The listings of the console and the APIs by device and by
+// enterprise use their indexes, and none of these queries scans the table.
 func TestQueryPlans(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bellhop.db")
 	open(t, sqlite.Config{Path: path})
@@ -233,13 +246,28 @@ func TestQueryPlans(t *testing.T) {
 	queue, queueArgs := sqlite.CommandQuery(bellhop.CommandFilter{DeviceIDs: []string{"d"}, States: []bellhop.State{bellhop.Pending, bellhop.Received}})
 	sweep, sweepArgs := sqlite.CommandQuery(bellhop.CommandFilter{DeviceType: bellhop.Printer,
 		States: []bellhop.State{bellhop.Pending, bellhop.Received}, UpdatedTo: time.Now(), Limit: 500})
+	list := func(f bellhop.CommandFilter) (string, []any) { // as the console and the APIs page
+		f.Descending, f.Limit, f.BeforeSeq = true, 50, 1000
+		return sqlite.CommandQuery(f)
+	}
+	byDevice, byDeviceArgs := list(bellhop.CommandFilter{DeviceIDs: []string{"d"}})
+	byEnterprise, byEnterpriseArgs := list(bellhop.CommandFilter{EnterpriseIDs: []string{"e"}})
+	ownFiscal, ownFiscalArgs := list(bellhop.CommandFilter{DeviceType: bellhop.FiscalMachine, CreatorIntegrationID: "i",
+		EnterpriseIDs: []string{"e"}})
+	oldest, oldestArgs := sqlite.CommandQuery(bellhop.CommandFilter{States: []bellhop.State{bellhop.Pending, bellhop.Received}, Limit: 1})
 	for _, tt := range []struct {
 		name, query, index string
 		args               []any
 	}{
 		{"a device's queue", queue, "commands_active", queueArgs},
 		{"expiry sweep", sweep, "commands_active", sweepArgs},
+		{"oldest waiting", oldest, "commands_active", oldestArgs},
 		{"purge", sqlite.PurgeQuery, "commands_final", []any{time.Now().UnixMilli(), 1000}},
+		{"a device's commands", byDevice, "commands_device", byDeviceArgs},
+		{"an enterprise's commands", byEnterprise, "commands_enterprise", byEnterpriseArgs},
+		{"own fiscal commands", ownFiscal, "commands_creator", ownFiscalArgs},
+		{"stats: unfinished", sqlite.StatsQuery, "commands_active", []any{"e"}},
+		{"stats: last processed", sqlite.StatsQuery, "commands_processed", []any{"e"}},
 	} {
 		rows, err := db.Query("EXPLAIN QUERY PLAN "+tt.query, tt.args...)
 		if err != nil {
@@ -258,6 +286,12 @@ func TestQueryPlans(t *testing.T) {
 		if !strings.Contains(strings.Join(plan, "\n"), tt.index) {
 			t.Errorf("%s: plan of %s\ndoes not use %s:\n%s", tt.name, tt.query, tt.index, strings.Join(plan, "\n"))
 		}
+		for _, step := range plan {
+			if f := strings.Fields(step); len(f) >= 2 && f[0] == "SCAN" && (f[1] == "commands" || f[1] == "c") && !strings.Contains(step, "USING") {
+				t.Errorf("%s: plan of %s\nscans the commands:\n%s", tt.name, tt.query, strings.Join(plan, "\n"))
+			}
+		}
+		t.Logf("%s:\n\t%s", tt.name, strings.Join(plan, "\n\t"))
 	}
 }
 
