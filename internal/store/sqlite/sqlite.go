@@ -35,6 +35,9 @@ import (
 const (
 	DefaultSync        = "normal"
 	DefaultBusyTimeout = 5 * time.Second
+	// DefaultWALRestartPages is 256 MiB of 4 KiB pages (PostgreSQL's own
+	// max_wal_size is 1 GB by default).
+	DefaultWALRestartPages = 65536
 	// readers is the size of the read pool.
 	readers = 4
 )
@@ -56,11 +59,15 @@ type Config struct {
 	// database file in the background; default 250ms.
 	CheckpointEvery time.Duration
 	// WALRestartPages is the size of the WAL, in pages, from which the store
-	// makes it start over from its beginning (see checkpoint); default 16384
-	// (64 MiB). The WAL grows past it by at most what is written in one
+	// makes it start over from its beginning (see checkpoint); default 65536
+	// (256 MiB). The WAL grows past it by at most what is written in one
 	// CheckpointEvery. Each restart stalls the writes for a checkpoint's two
-	// syncs and its wait for readers, 2–100 ms on a busy disk, so it is
-	// large: about one restart every 1,800 lifecycles of a 2 KiB PDF.
+	// syncs and its wait for readers, 2–100 ms on a busy disk (30–60 ms at
+	// the median on a loaded machine, BenchmarkWALRestart), so it is large:
+	// one restart every 2,700 lifecycles of a 2 KiB PDF whose writes commit
+	// alone (about 100 KB of WAL each), about every 5 s at 500 a second.
+	// A larger WAL costs disk, and time to recover it when the process
+	// starts after a crash; readers look up only what is not copied back.
 	WALRestartPages int
 	// Stage, when set, receives how long writes wait for the committer, run,
 	// commit and take to wake their caller again (see package stage).
@@ -80,7 +87,7 @@ func (c *Config) Validate() error {
 		c.CheckpointEvery = 250 * time.Millisecond
 	}
 	if c.WALRestartPages == 0 {
-		c.WALRestartPages = 16384
+		c.WALRestartPages = DefaultWALRestartPages
 	}
 	switch {
 	case c.Path == "":
@@ -213,8 +220,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // walSizeLimit is the size, in bytes, SQLite truncates the WAL to when it
 // starts over: twice the default restart size, so that a steady WAL, which
 // grows a little past it, keeps its file's blocks instead of having them
-// cut and allocated again on every restart.
-const walSizeLimit = 128 << 20
+// cut and allocated again on every restart. A WAL that grew further (a
+// reader held the restart off) shrinks back to it.
+const walSizeLimit = 2 * DefaultWALRestartPages * 4096
 
 // checkpoint copies committed WAL frames back into the database file in the
 // background, off the writer's path, until the store closes. PASSIVE never

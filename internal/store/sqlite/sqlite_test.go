@@ -331,7 +331,7 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	wg.Wait()
 	// The WAL file keeps the size it grew to (it is truncated only past
-	// 128 MiB): its size is the largest the WAL ever was.
+	// 512 MiB): its size is the largest the WAL ever was.
 	fi, err := os.Stat(path + "-wal")
 	if err != nil {
 		t.Fatal(err)
