@@ -62,8 +62,8 @@ type Config struct {
 	// makes it start over from its beginning (see checkpoint); default 65536
 	// (256 MiB). The WAL grows past it by at most what is written in one
 	// CheckpointEvery. Each restart stalls the writes for a checkpoint's two
-	// syncs and its wait for readers, 2–100 ms on a busy disk (30–60 ms at
-	// the median on a loaded machine, BenchmarkWALRestart), so it is large:
+	// syncs and its wait for readers, 2–100 ms on a busy disk (30–60 ms on
+	// average on a loaded machine, BenchmarkWALRestart), so it is large:
 	// one restart every 2,700 lifecycles of a 2 KiB PDF whose writes commit
 	// alone (about 100 KB of WAL each), about every 5 s at 500 a second.
 	// A larger WAL costs disk, and time to recover it when the process
