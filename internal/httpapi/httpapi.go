@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -98,20 +99,51 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		Details: bellhop.ErrorDetails(err)})
 }
 
-// WriteJSON writes v as JSON with status.
+// WriteJSON writes v as JSON with status, with its Content-Length, in one
+// Write: encoded into a pooled buffer, so an answer costs no buffer of its
+// own nor the growing of one.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	e := encoders.Get().(*encoder)
+	defer e.release()
+	if err := e.enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"Message":"Internal error."}`)
+		e.buf.Reset()
+		e.buf.WriteString(`{"Message":"Internal error."}`)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(e.buf.Len())}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(e.buf.Bytes())
+}
+
+// jsonContentType is the Content-Type of every JSON answer, shared by all
+// (net/http only reads it; a full slice makes an Add copy it).
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
+// encoder is a pooled buffer with its JSON encoder (HTML left unescaped).
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// maxPooled is the largest buffer kept for reuse: a rare large answer (a
+// page of PDFs) is not held for the life of the process.
+const maxPooled = 64 << 10
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+func (e *encoder) release() {
+	if e.buf.Cap() > maxPooled {
+		return
+	}
+	e.buf.Reset()
+	encoders.Put(e)
 }
 
 // ErrInvalidJSON is the answer to a body that is not one strict JSON value.
