@@ -25,7 +25,7 @@ const maxCached = 50000
 // devices connected to it.
 type cache struct {
 	mu      sync.Mutex
-	callers map[string]cached[*bellhop.Caller]           // token hashes -> caller
+	callers map[callerKey]cached[*bellhop.Caller]        // hash of the token pair -> caller
 	devices map[string]cached[map[string]bellhop.Device] // subscription -> connected devices (never modified once cached)
 	epoch   uint64                                       // invalidations so far
 	now     func() time.Time                             // time.Now; tests move it
@@ -39,7 +39,7 @@ type cached[T any] struct {
 }
 
 func newCache() *cache {
-	return &cache{callers: map[string]cached[*bellhop.Caller]{}, devices: map[string]cached[map[string]bellhop.Device]{},
+	return &cache{callers: map[callerKey]cached[*bellhop.Caller]{}, devices: map[string]cached[map[string]bellhop.Device]{},
 		now: time.Now}
 }
 
@@ -47,7 +47,7 @@ func newCache() *cache {
 // may be used, and whether the caller of lookup should reload it in the
 // background: it is past half its TTL and no reload runs (the entry is then
 // marked as reloading). c.mu is held.
-func lookup[T any](c *cache, m map[string]cached[T], key string) (v T, reload bool) {
+func lookup[K comparable, T any](c *cache, m map[K]cached[T], key K) (v T, reload bool) {
 	e, ok := m[key]
 	if !ok {
 		return v, false
@@ -67,19 +67,19 @@ func lookup[T any](c *cache, m map[string]cached[T], key string) (v T, reload bo
 // keep caches v in *m under key, unless an invalidation came since gen,
 // in which case it only ends the key's reload. Past maxCached entries the
 // map starts afresh. c.mu is held.
-func keep[T any](c *cache, m *map[string]cached[T], key string, v T, gen uint64) {
+func keep[K comparable, T any](c *cache, m *map[K]cached[T], key K, v T, gen uint64) {
 	if c.epoch != gen {
 		endReload(*m, key)
 		return
 	}
 	if len(*m) >= maxCached {
-		*m = map[string]cached[T]{}
+		*m = map[K]cached[T]{}
 	}
 	(*m)[key] = cached[T]{v: v, at: c.now()}
 }
 
 // endReload clears the reload mark of m's entry under key; c.mu is held.
-func endReload[T any](m map[string]cached[T], key string) {
+func endReload[K comparable, T any](m map[K]cached[T], key K) {
 	if e, ok := m[key]; ok && e.refreshing {
 		e.refreshing = false
 		m[key] = e
@@ -89,7 +89,7 @@ func endReload[T any](m map[string]cached[T], key string) {
 // caller returns the cached caller of key, nil when none may be used, and
 // whether the caller of this method should reload it in the background (see
 // lookup).
-func (c *cache) caller(key string) (caller *bellhop.Caller, reload bool) {
+func (c *cache) caller(key callerKey) (caller *bellhop.Caller, reload bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return lookup(c, c.callers, key)
@@ -105,7 +105,7 @@ func (c *cache) generation() uint64 {
 }
 
 // putCaller caches what a load read, unless an invalidation came since gen.
-func (c *cache) putCaller(key string, caller *bellhop.Caller, gen uint64) {
+func (c *cache) putCaller(key callerKey, caller *bellhop.Caller, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	keep(c, &c.callers, key, caller, gen)
@@ -113,14 +113,14 @@ func (c *cache) putCaller(key string, caller *bellhop.Caller, gen uint64) {
 
 // reloadedCaller ends a background reload of a caller that failed, so that
 // a later request may try again.
-func (c *cache) reloadedCaller(key string) {
+func (c *cache) reloadedCaller(key callerKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	endReload(c.callers, key)
 }
 
 // dropCaller forgets key: its tokens no longer identify a caller.
-func (c *cache) dropCaller(key string) {
+func (c *cache) dropCaller(key callerKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.callers, key)

@@ -7,6 +7,9 @@ import (
 	"github.com/bellhop/bellhop"
 )
 
+// k1 is the cache key of a token pair.
+var k1 = keyOf("client", "access")
+
 func TestCacheInvalidation(t *testing.T) {
 	c := newCache()
 	devs := map[string]bellhop.Device{"d1": {ID: "d1"}}
@@ -14,16 +17,16 @@ func TestCacheInvalidation(t *testing.T) {
 
 	gen := c.generation()
 	c.putConnected("s1", devs, gen)
-	c.putCaller("k1", caller, gen)
+	c.putCaller(k1, caller, gen)
 	if m, _ := c.connected("s1"); m == nil {
 		t.Fatal("no devices cached")
 	}
-	if cl, _ := c.caller("k1"); cl == nil {
+	if cl, _ := c.caller(k1); cl == nil {
 		t.Fatal("no caller cached")
 	}
 	c.forget("s1")
 	m, _ := c.connected("s1")
-	cl, _ := c.caller("k1")
+	cl, _ := c.caller(k1)
 	if m != nil || cl != nil {
 		t.Fatal("forget left the subscription's entries")
 	}
@@ -32,9 +35,9 @@ func TestCacheInvalidation(t *testing.T) {
 	gen = c.generation()
 	c.forget("s2") // any change, while the load reads the store
 	c.putConnected("s1", devs, gen)
-	c.putCaller("k1", caller, gen)
+	c.putCaller(k1, caller, gen)
 	m, _ = c.connected("s1")
-	cl, _ = c.caller("k1")
+	cl, _ = c.caller(k1)
 	if m != nil || cl != nil {
 		t.Fatal("a load that raced an invalidation was cached")
 	}
@@ -49,17 +52,17 @@ func TestCacheReloadsAhead(t *testing.T) {
 	c.now = func() time.Time { return now }
 	caller := &bellhop.Caller{Subscription: bellhop.Subscription{ID: "s1"}}
 	devs := map[string]bellhop.Device{"d1": {ID: "d1"}}
-	c.putCaller("k1", caller, c.generation())
+	c.putCaller(k1, caller, c.generation())
 	c.putConnected("s1", devs, c.generation())
 
-	if cl, reload := c.caller("k1"); cl != caller || reload {
+	if cl, reload := c.caller(k1); cl != caller || reload {
 		t.Fatalf("fresh caller: %v, reload %v", cl, reload)
 	}
 	now = now.Add(cacheTTL/2 + time.Millisecond)
-	if cl, reload := c.caller("k1"); cl != caller || !reload {
+	if cl, reload := c.caller(k1); cl != caller || !reload {
 		t.Fatalf("caller past half its TTL: %v, reload %v; want it used and reloaded", cl, reload)
 	}
-	if cl, reload := c.caller("k1"); cl != caller || reload {
+	if cl, reload := c.caller(k1); cl != caller || reload {
 		t.Fatalf("second request while a reload runs: %v, reload %v; want it used, not reloaded again", cl, reload)
 	}
 	if m, reload := c.connected("s1"); m == nil || !reload {
@@ -74,22 +77,22 @@ func TestCacheReloadsAhead(t *testing.T) {
 		t.Fatalf("devices after a discarded reload: %v, reload %v; want another reload", m, reload)
 	}
 	// A failed reload likewise.
-	c.reloadedCaller("k1")
-	if _, reload := c.caller("k1"); !reload {
+	c.reloadedCaller(k1)
+	if _, reload := c.caller(k1); !reload {
 		t.Fatal("after a failed reload no request reloads again")
 	}
-	c.putCaller("k1", caller, c.generation())
-	if _, reload := c.caller("k1"); reload {
+	c.putCaller(k1, caller, c.generation())
+	if _, reload := c.caller(k1); reload {
 		t.Fatal("a reloaded caller is due again at once")
 	}
 	now = now.Add(cacheTTL + time.Millisecond)
-	if cl, _ := c.caller("k1"); cl != nil {
+	if cl, _ := c.caller(k1); cl != nil {
 		t.Fatal("a caller past its TTL is used")
 	}
 	if m, _ := c.connected("s1"); m != nil {
 		t.Fatal("devices past their TTL are used")
 	}
-	c.dropCaller("k1")
+	c.dropCaller(k1)
 	if len(c.callers) != 0 {
 		t.Fatal("dropCaller kept the entry")
 	}
