@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -137,8 +138,8 @@ func (c *Client) attempt(ctx context.Context, op, url string, payload []byte, ke
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	req.Header["Content-Type"] = jsonType // shared: the transport only reads them
+	req.Header["Accept"] = jsonType
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
@@ -146,25 +147,55 @@ func (c *Client) attempt(ctx context.Context, op, url string, payload []byte, ke
 	if err != nil {
 		return &transportError{err}
 	}
+	drained := false
 	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		if !drained { // what is left of an error body, so the connection is reused
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		}
 		resp.Body.Close()
 	}()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return parseError(op, resp, c.now())
 	}
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
+	buf := bodies.Get().(*bytes.Buffer)
+	defer putBody(buf)
+	if n := resp.ContentLength; n > 0 && n <= maxPooledBody {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free before each read
+	}
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return &transportError{fmt.Errorf("reading the response: %w", err)}
 	}
+	drained = true
+	raw := buf.Bytes()
 	if out == nil || len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
+	// Unmarshal copies what it keeps (strings, RawMessage), so the buffer
+	// goes back to the pool after it.
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("decoding the response (status %d, Request-Id %q): %w",
 			resp.StatusCode, resp.Header.Get("Request-Id"), err)
 	}
 	return nil
+}
+
+// jsonType is the value of a request's Content-Type and Accept headers; a
+// full slice, so that an Add copies it.
+var jsonType = []string{"application/json"}
+
+// bodies holds the buffers that answers are read into.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for another answer: a page of
+// large payloads is not held for the life of the process.
+const maxPooledBody = 256 << 10
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBody {
+		return
+	}
+	b.Reset()
+	bodies.Put(b)
 }
 
 // transportError is a failure to exchange a request and its answer.
