@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -172,15 +173,25 @@ func (c *Client) session(ctx context.Context, url string, handler func(context.C
 // returns why. A message that is not a valid event batch ends the
 // connection: the catch-up after the reconnect recovers what it held.
 func readLoop(ctx context.Context, conn *websocket.Conn, batches chan<- []Event) error {
+	// One buffer for the socket's messages (conn.Read would allocate one
+	// per message); parseMessage copies what it keeps.
+	var buf bytes.Buffer
 	for {
-		typ, data, err := conn.Read(ctx)
+		typ, r, err := conn.Reader(ctx)
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			return fmt.Errorf("client: websocket: %w", err)
 		}
 		if typ != websocket.MessageText {
 			continue
 		}
-		events, err := parseMessage(data)
+		events, err := parseMessage(buf.Bytes())
+		if buf.Cap() > 64<<10 {
+			buf = bytes.Buffer{} // a rare large message is not kept per socket
+		}
 		if err != nil {
 			_ = conn.Close(websocket.StatusUnsupportedData, "invalid message")
 			return err

@@ -164,7 +164,12 @@ const EventTypeDeviceCommand = "DeviceCommand"
 // its DeviceCommand events in order. Events of other types are dropped
 // without looking at their other fields, so their shape cannot break it.
 func parseMessage(b []byte) ([]Event, error) {
-	var m struct{ Events []json.RawMessage }
+	// One pass: each event's fields are decoded as any value, so that an
+	// event of another type cannot fail the message whatever its shape; a
+	// DeviceCommand's are then checked to be strings.
+	var m struct {
+		Events []struct{ Type, Id, State any }
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("client: websocket message: %w", err)
 	}
@@ -173,21 +178,21 @@ func parseMessage(b []byte) ([]Event, error) {
 	}
 	var out []Event
 	for _, raw := range m.Events {
-		var head struct{ Type any }
-		if err := json.Unmarshal(raw, &head); err != nil {
-			return nil, fmt.Errorf("client: websocket event: %w", err)
-		}
-		if head.Type != EventTypeDeviceCommand {
+		if raw.Type != EventTypeDeviceCommand {
 			continue
 		}
-		var e Event
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("client: DeviceCommand event: %w", err)
+		id, okID := raw.Id.(string)
+		state, okState := raw.State.(string)
+		if !okID && raw.Id != nil || !okState && raw.State != nil {
+			return nil, errors.New("client: DeviceCommand event: Id and State must be strings")
 		}
-		if e.Id == "" {
+		if id == "" {
 			return nil, errors.New("client: DeviceCommand event without Id")
 		}
-		out = append(out, e)
+		if out == nil {
+			out = make([]Event, 0, len(m.Events))
+		}
+		out = append(out, Event{Type: EventTypeDeviceCommand, Id: id, State: State(state)})
 	}
 	return out, nil
 }
