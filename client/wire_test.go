@@ -325,3 +325,15 @@ func TestTimeIntervalOpenBounds(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseMessage decodes one event as bellhop sends it, the work of
+// every message an agent's socket receives.
+func BenchmarkParseMessage(b *testing.B) {
+	msg := []byte(`{"Events":[{"Type":"DeviceCommand","Id":"0190a000-0000-7000-8000-000000000001","State":"Processing"}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if events, err := parseMessage(msg); err != nil || len(events) != 1 {
+			b.Fatal(events, err)
+		}
+	}
+}
