@@ -280,11 +280,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 		conn.SetReadLimit(4096)
 		// The reader answers pings and ends when the peer goes; the HTTP
 		// handler returns, so its goroutine and stack are freed.
-		readCtx := conn.CloseRead(context.Background()) // not the request's: let it be freed
-		context.AfterFunc(readCtx, func() {
-			s.close(websocket.StatusNormalClosure, "")
-			conn.CloseNow()
-		})
+		go s.read(conn)
 		s.mu.Lock()
 		s.conn, s.raw = conn, sb.conn
 		select {
@@ -297,6 +293,20 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 		s.startWriter()
 		s.mu.Unlock()
 	})
+}
+
+// read is the socket's reader: it answers pings, takes pongs and the
+// peer's close, and closes the socket when the peer goes. It is
+// Conn.CloseRead without a context: a context that can be cancelled would
+// cost each socket a cancel context, a context.AfterFunc for it and
+// another for every frame it waits for, all held while the socket idles.
+// Nothing cancels it: the read ends when the connection closes.
+func (s *socket) read(conn *websocket.Conn) {
+	if _, _, err := conn.Reader(context.Background()); err == nil {
+		conn.Close(statusPolicyViolation, "unexpected data message")
+	}
+	conn.CloseNow()
+	s.close(websocket.StatusNormalClosure, "")
 }
 
 // tokens reads the tokens from the cookies, or from the deprecated query
@@ -427,17 +437,26 @@ func (s *socket) ping(done func()) bool {
 	return true
 }
 
-// socketWriteBuffer is the size of a socket's write buffer. The hub sends
-// events, most of them well under 2 KB (a larger one costs one more write
-// call). net/http hands a hijacked connection over with a 4 KB writer, and
-// the WebSocket library keeps it for the socket's whole life.
-const socketWriteBuffer = 2048
+// socketWriteBuffer is the size of a socket's write buffer. A message of
+// one event is about 105 bytes on the wire and each event more adds about
+// 90: up to five events go out in one write call, a larger message costs
+// one more (the library writes what does not fit straight through). net/http
+// hands a hijacked connection over with a 4 KB writer, and the WebSocket
+// library keeps it for the socket's whole life.
+const socketWriteBuffer = 512
 
-// smallBuffers is a ResponseWriter whose Hijack hands out a write buffer of
-// socketWriteBuffer bytes instead of net/http's, so that idle sockets stay
-// small. What net/http buffered for the client (the handshake's response)
-// is sent first. The reader stays net/http's: it reads through net/http's
-// connection reader, which may hold a byte read ahead.
+// socketReadBuffer is the size of a socket's read buffer. Clients send
+// nothing but control frames, at most 131 bytes each (a data message closes
+// the socket); net/http's reader, which the WebSocket library would keep
+// for the socket's whole life, holds 4 KB.
+const socketReadBuffer = 256
+
+// smallBuffers is a ResponseWriter whose Hijack hands out buffers of
+// socketReadBuffer and socketWriteBuffer bytes instead of net/http's, so
+// that idle sockets stay small. What net/http buffered for the client (the
+// handshake's response) is sent first. When net/http has read ahead what
+// the client sent after its request, its reader is kept, so that no byte
+// is lost.
 type smallBuffers struct {
 	http.ResponseWriter
 	conn net.Conn // the hijacked connection
@@ -453,7 +472,11 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = conn
-	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
+	r := brw.Reader
+	if r.Buffered() == 0 {
+		r = bufio.NewReaderSize(conn, socketReadBuffer)
+	}
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
 }
 
 // Unwrap gives http.ResponseController the ResponseWriter underneath.

@@ -1,0 +1,135 @@
+package realtime
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/reqlog"
+)
+
+// oneSubscriptionEach authenticates every ClientToken as its own
+// subscription and integration, as a fleet of agents would.
+type oneSubscriptionEach struct{}
+
+func (oneSubscriptionEach) Authenticate(_ context.Context, clientToken, _ string) (*bellhop.Caller, error) {
+	return &bellhop.Caller{Integration: bellhop.Integration{ID: "integ-" + clientToken},
+		Subscription: bellhop.Subscription{ID: "sub-" + clientToken}}, nil
+}
+func (oneSubscriptionEach) ConnectedDeviceIDs(context.Context, string) ([]string, error) {
+	return nil, nil
+}
+func (oneSubscriptionEach) Seen(string, string, string) {}
+
+// upgrade opens a WebSocket on addr by hand, with nothing on the client's
+// side but the connection, and sends extra right after the request.
+func upgrade(t *testing.T, addr, token, extra string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET /ws/connector HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"+
+		"Cookie: ClientToken=%s; AccessToken=a%s\r\n\r\n%s", token, token, extra)
+	br := bufio.NewReaderSize(c, 64)
+	status, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 101 ") {
+		t.Fatalf("upgrade: %q, %v", status, err)
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			return c, br
+		}
+	}
+}
+
+// TestSmallBuffers: a hijacked socket gets the small buffers, unless net/http
+// has read ahead what the client sent after its request: then those bytes
+// are kept.
+func TestSmallBuffers(t *testing.T) {
+	type got struct {
+		read, write int
+		ahead       string
+	}
+	gots := make(chan got, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := (&smallBuffers{ResponseWriter: w}).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n\r\n")
+		brw.Flush()
+		g := got{read: brw.Reader.Size(), write: brw.Writer.Size()}
+		if r.Header.Get("Cookie") == "ClientToken=ahead; AccessToken=aahead" {
+			b := make([]byte, len("ping!"))
+			if _, err := io.ReadFull(brw, b); err != nil {
+				t.Error(err)
+			}
+			g.ahead = string(b)
+		}
+		gots <- g
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+
+	upgrade(t, addr, "plain", "")
+	if g := <-gots; g.read != socketReadBuffer || g.write != socketWriteBuffer {
+		t.Errorf("buffers of %d and %d bytes, want %d and %d", g.read, g.write, socketReadBuffer, socketWriteBuffer)
+	}
+	upgrade(t, addr, "ahead", "ping!")
+	if g := <-gots; g.ahead != "ping!" {
+		t.Errorf("read after the request: %q, want %q", g.ahead, "ping!")
+	}
+}
+
+// TestIdleSocketHeap: what an idle socket holds on the heap (its buffers,
+// the WebSocket connection, the broker's entries, its request log session)
+// stays within a bound that the buffers net/http hands over (4 KB each way)
+// would break. A count, not a timing: the live heap after a collection.
+func TestIdleSocketHeap(t *testing.T) {
+	const n, bound = 200, 6 << 10
+	b := NewBroker(Config{Log: reqlog.New(reqlog.Config{})}, oneSubscriptionEach{})
+	defer b.Close()
+	srv := httptest.NewServer(b.Handler(HandlerOptions{}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	live := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	upgrade(t, addr, "warm", "") // net/http's and the library's first-use allocations
+	before := live()
+	for i := range n {
+		upgrade(t, addr, fmt.Sprint(i), "")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Count() != n+1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the handlers return
+	per := int64(live()-before) / n
+	t.Logf("%d bytes of heap per idle socket", per)
+	if per > bound {
+		t.Errorf("%d bytes of heap per idle socket, want at most %d", per, bound)
+	}
+}
