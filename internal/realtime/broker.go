@@ -10,6 +10,7 @@ package realtime
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -93,9 +94,9 @@ type Broker struct {
 	backend Backend
 
 	mu        sync.RWMutex
-	byDevice  map[string]map[*socket]struct{}
-	byIntegr  map[string]map[*socket]struct{}
-	bySub     map[string]map[*socket]struct{}
+	byDevice  map[string]sockets
+	byIntegr  map[string]sockets
+	bySub     map[string]sockets
 	listeners map[*Listener]struct{}
 	closed    bool
 	stop      chan struct{} // ends the pinger
@@ -106,8 +107,8 @@ type Broker struct {
 func NewBroker(cfg Config, backend Backend) *Broker {
 	cfg.setDefaults()
 	b := &Broker{cfg: cfg, backend: backend,
-		byDevice: map[string]map[*socket]struct{}{}, byIntegr: map[string]map[*socket]struct{}{},
-		bySub: map[string]map[*socket]struct{}{}, listeners: map[*Listener]struct{}{}, stop: make(chan struct{}),
+		byDevice: map[string]sockets{}, byIntegr: map[string]sockets{},
+		bySub: map[string]sockets{}, listeners: map[*Listener]struct{}{}, stop: make(chan struct{}),
 		pings: make(chan struct{}, maxPings)}
 	go b.pinger()
 	return b
@@ -125,10 +126,8 @@ func (b *Broker) pinger() {
 		}
 		b.mu.RLock()
 		socks := make([]*socket, 0, len(b.bySub))
-		for _, m := range b.bySub {
-			for s := range m {
-				socks = append(socks, s)
-			}
+		for _, set := range b.bySub {
+			socks = set.appendTo(socks)
 		}
 		b.mu.RUnlock()
 		for _, s := range socks {
@@ -183,15 +182,15 @@ func (b *Broker) Publish(events []bellhop.Event) {
 			continue
 		}
 		ev := event{json: encode(e), at: e.Utc, published: start}
-		for s := range b.byDevice[e.DeviceID] {
+		for s := range b.byDevice[e.DeviceID].all() {
 			if faulty {
 				s.offer(ev, e)
 			} else {
 				s.enqueue(ev)
 			}
 		}
-		for s := range b.byIntegr[e.CreatorIntegrationID] {
-			if _, dup := b.byDevice[e.DeviceID][s]; !dup {
+		for s := range b.byIntegr[e.CreatorIntegrationID].all() {
+			if !b.byDevice[e.DeviceID].has(s) {
 				if faulty {
 					s.offer(ev, e)
 				} else {
@@ -206,7 +205,7 @@ func (b *Broker) Publish(events []bellhop.Event) {
 // sockets, so that connecting or disconnecting applies at once.
 func (b *Broker) DevicesChanged(subscriptionID string) {
 	b.mu.RLock()
-	n := len(b.bySub[subscriptionID])
+	n := b.bySub[subscriptionID].len()
 	b.mu.RUnlock()
 	if n == 0 {
 		return
@@ -220,7 +219,7 @@ func (b *Broker) DevicesChanged(subscriptionID string) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for s := range b.bySub[subscriptionID] {
+	for s := range b.bySub[subscriptionID].all() {
 		b.unindexDevices(s)
 		s.devices = ids
 		b.indexDevices(s)
@@ -230,10 +229,7 @@ func (b *Broker) DevicesChanged(subscriptionID string) {
 // Revoked closes the sockets of a revoked subscription with code 1008.
 func (b *Broker) Revoked(subscriptionID string) {
 	b.mu.RLock()
-	var socks []*socket
-	for s := range b.bySub[subscriptionID] {
-		socks = append(socks, s)
-	}
+	socks := b.bySub[subscriptionID].appendTo(nil)
 	b.mu.RUnlock()
 	for _, s := range socks {
 		s.close(statusPolicyViolation, "token revoked")
@@ -245,8 +241,8 @@ func (b *Broker) Count() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	n := 0
-	for _, m := range b.bySub {
-		n += len(m)
+	for _, set := range b.bySub {
+		n += set.len()
 	}
 	return n
 }
@@ -264,9 +260,9 @@ func (b *Broker) OpenSockets() map[string]SocketStats {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	out := make(map[string]SocketStats, len(b.bySub))
-	for sub, m := range b.bySub {
-		st := SocketStats{Count: len(m)}
-		for s := range m {
+	for sub, set := range b.bySub {
+		st := SocketStats{Count: set.len()}
+		for s := range set.all() {
 			if st.Oldest.IsZero() || s.opened.Before(st.Oldest) {
 				st.Oldest = s.opened
 			}
@@ -281,8 +277,8 @@ func (b *Broker) CountBySubscription() map[string]int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	out := make(map[string]int, len(b.bySub))
-	for id, m := range b.bySub {
-		out[id] = len(m)
+	for id, set := range b.bySub {
+		out[id] = set.len()
 	}
 	return out
 }
@@ -295,10 +291,8 @@ func (b *Broker) Close() {
 	}
 	b.closed = true
 	var socks []*socket
-	for _, m := range b.bySub {
-		for s := range m {
-			socks = append(socks, s)
-		}
+	for _, set := range b.bySub {
+		socks = set.appendTo(socks)
 	}
 	for l := range b.listeners {
 		l.closeLocked()
@@ -317,7 +311,7 @@ func (b *Broker) add(s *socket) (ok bool, reason string) {
 	if b.closed {
 		return false, "server shutting down"
 	}
-	if len(b.bySub[s.subscription]) >= b.cfg.MaxSocketsPerSubscription {
+	if b.bySub[s.subscription].len() >= b.cfg.MaxSocketsPerSubscription {
 		return false, "too many sockets for this AccessToken"
 	}
 	addTo(b.bySub, s.subscription, s)
@@ -346,21 +340,78 @@ func (b *Broker) unindexDevices(s *socket) {
 	}
 }
 
-func addTo(m map[string]map[*socket]struct{}, key string, s *socket) {
-	set := m[key]
-	if set == nil {
-		set = map[*socket]struct{}{}
-		m[key] = set
-	}
-	set[s] = struct{}{}
+// sockets is a set of sockets. Most keys (a subscription, an integration,
+// a device) have one socket: it is held without a map, which would cost an
+// idle socket some 240 bytes per key.
+type sockets struct {
+	one  *socket              // the only one, when many is nil
+	many map[*socket]struct{} // from the second on
 }
 
-func removeFrom(m map[string]map[*socket]struct{}, key string, s *socket) {
-	if set := m[key]; set != nil {
-		delete(set, s)
-		if len(set) == 0 {
+func (set sockets) len() int {
+	if set.many != nil {
+		return len(set.many)
+	}
+	if set.one != nil {
+		return 1
+	}
+	return 0
+}
+
+func (set sockets) has(s *socket) bool {
+	if set.many != nil {
+		_, ok := set.many[s]
+		return ok
+	}
+	return set.one == s && s != nil
+}
+
+// all yields the sockets of the set.
+func (set sockets) all() iter.Seq[*socket] {
+	return func(yield func(*socket) bool) {
+		if set.many == nil {
+			if set.one != nil {
+				yield(set.one)
+			}
+			return
+		}
+		for s := range set.many {
+			if !yield(s) {
+				return
+			}
+		}
+	}
+}
+
+func (set sockets) appendTo(socks []*socket) []*socket {
+	for s := range set.all() {
+		socks = append(socks, s)
+	}
+	return socks
+}
+
+func addTo(m map[string]sockets, key string, s *socket) {
+	set := m[key]
+	switch {
+	case set.many != nil:
+		set.many[s] = struct{}{}
+	case set.one == nil || set.one == s:
+		m[key] = sockets{one: s}
+	default:
+		m[key] = sockets{many: map[*socket]struct{}{set.one: {}, s: {}}}
+	}
+}
+
+func removeFrom(m map[string]sockets, key string, s *socket) {
+	set := m[key]
+	switch {
+	case set.many != nil:
+		delete(set.many, s)
+		if len(set.many) == 0 {
 			delete(m, key)
 		}
+	case set.one == s:
+		delete(m, key)
 	}
 }
 
