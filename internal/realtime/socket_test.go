@@ -133,3 +133,38 @@ func TestIdleSocketHeap(t *testing.T) {
 		t.Errorf("%d bytes of heap per idle socket, want at most %d", per, bound)
 	}
 }
+
+// TestServerCloseEndsConnection: when the hub closes a socket and the peer
+// answers the closing handshake but leaves the closing of the connection to
+// the server, as RFC 6455 asks of clients, the hub closes it at once rather
+// than when its wait for the handshake times out (5 s).
+func TestServerCloseEndsConnection(t *testing.T) {
+	b := NewBroker(Config{}, oneSubscriptionEach{})
+	defer b.Close()
+	srv := httptest.NewServer(b.Handler(HandlerOptions{}))
+	defer srv.Close()
+	c, br := upgrade(t, srv.Listener.Addr().String(), "x", "")
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Count() != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	b.Revoked("sub-x")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(br, head); err != nil || head[0] != 0x88 {
+		t.Fatalf("read %x, %v; want a close frame", head, err)
+	}
+	payload := make([]byte, head[1]&0x7f)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatal(err)
+	}
+	// The same close, masked with a zero key, as a client sends it.
+	c.Write(append([]byte{0x88, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...))
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Fatalf("after the closing handshake: %v, want the connection closed", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the hub closed the connection %v after the closing handshake, want at once", took)
+	}
+}
