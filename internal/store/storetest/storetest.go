@@ -809,19 +809,11 @@ func testUpdateCommandsConcurrent(t *testing.T, s store.Store) {
 	errs := make(chan error, n)
 	for range n {
 		wg.Go(func() {
-			_, err := s.UpdateCommands(ctx, []string{c.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
-				count, _ := strconv.Atoi(c.Notes)
-				c.Notes = strconv.Itoa(count + 1)
-				return &bellhop.HistoryEntry{State: c.State, Utc: at(2), Notes: c.Notes}, nil
-			})
+			_, err := s.UpdateCommands(ctx, []string{c.ID}, increment)
 			errs <- err
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		must(t, err)
-	}
+	mustAll(t, &wg, errs)
 	got, err := s.GetCommand(ctx, c.ID)
 	must(t, err)
 	equal(t, "counter after concurrent increments (no lost update)", got.Notes, strconv.Itoa(n))
@@ -952,6 +944,17 @@ func testFetchCommandsRollback(t *testing.T, s store.Store) {
 	equal(t, "history entries after the rollbacks", len(history), 1)
 }
 
+// mustAll waits for wg's goroutines, then fails the test on any error they
+// sent to errs.
+func mustAll(t *testing.T, wg *sync.WaitGroup, errs chan error) {
+	t.Helper()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+}
+
 // increment counts in a command's Notes.
 func increment(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
 	count, _ := strconv.Atoi(c.Notes)
@@ -985,11 +988,7 @@ func testFetchCommandsConcurrent(t *testing.T, s store.Store) {
 			errs <- err
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		must(t, err)
-	}
+	mustAll(t, &wg, errs)
 	got, err := s.GetCommand(ctx, c.ID)
 	must(t, err)
 	equal(t, "counter after concurrent fetches and updates (no lost update)", got.Notes, strconv.Itoa(2*n))
@@ -1009,6 +1008,11 @@ func testConcurrentWritesSomeFail(t *testing.T, s store.Store) {
 	spoiled := w.command(w.d2, bellhop.Processing, 1)
 	fetched := w.command(w.d2, bellhop.Processing, 1)
 	sentinel := errors.New("sentinel")
+	// spoil changes a command, then fails its write.
+	spoil := func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.Notes = "spoiled"
+		return nil, sentinel
+	}
 	const rounds = 30
 
 	var wg sync.WaitGroup
@@ -1024,27 +1028,17 @@ func testConcurrentWritesSomeFail(t *testing.T, s store.Store) {
 			errs <- err
 		})
 		wg.Go(func() {
-			_, _, err := s.FetchCommands(ctx, []string{spoiled.ID}, only(spoiled.ID), func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
-				c.Notes = "spoiled"
-				return nil, sentinel
-			})
+			_, _, err := s.FetchCommands(ctx, []string{spoiled.ID}, only(spoiled.ID), spoil)
 			if !errors.Is(err, sentinel) {
 				errs <- fmt.Errorf("failing fetch: got %v, want the sentinel", err)
 			}
 		})
 		wg.Go(func() {
-			_, err := s.UpdateCommands(ctx, []string{counter.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
-				count, _ := strconv.Atoi(c.Notes)
-				c.Notes = strconv.Itoa(count + 1)
-				return &bellhop.HistoryEntry{State: c.State, Utc: at(2), Notes: c.Notes}, nil
-			})
+			_, err := s.UpdateCommands(ctx, []string{counter.ID}, increment)
 			errs <- err
 		})
 		wg.Go(func() {
-			_, err := s.UpdateCommands(ctx, []string{spoiled.ID}, func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
-				c.Notes = "spoiled"
-				return nil, sentinel
-			})
+			_, err := s.UpdateCommands(ctx, []string{spoiled.ID}, spoil)
 			if !errors.Is(err, sentinel) {
 				errs <- fmt.Errorf("failing update: got %v, want the sentinel", err)
 			}
@@ -1072,11 +1066,7 @@ func testConcurrentWritesSomeFail(t *testing.T, s store.Store) {
 			errs <- err
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		must(t, err)
-	}
+	mustAll(t, &wg, errs)
 	got, err := s.GetCommands(ctx, []string{counter.ID, spoiled.ID})
 	must(t, err)
 	equal(t, "counter after concurrent increments", got[0].Notes, strconv.Itoa(rounds))
