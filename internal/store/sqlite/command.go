@@ -46,9 +46,7 @@ const (
 )
 
 // isUnfinished is the value of the column unfinished for a state.
-func isUnfinished(st bellhop.State) bool {
-	return st == bellhop.Pending || st == bellhop.Received || st == bellhop.Processing
-}
+func isUnfinished(st bellhop.State) bool { return st.Valid() && !st.Final() }
 
 func scanCommand(row scanner) (c bellhop.Command, err error) {
 	var created, updated int64
