@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,11 +24,20 @@ func BenchmarkAddPrinter(b *testing.B) {
 	tn := e.tenant("Bench")
 	c := e.SDK(tn)
 	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].Id, Data: pdf, CopyCount: 1}
+	inParallel(b, func() error {
+		_, err := c.AddPrinterCommand(context.Background(), req)
+		return err
+	})
+}
+
+// inParallel runs op from 8 goroutines per core until b.N operations are
+// done, reporting allocations; the first error ends the goroutine's run.
+func inParallel(b *testing.B, op func() error) {
 	b.ReportAllocs()
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := c.AddPrinterCommand(context.Background(), req); err != nil {
+			if err := op(); err != nil {
 				b.Error(err)
 				return
 			}
@@ -43,15 +53,11 @@ func BenchmarkGetAllByIds(b *testing.B) {
 	for i := range ids {
 		ids[i] = e.addPrinter(tn)
 	}
-	b.ReportAllocs()
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if cmds, err := c.CommandsByIds(context.Background(), ids); err != nil || len(cmds) != len(ids) {
-				b.Errorf("%d commands, %v", len(cmds), err)
-				return
-			}
+	inParallel(b, func() error {
+		if cmds, err := c.CommandsByIds(context.Background(), ids); err != nil || len(cmds) != len(ids) {
+			return fmt.Errorf("%d commands, %v", len(cmds), err)
 		}
+		return nil
 	})
 }
 
@@ -63,21 +69,15 @@ func BenchmarkFetchPending(b *testing.B) {
 	tn := e.tenant("Bench")
 	c := e.SDK(tn)
 	req := client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].Id, Data: pdf, CopyCount: 1}
-	b.ReportAllocs()
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id, err := c.AddPrinterCommand(context.Background(), req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			cmds, err := c.CommandsByIds(context.Background(), []string{id})
-			if err != nil || len(cmds) != 1 || cmds[0].State != client.StateReceived {
-				b.Errorf("%+v, %v", cmds, err)
-				return
-			}
+	inParallel(b, func() error {
+		id, err := c.AddPrinterCommand(context.Background(), req)
+		if err != nil {
+			return err
 		}
+		if cmds, err := c.CommandsByIds(context.Background(), []string{id}); err != nil || len(cmds) != 1 || cmds[0].State != client.StateReceived {
+			return fmt.Errorf("%+v, %v", cmds, err)
+		}
+		return nil
 	})
 }
 
