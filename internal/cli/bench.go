@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/bellhop/bellhop/internal/bench"
@@ -42,6 +43,7 @@ type BenchCmd struct {
 	WSAddr            string        `name:"ws-addr" help:"WebSocket base URL of --target when it differs."`
 	AdminToken        string        `help:"Admin token of --target." env:"BELLHOP_ADMIN_TOKEN"`
 	CPUProfile        string        `name:"cpuprofile" help:"Write a CPU profile of this process (with an in-process hub: hub and bench) to this file." type:"path"`
+	Trace             string        `help:"Write an execution trace of this process (go tool trace: scheduling, GC, network waits) to this file; it costs a few percent of CPU." type:"path"`
 }
 
 // Run runs the benchmark, prints the Markdown report and writes the result
@@ -91,6 +93,17 @@ func (c *BenchCmd) run(ctx context.Context, g *Globals) (*bench.Report, error) {
 			return nil, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if c.Trace != "" {
+		f, err := os.Create(c.Trace)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return nil, err
+		}
+		defer trace.Stop()
 	}
 	return bench.Run(ctx, cfg)
 }
