@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -133,8 +134,11 @@ func benchmarkLifecycle(b *testing.B, s store.Store, parallelism int) {
 		restarts0 = restarts.WALRestarts()
 	}
 	io0, ioOK := readIO()
+	g0 := goroutinesCreated()
 	b.ResetTimer()
 	defer func() {
+		// Each goroutine started is a hand-off that waits for a CPU.
+		b.ReportMetric(float64(goroutinesCreated()-g0)/float64(b.N), "goroutines/op")
 		if io1, ok := readIO(); ok && ioOK {
 			b.ReportMetric(float64(io1.wchar-io0.wchar)/float64(b.N), "wbytes/op")
 			b.ReportMetric(float64(io1.syscw-io0.syscw)/float64(b.N), "wcalls/op")
@@ -160,6 +164,16 @@ func benchmarkLifecycle(b *testing.B, s store.Store, parallelism int) {
 			}
 		}
 	})
+}
+
+// goroutinesCreated is how many goroutines the process has started.
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // pickPending picks the Pending commands among cs.
