@@ -109,10 +109,16 @@ func (c *Config) Validate() error {
 // Store is a store.Store on SQLite. Create it with Open.
 type Store struct {
 	w *sql.DB // one connection: every write transaction
-	r *sql.DB // query-only pool: every read outside a write transaction
+	// wc is w's connection, held for the store's life: a write's
+	// statements run on it between a BEGIN and a COMMIT of the store's own.
+	// A database/sql transaction would cost each query that returns rows a
+	// goroutine and a context (Rows watch the transaction's context), and
+	// each transaction one more, all on the single writer's path.
+	wc *sql.Conn
+	r  *sql.DB // query-only pool: every read outside a write transaction
 
 	mu    sync.Mutex
-	stmts map[stmtKey]*sql.Stmt // prepared statements, by database and text
+	stmts map[stmtKey]*sql.Stmt // prepared statements, by connection and text
 
 	c *sql.DB // one connection: background checkpoints
 
@@ -145,7 +151,7 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 type stmtKey struct {
-	db    *sql.DB
+	write bool // on wc, not on the read pool
 	query string
 }
 
@@ -179,11 +185,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
+	wc, err := w.Conn(ctx)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
+	}
 	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, busyTimeout: cfg.BusyTimeout,
-		stage: cfg.Stage, w: w, stmts: make(map[stmtKey]*sql.Stmt),
+		stage: cfg.Stage, w: w, wc: wc, stmts: make(map[stmtKey]*sql.Stmt),
 		closed: make(chan struct{}), checkpointed: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		s.stopWrites()
+		wc.Close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", cfg.Path, err)
 	}
@@ -192,6 +204,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	r, err := sql.Open("sqlite", params("_query_only", "1"))
 	if err != nil {
 		s.stopWrites()
+		wc.Close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
 	}
@@ -200,6 +213,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	if err := r.PingContext(ctx); err != nil {
 		s.stopWrites()
+		wc.Close()
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", cfg.Path, err)
@@ -271,15 +285,16 @@ func (s *Store) restartWAL() {
 		return
 	}
 	defer s.stage.Since(stage.WALRestart, s.stage.Now())
-	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
+	ctx := context.Background()
+	if _, err := s.wc.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
 		return
 	}
 	var busy, frames, copied int
 	// If it cannot finish (busy), the next round asks again.
-	if s.w.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied) == nil && busy == 0 {
+	if s.wc.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied) == nil && busy == 0 {
 		s.restarts.Add(1)
 	}
-	s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
+	s.wc.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
 }
 
 // WALRestarts returns how many times the WAL has started over from its
@@ -306,7 +321,7 @@ func (s *Store) Close() error {
 			delete(s.stmts, k)
 		}
 		s.mu.Unlock()
-		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(s.r.Close(), s.wc.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
@@ -322,7 +337,7 @@ var migrations embed.FS
 // migrate applies the embedded migrations that schema_migrations does not
 // list yet, each in its own write transaction, in the order of their number.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := s.wc.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		applied INTEGER NOT NULL
 	)`); err != nil {
@@ -346,13 +361,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			var n int
 			// Checked inside the transaction: another process may have
 			// applied it since.
-			if err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+			if err := tx.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
 				return err
 			}
-			if _, err := tx.tx.ExecContext(ctx, string(text)); err != nil {
+			if _, err := tx.w.ExecContext(ctx, string(text)); err != nil {
 				return err
 			}
-			_, err := tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, time.Now().UnixMilli())
+			_, err := tx.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, time.Now().UnixMilli())
 			return err
 		})
 		if err != nil {
@@ -362,16 +377,22 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// prepare returns the statement for query on db, prepared once and kept.
-func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
-	k := stmtKey{db, query}
+// prepare returns the statement for query on the writer's connection (write)
+// or on the read pool, prepared once and kept.
+func (s *Store) prepare(ctx context.Context, write bool, query string) (*sql.Stmt, error) {
+	k := stmtKey{write, query}
 	s.mu.Lock()
 	st, ok := s.stmts[k]
 	s.mu.Unlock()
 	if ok {
 		return st, nil
 	}
-	st, err := db.PrepareContext(ctx, query)
+	var err error
+	if write {
+		st, err = s.wc.PrepareContext(ctx, query)
+	} else {
+		st, err = s.r.PrepareContext(ctx, query)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -385,15 +406,13 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 	return st, nil
 }
 
-// tx runs statements either on the read pool (tx == nil) or inside a write
-// transaction, through the store's prepared statements.
+// tx runs statements either on the read pool (w == nil) or inside a write
+// transaction on the writer's connection, through the store's prepared
+// statements.
 type tx struct {
 	ctx context.Context
 	s   *Store
-	tx  *sql.Tx
-	// unprepared lists the queries this write ran without a prepared
-	// statement; write prepares them once the writer connection is free.
-	unprepared []string
+	w   *sql.Conn
 }
 
 func (s *Store) read(ctx context.Context) *tx { return &tx{ctx: ctx, s: s} }
@@ -566,23 +585,21 @@ var errRetryGroup = errors.New("sqlite: a write of the group failed")
 // transaction as a whole, for every write that has none of its own.
 func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error) {
 	errs = make([]error, len(batch))
-	var unprepared []string
-	defer func() { s.prepareAll(unprepared) }() // after the transaction ended: the writer has one connection
 	began := s.stage.Now()
-	t, err := s.w.BeginTx(context.Background(), nil)
-	if err != nil {
+	exec := func(q string) error {
+		_, err := s.wc.ExecContext(context.Background(), q)
+		return err
+	}
+	rollback := func() { exec("ROLLBACK") }
+	if err := exec("BEGIN IMMEDIATE"); err != nil {
 		return errs, fmt.Errorf("begin: %w", err)
 	}
 	finished := false
 	defer func() {
-		if !finished { // a fn panicked: give the connection back clean
-			t.Rollback()
+		if !finished { // a fn panicked: leave the connection clean
+			rollback()
 		}
 	}()
-	exec := func(q string) error {
-		_, err := t.ExecContext(context.Background(), q)
-		return err
-	}
 	for i, req := range batch {
 		if errs[i] = req.ctx.Err(); errs[i] != nil {
 			continue
@@ -597,12 +614,11 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 		// meanwhile (its context was checked above): a statement cancelled
 		// midway would only fail the group, and a context that can end costs
 		// each statement a goroutine in the driver and in database/sql.
-		wtx := &tx{ctx: context.WithoutCancel(req.ctx), s: s, tx: t}
-		errs[i] = req.call(wtx)
-		unprepared = append(unprepared, wtx.unprepared...)
+		errs[i] = req.call(&tx{ctx: context.WithoutCancel(req.ctx), s: s, w: s.wc})
 		switch {
 		case !savepoints && errs[i] != nil:
-			t.Rollback()
+			finished = true
+			rollback()
 			if len(batch) > 1 {
 				return errs, errRetryGroup
 			}
@@ -611,7 +627,8 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 		case errs[i] != nil:
 			if err := exec("ROLLBACK TO w"); err != nil {
 				// The transaction is in an unknown state: fail the whole group.
-				t.Rollback()
+				finished = true
+				rollback()
 				return errs, fmt.Errorf("rollback to savepoint: %w", err)
 			}
 			fallthrough
@@ -623,7 +640,10 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 	}
 	ran := s.stage.Now()
 	finished = true
-	if err := t.Commit(); err != nil {
+	if err := exec("COMMIT"); err != nil {
+		// A COMMIT that failed may leave the transaction open (a busy
+		// database): end it, so that the next group begins afresh.
+		rollback()
 		return errs, fmt.Errorf("commit: %w", err)
 	}
 	if s.stage != nil { // each write of the group waits for all of it
@@ -637,51 +657,25 @@ func (s *Store) run(batch []*writeReq, savepoints bool) (errs []error, err error
 	return errs, nil
 }
 
-// prepareAll prepares the statements that writes ran unprepared: the
-// writer's only connection was busy during the transaction, so they are
-// prepared after it, for the next writes.
-func (s *Store) prepareAll(queries []string) {
-	for _, q := range queries {
-		if _, err := s.prepare(context.Background(), s.w, q); err != nil {
-			return // not fatal: the query runs unprepared next time again
-		}
-	}
-}
-
-// stmt returns the prepared statement for query, or nil inside a write
-// transaction that must run it unprepared (see write).
+// stmt returns the prepared statement for query: on the read pool, or on the
+// writer's connection inside a write transaction (SQLite prepares a statement
+// in the middle of one as well).
 func (t *tx) stmt(query string) (*sql.Stmt, error) {
-	if t.tx == nil {
-		return t.s.prepare(t.ctx, t.s.r, query)
-	}
-	t.s.mu.Lock()
-	st, ok := t.s.stmts[stmtKey{t.s.w, query}]
-	t.s.mu.Unlock()
-	if !ok {
-		t.unprepared = append(t.unprepared, query)
-		return nil, nil
-	}
-	return t.tx.StmtContext(t.ctx, st), nil
+	return t.s.prepare(t.ctx, t.w != nil, query)
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	st, err := t.stmt(query)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case st == nil:
-		return t.tx.ExecContext(t.ctx, query, args...)
 	}
 	return st.ExecContext(t.ctx, args...)
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 	st, err := t.stmt(query)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case st == nil:
-		return t.tx.QueryContext(t.ctx, query, args...)
 	}
 	return st.QueryContext(t.ctx, args...)
 }
@@ -689,11 +683,8 @@ func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 // row runs a query that returns one row; no row is sql.ErrNoRows from Scan.
 func (t *tx) row(query string, args ...any) scanner {
 	st, err := t.stmt(query)
-	switch {
-	case err != nil:
+	if err != nil {
 		return errRow{err}
-	case st == nil:
-		return t.tx.QueryRowContext(t.ctx, query, args...)
 	}
 	return st.QueryRowContext(t.ctx, args...)
 }
