@@ -170,36 +170,51 @@ func encode(e bellhop.Event) []byte {
 // It never blocks on a socket.
 func (b *Broker) Publish(events []bellhop.Event) {
 	start := b.cfg.Stage.Now()
-	defer b.cfg.Stage.Since(stage.Publish, start)
+	// Sockets this call writes to itself once the lock is released (see
+	// socket.writeNow); a few at most, so that a wide fan-out does not hold
+	// up the publisher: the rest go to writer goroutines.
+	var now [inlineSockets]*socket
+	n := 0
 	b.mu.RLock()
-	defer b.mu.RUnlock()
 	for l := range b.listeners {
 		l.offer(events)
 	}
 	faulty := b.cfg.Faults.EventsOn() // one load per batch; the per-socket decisions only when set
+	offer := func(s *socket, ev event, e bellhop.Event) {
+		switch {
+		case faulty:
+			s.offer(ev, e)
+		case n == len(now):
+			s.enqueue(ev)
+		case s.claim(ev): // else claim queued it
+			now[n] = s
+			n++
+		}
+	}
 	for _, e := range events {
 		if !e.StateChange {
 			continue
 		}
 		ev := event{json: encode(e), at: e.Utc, published: start}
 		for s := range b.byDevice[e.DeviceID].all() {
-			if faulty {
-				s.offer(ev, e)
-			} else {
-				s.enqueue(ev)
-			}
+			offer(s, ev, e)
 		}
 		for s := range b.byIntegr[e.CreatorIntegrationID].all() {
 			if !b.byDevice[e.DeviceID].has(s) {
-				if faulty {
-					s.offer(ev, e)
-				} else {
-					s.enqueue(ev)
-				}
+				offer(s, ev, e)
 			}
 		}
 	}
+	b.mu.RUnlock()
+	b.cfg.Stage.Since(stage.Publish, start)
+	for _, s := range now[:n] {
+		s.writeNow()
+	}
 }
+
+// inlineSockets is how many sockets one Publish writes to itself at most: an
+// agent's and its producer's, with room to spare.
+const inlineSockets = 4
 
 // DevicesChanged reloads the connected devices of a subscription's open
 // sockets, so that connecting or disconnecting applies at once.

@@ -33,7 +33,10 @@ const (
 // notices a close. Writing happens on a goroutine started when events are
 // queued and gone when the queue is empty; pings come from the broker's one
 // pinger. So publishing never waits on the network, and thousands of idle
-// sockets stay cheap.
+// sockets stay cheap. A small event for a socket whose kernel send queue is
+// empty, which a write cannot block on, is written by the publisher itself
+// (see writeNow): a goroutine started per event waits for a CPU, and on a
+// busy hub that wait was most of an event's time in the hub.
 type socket struct {
 	b            *Broker
 	subscription string
@@ -73,6 +76,56 @@ func (s *socket) enqueue(e event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.enqueueLocked(e)
+}
+
+// claim queues e for the caller to write at once with writeNow, and reports
+// whether it did: only when the socket is open, nothing is queued or being
+// written, and e is small. Otherwise it queues e as enqueue does.
+func (s *socket) claim(e event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.writing || s.conn == nil || len(s.queue) > 0 || s.held != nil || len(e.json) > inlineMax {
+		s.enqueueLocked(e)
+		return false
+	}
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	s.queue = append(s.queue, e)
+	s.writing = true
+	return true
+}
+
+// inlineMax bounds the event that a publisher writes itself: far below the
+// smallest send buffer Linux gives a TCP socket (16 KiB at first), so that
+// into an empty send queue the write cannot block.
+const inlineMax = 4096
+
+// writeNow writes what claim queued, on the caller's goroutine, when the
+// connection's send queue is empty: the peer has acknowledged everything
+// written before, so the kernel takes the message without waiting. When it
+// is not, or that cannot be told, a writer goroutine takes over, as do
+// events queued meanwhile.
+func (s *socket) writeNow() {
+	s.mu.Lock()
+	conn, raw := s.conn, s.raw
+	s.mu.Unlock()
+	if n, ok := unsent(raw); !ok || n > 0 {
+		go s.write()
+		return
+	}
+	if !s.writeOnce(conn, raw) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		s.writing = false
+		return
+	}
+	go s.write()
 }
 
 // enqueueLocked queues e, and after it an event a fault held back; s.mu is
@@ -331,30 +384,42 @@ func tokens(r *http.Request) (clientToken, accessToken string) {
 func (s *socket) write() {
 	for {
 		s.mu.Lock()
-		batch := s.queue
-		s.queue = nil
-		if len(batch) == 0 {
-			s.writing = false
-			s.mu.Unlock()
-			return
-		}
 		conn, raw := s.conn, s.raw
 		s.mu.Unlock()
-		var taken time.Time
-		if s.b.cfg.Stage != nil {
-			taken = time.Now()
-			for _, e := range batch {
-				s.b.cfg.Stage.Observe(stage.SocketQueue, taken.Sub(e.published))
-			}
-		}
-		if err := s.flush(conn, raw, batch, taken); err != nil {
-			s.mu.Lock()
-			s.writing = false
-			s.mu.Unlock()
-			conn.CloseNow() // the reader ends, and with it the socket
+		if !s.writeOnce(conn, raw) {
 			return
 		}
 	}
+}
+
+// writeOnce writes what is queued as one message and reports whether the
+// writer should go on; with nothing queued it ends the writing (s.writing),
+// and a failed write closes the connection.
+func (s *socket) writeOnce(conn *websocket.Conn, raw net.Conn) bool {
+	s.mu.Lock()
+	batch := s.queue
+	s.queue = nil
+	if len(batch) == 0 {
+		s.writing = false
+		s.mu.Unlock()
+		return false
+	}
+	s.mu.Unlock()
+	var taken time.Time
+	if s.b.cfg.Stage != nil {
+		taken = time.Now()
+		for _, e := range batch {
+			s.b.cfg.Stage.Observe(stage.SocketQueue, taken.Sub(e.published))
+		}
+	}
+	if err := s.flush(conn, raw, batch, taken); err != nil {
+		s.mu.Lock()
+		s.writing = false
+		s.mu.Unlock()
+		conn.CloseNow() // the reader ends, and with it the socket
+		return false
+	}
+	return true
 }
 
 // flush writes batch as one message; taken is when it was taken from the
