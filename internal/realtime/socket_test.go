@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -167,4 +168,84 @@ func TestServerCloseEndsConnection(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("the hub closed the connection %v after the closing handshake, want at once", took)
 	}
+}
+
+// TestPublishWhilePeerStopsReading: a peer that stops reading fills the
+// kernel's buffers; publishing goes on without waiting for it (the events
+// wait in the socket's queue instead of being written by the publisher),
+// and once the peer reads again it gets every event, in order.
+func TestPublishWhilePeerStopsReading(t *testing.T) {
+	b := NewBroker(Config{MaxQueue: 1 << 20, WriteTimeout: time.Minute}, oneSubscriptionEach{})
+	defer b.Close()
+	srv := httptest.NewServer(b.Handler(HandlerOptions{}))
+	defer srv.Close()
+	c, br := upgrade(t, srv.Listener.Addr().String(), "x", "")
+	for b.Count() != 1 {
+		runtime.Gosched()
+	}
+	// About 30 MB, far more than the send and receive buffers of a loopback
+	// connection hold; each event small enough for the publisher to write.
+	const n = 10_000
+	pad := strings.Repeat("p", 3000)
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := range n {
+			b.Publish([]bellhop.Event{{StateChange: true, CommandID: fmt.Sprintf("%06d%s", i, pad),
+				State: bellhop.Pending, CreatorIntegrationID: "integ-x"}})
+		}
+	}()
+	<-published // the peer has read nothing: a publisher that waited on it got here only when its write timed out
+	if b.Count() != 1 {
+		t.Fatal("the socket closed while its peer was only slow: a publisher waited on it until its write timed out")
+	}
+	queued := 0
+	b.mu.RLock()
+	for s := range b.bySub["sub-x"].all() {
+		s.mu.Lock()
+		queued += len(s.queue)
+		s.mu.Unlock()
+	}
+	b.mu.RUnlock()
+	if queued == 0 {
+		t.Fatal("no event waits in the queue: the peer's buffers never filled, so this test proved nothing")
+	}
+
+	next := 0
+	for next < n {
+		var head [2]byte
+		if _, err := io.ReadFull(br, head[:]); err != nil {
+			t.Fatalf("after %d events: %v", next, err)
+		}
+		size := int(head[1] & 0x7f)
+		switch size {
+		case 126:
+			var ext [2]byte
+			io.ReadFull(br, ext[:])
+			size = int(ext[0])<<8 | int(ext[1])
+		case 127:
+			var ext [8]byte
+			io.ReadFull(br, ext[:])
+			size = 0
+			for _, x := range ext {
+				size = size<<8 | int(x)
+			}
+		}
+		payload := make([]byte, size)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			t.Fatalf("after %d events: %v", next, err)
+		}
+		for {
+			i := bytes.Index(payload, []byte(`"Id":"`))
+			if i < 0 {
+				break
+			}
+			payload = payload[i+len(`"Id":"`):]
+			if want := fmt.Sprintf("%06d%s\"", next, pad); !bytes.HasPrefix(payload, []byte(want)) {
+				t.Fatalf("event %d: got %.6s…, want %.6s…", next, payload, want)
+			}
+			next++
+		}
+	}
+	c.Close()
 }
