@@ -44,7 +44,8 @@ const (
 	// listeners that see them (the fan-out), the broker's lock included.
 	Publish
 	// SocketQueue is an event's wait from its publication to a socket's
-	// writer taking it: the writer goroutine's start, or the write before.
+	// writer taking it: the writer goroutine's start, or the write before;
+	// near zero when the publisher writes the event itself.
 	SocketQueue
 	// SocketWrite is writing one WebSocket message (one or more events).
 	SocketWrite
