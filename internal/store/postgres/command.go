@@ -432,15 +432,37 @@ func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bel
 
 // FetchCommands reads the commands with these ids that exist, in Seq order,
 // with their payload, and, when pick chooses some of them, changes those as
-// UpdateCommands does (see store.Store). It reads first, and writes only
-// then, through the group writer: a transaction of its own that reads the
-// payloads under the row locks cost more CPU per lifecycle than the read
-// and a share of a group (BenchmarkLifecycleParallel, 2026-12-06, five
-// interleaved runs each: median 348 against 262 µs, 2.6 against 1.6 write
-// calls). An error from fn rolls everything back and is
-// returned unchanged. It returns every command read, the changed ones as
-// written, and those that changed; never nil.
+// UpdateCommands does (see store.Store). Usually it is a write of the group
+// commit (group.go): its round trip that locks the commands to update also
+// reads these, with their payload, and pick and fn run on them there, so that
+// the read costs no round trip and no transaction of its own. When the group
+// cannot (another transaction holds one of the commands), it reads first and
+// writes only then, through UpdateCommands. An error from fn rolls everything
+// back and is returned unchanged. It returns every command read, the changed
+// ones as written, and those that changed; never nil.
 func (s *Store) FetchCommands(ctx context.Context, ids []string, pick func(cs []bellhop.Command) []string,
+	fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) (all, changed []bellhop.Command, err error) {
+	if len(ids) == 0 {
+		return []bellhop.Command{}, []bellhop.Command{}, nil
+	}
+	w := &groupWrite{ctx: ctx, ids: ids, fn: fn, pick: pick}
+	switch err := s.grouped(w); {
+	case err == nil:
+		if w.all == nil {
+			w.all = []bellhop.Command{}
+		}
+		return w.all, w.changed, nil
+	case w.fnErr != nil:
+		return nil, nil, w.fnErr
+	case err != errSolo:
+		return nil, nil, wrapErr(err, "fetch %d commands", len(ids))
+	}
+	return s.fetchCommands(ctx, ids, pick, fn)
+}
+
+// fetchCommands is FetchCommands outside a group: a read, then, when pick
+// chooses some commands, UpdateCommands.
+func (s *Store) fetchCommands(ctx context.Context, ids []string, pick func(cs []bellhop.Command) []string,
 	fn func(c *bellhop.Command) (*bellhop.HistoryEntry, error)) (all, changed []bellhop.Command, err error) {
 	all, err = s.GetCommands(ctx, ids)
 	if err != nil {

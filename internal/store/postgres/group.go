@@ -19,11 +19,12 @@ import (
 // Group commit. Every notifying commit takes PostgreSQL's database-wide
 // notify lock, every commit waits for a WAL flush, and every statement costs
 // the server a parse, plan and round of messages, so the hot writes
-// (CreateCommand, UpdateCommands) of concurrent callers are grouped: a
-// committer goroutine takes the writes that queued while it was busy and runs
-// them in one transaction of few statements, whatever the group's size
-// (arrays, unnest): round trip 1, when the group updates commands, locks and
-// reads the commands to update; round trip 2 takes the idempotency keys and
+// (CreateCommand, UpdateCommands, FetchCommands) of concurrent callers are
+// grouped: a committer goroutine takes the writes that queued while it was
+// busy and runs them in one transaction of few statements, whatever the
+// group's size (arrays, unnest): round trip 1, when the group updates or
+// fetches commands, locks and reads them (a fetch's with their payload, and
+// its pick chooses there which to change); round trip 2 takes the idempotency keys and
 // inserts the new commands whose keys were free, writes the updates, sends
 // one pg_notify per ~7900 bytes of events (eventChunks), commits and waits
 // until the commit is durable (flushSQL). A caller returns only then. Up to
@@ -39,7 +40,8 @@ import (
 // whose idempotency key is taken (its own path finds the first command);
 // and, when the database rejects a statement before the commit, every write
 // of the group (nothing of it committed), so that each gets its own answer.
-// A write that finds no other queued is run on its own by the committer.
+// A write that finds no other queued is run on its own by the committer,
+// except a fetch, which runs as a group of one.
 // Since a group holds row locks across a round trip while the committer
 // runs the updates' functions, those functions must be quick, as they are.
 
@@ -58,10 +60,12 @@ type groupWrite struct {
 	c    *bellhop.Command
 	h    bellhop.HistoryEntry
 	idem *bellhop.Idempotency
-	// update
+	// update (ids set), or a fetch (pick set too, see FetchCommands)
 	ids     []string
 	fn      func(c *bellhop.Command) (*bellhop.HistoryEntry, error)
+	pick    func(cs []bellhop.Command) []string
 	changed []bellhop.Command
+	all     []bellhop.Command // a fetch's commands read, with their payload
 	// results
 	solo    bool // run on its own by the committer: err and the results are final
 	created bool
@@ -203,9 +207,11 @@ const updateCommands = `WITH u AS (
 // otherwise cache plans that scan the whole table.
 const groupSetupSQL = `SELECT set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true)`
 
-// lockCommands locks the commands of a group's updates that no other
-// transaction holds, and reads them.
-var lockCommands = `SELECT ` + headCols + ` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED`
+// lockCommands locks the commands of a group's updates and fetches ($1)
+// that no other transaction holds, and reads them, with their payload only
+// when a fetch reads them ($2).
+var lockCommands = `SELECT ` + strings.Replace(commandCols, "data,", "CASE WHEN id = ANY($2) THEN data END,", 1) +
+	` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED`
 
 // runGroup runs a group of writes in one transaction and sets their results.
 // A write alone runs as it would on its own: its single-row statements
@@ -213,7 +219,7 @@ var lockCommands = `SELECT ` + headCols + ` FROM commands WHERE id = ANY($1) ORD
 // (for the stages).
 func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	var ran time.Time // the last round trip's start: write, commit, flush
-	if len(group) == 1 {
+	if len(group) == 1 && group[0].pick == nil {
 		w := group[0]
 		w.solo = true
 		if w.c != nil {
@@ -242,7 +248,7 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	// skipped still does). The idempotency keys are taken in round trip 2.
 	live := make([]bool, len(group))
 	taken := make(map[string]bool)
-	var lockIDs []string
+	var lockIDs, fetchIDs []string
 	var keys struct {
 		scope, key, hash, id []string
 		at                   []time.Time
@@ -272,6 +278,9 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 				taken[id] = true
 			}
 			lockIDs = append(lockIDs, w.ids...)
+			if w.pick != nil {
+				fetchIDs = append(fetchIDs, w.ids...)
+			}
 		}
 	}
 	var b pgx.Batch
@@ -280,7 +289,10 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	var cs []bellhop.Command
 	exist := make(map[string]bool)
 	if len(lockIDs) > 0 {
-		b.Queue(lockCommands, lockIDs).Query(func(rows pgx.Rows) error {
+		if fetchIDs == nil {
+			fetchIDs = []string{}
+		}
+		b.Queue(lockCommands, lockIDs, fetchIDs).Query(func(rows pgx.Rows) error {
 			var err error
 			cs, err = collectCommands(rows)
 			return err
@@ -361,10 +373,26 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 		sort.Ints(mine) // Seq order
 		mine = slices.Compact(mine)
 		w.changed = []bellhop.Command{}
+		var chosen map[string]bool
+		if w.pick != nil {
+			w.all = make([]bellhop.Command, len(mine))
+			for k, j := range mine {
+				w.all[k] = cs[j]
+			}
+			ids := w.pick(w.all)
+			chosen = make(map[string]bool, len(ids))
+			for _, id := range ids {
+				chosen[id] = true
+			}
+		}
 		nUp, nEv := len(up.seq), len(events)
 		for _, j := range mine {
 			c := cs[j]
-			seq, state := c.Seq, c.State
+			if chosen != nil && !chosen[c.ID] {
+				continue
+			}
+			seq, state, data := c.Seq, c.State, c.Data
+			c.Data = nil // fn sees no payload, as in UpdateCommands
 			h, err := w.fn(&c)
 			if err != nil {
 				w.err, w.fnErr, live[i] = err, err, false
@@ -373,7 +401,9 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 			if h == nil {
 				continue
 			}
-			c.Data = nil
+			if w.pick != nil {
+				c.Data = data // a fetch answers with it
+			}
 			w.changed = append(w.changed, c)
 			up.seq, up.st, up.at, up.p, up.n = append(up.seq, seq), append(up.st, string(c.State)), append(up.at, c.UpdatedUtc), append(up.p, c.Progress), append(up.n, c.Notes)
 			up.hs, up.hu, up.ha, up.hp, up.hn = append(up.hs, string(h.State)), append(up.hu, h.Utc), append(up.ha, h.Actor), append(up.hp, h.Progress), append(up.hn, h.Notes)
@@ -386,7 +416,7 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 			up.hs, up.hu, up.ha, up.hp, up.hn = up.hs[:nUp], up.hu[:nUp], up.ha[:nUp], up.hp[:nUp], up.hn[:nUp]
 			up.x, up.hx = up.x[:nUp], up.hx[:nUp]
 			events, eventIDs = events[:nEv], eventIDs[:nEv]
-			w.changed = nil
+			w.changed, w.all = nil, nil
 		}
 	}
 	start := b.Len()
@@ -435,14 +465,14 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 		// The database rejected a write: nothing committed.
 		for i, w := range group {
 			if live[i] {
-				w.err, w.changed = errSolo, nil
+				w.err, w.changed, w.all = errSolo, nil, nil
 			}
 		}
 		return
 	default:
 		for i, w := range group {
 			if live[i] {
-				w.err, w.changed = err, nil
+				w.err, w.changed, w.all = err, nil, nil
 			}
 		}
 		return
@@ -462,6 +492,16 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 		for j := range w.changed {
 			// As written: timestamptz keeps microseconds.
 			w.changed[j].UpdatedUtc = w.changed[j].UpdatedUtc.Truncate(time.Microsecond).UTC()
+		}
+		if w.pick != nil {
+			// A fetch answers with each command as it is now.
+			k := 0
+			for j := range w.all {
+				if k < len(w.changed) && w.all[j].ID == w.changed[k].ID {
+					w.all[j] = w.changed[k]
+					k++
+				}
+			}
 		}
 	}
 	s.observeCommit(group, began, ran)
