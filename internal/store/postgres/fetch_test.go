@@ -88,3 +88,44 @@ func TestFetchWhileLocked(t *testing.T) {
 		t.Fatalf("stored %+v (%v)", got, err)
 	}
 }
+
+// TestFetchNothingNoFlush: a fetch whose pick chooses no command writes
+// nothing, so it answers without the flush a change waits for (which writes
+// WAL of its own: a durable_marks row), as a read would; a fetch that marks
+// a command does wait for it.
+func TestFetchNothingNoFlush(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	s := openConfig(t, postgres.Config{Schema: schema})
+	c := newCommand(t, s, time.Now().UTC())
+	admin := hubtest.Postgres(t)
+	flushes := func() int64 {
+		var n int64
+		if err := admin.QueryRow(t.Context(), `SELECT coalesce(sum(n), 0) FROM `+
+			pgx.Identifier{schema, "durable_marks"}.Sanitize()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	mark := func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.State, c.UpdatedUtc = bellhop.Received, time.Now()
+		return &bellhop.HistoryEntry{State: c.State, Utc: c.UpdatedUtc, Actor: "test"}, nil
+	}
+
+	before := flushes()
+	all, changed, err := s.FetchCommands(t.Context(), []string{c.ID}, func([]bellhop.Command) []string { return nil }, mark)
+	if err != nil || len(all) != 1 || all[0].State != bellhop.Pending || string(all[0].Data) != `{}` || len(changed) != 0 {
+		t.Fatalf("fetched %+v, changed %+v (%v); want the Pending command with its payload, nothing changed", all, changed, err)
+	}
+	if after := flushes(); after != before {
+		t.Errorf("a fetch that changed nothing waited for %d flushes", after-before)
+	}
+
+	all, changed, err = s.FetchCommands(t.Context(), []string{c.ID}, func([]bellhop.Command) []string { return []string{c.ID} }, mark)
+	if err != nil || len(all) != 1 || all[0].State != bellhop.Received || len(changed) != 1 {
+		t.Fatalf("fetched %+v, changed %+v (%v); want the command marked Received", all, changed, err)
+	}
+	if after := flushes(); after <= before {
+		t.Errorf("a fetch that marked a command waited for no flush (durable_marks %d, before %d)", after, before)
+	}
+}

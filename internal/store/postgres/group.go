@@ -452,10 +452,15 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	if b.Len() > start {
 		last := b.QueuedQueries[b.Len()-1]
 		last.Fn = wrapFn(last.Fn, func() { precommit = true })
+		queueCommit(&b)
 	} else {
+		// Nothing written (a fetch whose pick chose none, updates whose
+		// functions changed nothing): the commit only ends the transaction
+		// and its row locks, and there is no WAL of its own to wait for,
+		// as for a read.
 		precommit = true
+		b.Queue(`COMMIT`)
 	}
-	queueCommit(&b)
 	ran = s.stage.Now()
 	err = conn.SendBatch(ctx, &b).Close()
 	var pe *pgconn.PgError
