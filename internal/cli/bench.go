@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -83,27 +84,24 @@ func (c *BenchCmd) run(ctx context.Context, g *Globals) (*bench.Report, error) {
 		return nil, errors.New("bench: --target needs --admin-token")
 	}
 
-	if c.CPUProfile != "" {
-		f, err := os.Create(c.CPUProfile)
+	// A CPU profile and an execution trace, each stopped, then its file closed, when the bench ends.
+	for _, r := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{{c.CPUProfile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {c.Trace, trace.Start, trace.Stop}} {
+		if r.path == "" {
+			continue
+		}
+		f, err := os.Create(r.path)
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if err := r.start(f); err != nil {
 			return nil, err
 		}
-		defer pprof.StopCPUProfile()
-	}
-	if c.Trace != "" {
-		f, err := os.Create(c.Trace)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return nil, err
-		}
-		defer trace.Stop()
+		defer r.stop()
 	}
 	return bench.Run(ctx, cfg)
 }
