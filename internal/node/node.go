@@ -46,6 +46,7 @@ type Config struct {
 	WSAddr     string // optional separate listener for /ws/connector
 	DataDir    string // SQLite database and dev.json live here; default DefaultDataDir
 	Database   string // postgres://... selects PostgreSQL instead of SQLite
+	Schema     string // PostgreSQL schema of the tables, created if missing; default the URL's search_path
 	Sync       string // SQLite durability: full or normal (sqlite.DefaultSync)
 	TLSCert    string
 	TLSKey     string

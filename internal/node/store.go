@@ -12,10 +12,25 @@ import (
 )
 
 // openPostgres opens (and migrates) the PostgreSQL store that several hub
-// nodes share. A search_path parameter in the URL names the schema. The
-// store reports its writes' stages to obs.
+// nodes share. cfg.Schema, or else a search_path parameter in the URL,
+// names the schema. The store reports its writes' stages to obs.
 func openPostgres(ctx context.Context, cfg Config, obs stage.Observer) (store.Store, error) {
-	return postgres.Open(ctx, postgres.Config{URL: cfg.Database, Logger: cfg.Logger, Now: cfg.Now, Stage: obs})
+	return postgres.Open(ctx, postgres.Config{URL: cfg.Database, Schema: cfg.Schema, Logger: cfg.Logger, Now: cfg.Now, Stage: obs})
+}
+
+// CreateSchema creates the PostgreSQL schema that cfg names (Schema, or
+// else the search_path of Database), which must not exist yet: a hub
+// started on it begins with empty tables. DropSchema drops it with
+// everything in it, once the hubs on it have stopped. Both return an error
+// when cfg names no schema or the server cannot be reached; CreateSchema
+// also when the schema exists.
+func CreateSchema(ctx context.Context, cfg Config) error {
+	return postgres.CreateSchema(ctx, postgres.Config{URL: cfg.Database, Schema: cfg.Schema})
+}
+
+// DropSchema: see CreateSchema.
+func DropSchema(ctx context.Context, cfg Config) error {
+	return postgres.DropSchema(ctx, postgres.Config{URL: cfg.Database, Schema: cfg.Schema})
 }
 
 // clustered reports whether st is shared by several nodes that learn of each

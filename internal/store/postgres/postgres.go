@@ -195,22 +195,69 @@ func connConfig(cfg Config) (*pgx.ConnConfig, error) {
 // is invalid, the server cannot be reached, or a migration fails (then none
 // of this run's migrations is applied).
 func Migrate(ctx context.Context, cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	ccfg, err := connConfig(cfg)
+	conn, err := connect(ctx, &cfg)
 	if err != nil {
 		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, ccfg)
-	if err != nil {
-		return fmt.Errorf("postgres: connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if err := migrate(ctx, conn, cfg.Schema); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return nil
+}
+
+// CreateSchema creates cfg.Schema (from the URL's search_path when empty),
+// which must not exist yet: a store opened on it then starts with empty
+// tables, as on a new database. It returns an error when cfg names no
+// schema, the schema exists, or the server cannot be reached.
+func CreateSchema(ctx context.Context, cfg Config) error {
+	return onSchema(ctx, cfg, `CREATE SCHEMA %s`)
+}
+
+// DropSchema drops cfg.Schema (from the URL's search_path when empty) and
+// everything in it; a schema that does not exist is not an error. Close
+// the stores opened on it first: their connections would hold it. It
+// returns an error when cfg names no schema or the server cannot be
+// reached.
+func DropSchema(ctx context.Context, cfg Config) error {
+	return onSchema(ctx, cfg, `DROP SCHEMA IF EXISTS %s CASCADE`)
+}
+
+// onSchema runs the statement format with cfg.Schema's quoted name.
+func onSchema(ctx context.Context, cfg Config, format string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Schema == "" {
+		return errors.New("postgres: no schema: set Schema or a search_path in the URL")
+	}
+	conn, err := connect(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	stmt := fmt.Sprintf(format, pgx.Identifier{cfg.Schema}.Sanitize())
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("postgres: %s: %w", stmt, err)
+	}
+	return nil
+}
+
+// connect validates cfg (filling in its defaults) and opens one connection
+// of its own, outside any pool.
+func connect(ctx context.Context, cfg *Config) (*pgx.Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ccfg, err := connConfig(*cfg)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, ccfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return conn, nil
 }
 
 //go:embed migrations/*.sql

@@ -84,6 +84,42 @@ func TestMigrateConcurrently(t *testing.T) {
 	s.Close()
 }
 
+// TestCreateDropSchema: CreateSchema makes a schema that must be new,
+// DropSchema removes it with the tables a store made in it.
+func TestCreateDropSchema(t *testing.T) {
+	t.Parallel()
+	admin := hubtest.Postgres(t)
+	dbURL, schema := hubtest.PostgresSchema(t) // the schema in the URL's search_path
+	cfg := postgres.Config{URL: dbURL}
+	exists := func() bool {
+		t.Helper()
+		var n int
+		if err := admin.QueryRow(t.Context(), `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, schema).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	if err := postgres.CreateSchema(t.Context(), cfg); err != nil || !exists() {
+		t.Fatalf("CreateSchema: %v, exists %v", err, exists())
+	}
+	if err := postgres.CreateSchema(t.Context(), cfg); err == nil {
+		t.Error("CreateSchema of an existing schema: no error")
+	}
+	s, err := postgres.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for range 2 { // a second drop finds nothing and is no error
+		if err := postgres.DropSchema(t.Context(), cfg); err != nil || exists() {
+			t.Fatalf("DropSchema: %v, exists %v", err, exists())
+		}
+	}
+	if err := postgres.DropSchema(t.Context(), postgres.Config{URL: hubtest.PostgresURL()}); err == nil {
+		t.Error("DropSchema without a schema: no error")
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	cfg := postgres.Config{URL: "postgres://u@h/db"}
 	if err := cfg.Validate(); err != nil {
