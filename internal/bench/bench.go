@@ -93,7 +93,17 @@ type Config struct {
 	PDFSize int
 	// FindMax raises the rate (doubling, then bisecting) until the p99
 	// lifecycle latency exceeds Bound, and reports the highest rate that held.
+	// Without Target every step runs on a hub of its own (MethodFreshHub),
+	// started on a new store (a new temporary data directory; a
+	// subdirectory step-N of Hub.DataDir; or a new schema of Hub.Database,
+	// dropped after the step) and set up and connected before the step's
+	// schedule starts, so that no step inherits the backlog, the grown
+	// tables or the WAL of the overloaded step before it. With Target, or
+	// FindMaxOneHub, every step runs on one hub (MethodOneHub).
 	FindMax bool
+	// FindMaxOneHub runs every FindMax step on one in-process hub, as
+	// find-max did before it started a hub per step: for comparison.
+	FindMaxOneHub bool
 	// Bound is the p99 lifecycle latency FindMax must hold; default 100 ms.
 	Bound time.Duration
 	// MaxInFlight bounds the creates in flight; a create due while the
@@ -183,6 +193,8 @@ func (c *Config) Validate() error {
 		return errors.New("bench: negative rate, size or duration")
 	case c.FindMax && c.Scenario != ScenarioSteady && c.Scenario != ScenarioLarge:
 		return errors.New("bench: FindMax needs the steady or large scenario")
+	case c.FindMaxOneHub && !c.FindMax:
+		return errors.New("bench: FindMaxOneHub needs FindMax")
 	}
 	return nil
 }
@@ -195,81 +207,123 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Target == "" {
-		stop, err := startHub(ctx, &cfg)
-		if err != nil {
-			return nil, err
-		}
-		defer stop()
+	var rep *Report
+	var err error
+	if cfg.FindMax && cfg.Target == "" && !cfg.FindMaxOneHub {
+		rep, err = findMaxFresh(ctx, cfg)
+	} else {
+		rep, err = runOneHub(ctx, cfg)
 	}
-	hc := &http.Client{Transport: &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: cfg.MaxInFlight + 4*cfg.Agents,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}}
-	defer hc.CloseIdleConnections()
-	if cfg.Usage == nil {
-		cfg.Usage = MetricsUsage(cfg.Target, hc)
-	}
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	runID := time.Now().Format("150405") + "-" + hex.EncodeToString(b[:])
-
-	rep := newReport(&cfg)
-	adm, err := admin.New(admin.Config{Address: cfg.Target, Token: cfg.AdminToken, HTTPClient: hc})
-	if err != nil {
-		return nil, err
-	}
-	started := time.Now()
-	topo, err := setup(ctx, adm, &cfg, runID, cfg.Scenario != ScenarioIdle)
-	if err != nil {
-		return nil, fmt.Errorf("bench setup: %w", err)
-	}
-	rep.SetupSeconds = time.Since(started).Seconds()
-	cfg.Logger.Debug("bench: setup done", "agents", len(topo.agents), "producers", len(topo.producers), "took", time.Since(started))
-
-	rctx, cancel := context.WithCancel(ctx)
-	r := &runner{cfg: &cfg, ctx: rctx, hc: hc, topo: topo, rep: rep}
-	r.phase.Store(newPhase())
-	defer func() {
-		cancel()
-		r.stopAll()
-		r.work.Wait()
-	}()
-	if err := r.build(); err != nil {
-		return nil, err
-	}
-	switch cfg.Scenario {
-	case ScenarioIdle:
-		err = r.idle(rctx)
-	case ScenarioBurst:
-		err = r.burst(rctx)
-	case ScenarioReconnect:
-		err = r.reconnect(rctx)
-	default:
-		if cfg.FindMax {
-			err = r.findMax(rctx)
-		} else {
-			err = r.steady(rctx)
-		}
-	}
-	rep.Errors = r.errs.snapshot()
-	rep.ErrorExamples = r.errs.examplesOf(rep.Errors)
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if rep != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		rep.Notes = append(rep.Notes, "interrupted")
 		return rep, nil
 	}
 	return rep, err
 }
 
-// runner holds the simulated integrations of one bench run.
+// runOneHub runs the scenario on one hub: cfg.Target, or one it starts.
+func runOneHub(ctx context.Context, cfg Config) (*Report, error) {
+	r, err := open(ctx, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	r.rep.SetupSeconds = r.setup.Seconds()
+	switch cfg.Scenario {
+	case ScenarioIdle:
+		err = r.idle(r.ctx)
+	case ScenarioBurst:
+		err = r.burst(r.ctx)
+	case ScenarioReconnect:
+		err = r.reconnect(r.ctx)
+	default:
+		if cfg.FindMax {
+			err = findMax(r.ctx, r.cfg, r.rep, MethodOneHub, r.oneHubStep)
+		} else {
+			err = r.steady(r.ctx)
+		}
+	}
+	r.rep.Errors = r.errs.snapshot()
+	r.rep.ErrorExamples = r.errs.examplesOf(r.rep.Errors)
+	return r.rep, err
+}
+
+// open starts the hub when cfg.Target is empty, sets up the topology
+// through the hub's admin API and builds the clients of a runner; close
+// stops them all. The runner reports to rep, or to a report of its own when
+// rep is nil.
+func open(ctx context.Context, cfg Config, rep *Report) (*runner, error) {
+	r := &runner{cfg: &cfg, rep: rep}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.phase.Store(newPhase())
+	fail := func(err error) (*runner, error) {
+		r.close()
+		return nil, err
+	}
+	if cfg.Target == "" {
+		stop, err := startHub(ctx, r.cfg)
+		if err != nil {
+			return fail(err)
+		}
+		r.stopHub = stop
+	}
+	r.hc = &http.Client{Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: cfg.MaxInFlight + 4*cfg.Agents,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}}
+	if cfg.Usage == nil {
+		cfg.Usage = MetricsUsage(cfg.Target, r.hc)
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	runID := time.Now().Format("150405") + "-" + hex.EncodeToString(b[:])
+
+	if r.rep == nil {
+		r.rep = newReport(&cfg)
+	}
+	adm, err := admin.New(admin.Config{Address: cfg.Target, Token: cfg.AdminToken, HTTPClient: r.hc})
+	if err != nil {
+		return fail(err)
+	}
+	started := time.Now()
+	r.topo, err = setup(ctx, adm, &cfg, runID, cfg.Scenario != ScenarioIdle)
+	if err != nil {
+		return fail(fmt.Errorf("bench setup: %w", err))
+	}
+	r.setup = time.Since(started)
+	cfg.Logger.Debug("bench: setup done", "agents", len(r.topo.agents), "producers", len(r.topo.producers), "took", r.setup)
+	if err := r.build(); err != nil {
+		return fail(err)
+	}
+	return r, nil
+}
+
+// close stops the sockets, waits for the agents' work to end, and stops the
+// hub when open started it.
+func (r *runner) close() {
+	r.cancel()
+	r.stopAll()
+	r.work.Wait()
+	if r.hc != nil {
+		r.hc.CloseIdleConnections()
+	}
+	if r.stopHub != nil {
+		r.stopHub()
+	}
+}
+
+// runner holds the simulated integrations of one bench run, on one hub.
 type runner struct {
-	cfg  *Config
-	ctx  context.Context // outlives agents' sockets: their work finishes after a drop
-	hc   *http.Client
-	topo *topology
-	rep  *Report
+	cfg     *Config
+	ctx     context.Context // outlives agents' sockets: their work finishes after a drop
+	cancel  context.CancelFunc
+	hc      *http.Client
+	topo    *topology
+	rep     *Report
+	setup   time.Duration // of the topology, through the admin API
+	stopHub func()        // the hub open started; nil for Target
 
 	agents    []*sub
 	producers []*producer
@@ -279,6 +333,7 @@ type runner struct {
 	phase       atomic.Pointer[phase]
 	errs        errorCounter
 	work        sync.WaitGroup // agents' command work
+	busy        atomic.Int64   // agents' command work under way
 	disconnects atomic.Int64
 }
 
@@ -452,7 +507,7 @@ func (r *runner) agentEvent(c *client.Client, ev client.Event) {
 	if !ph.claim(ev.Id) {
 		return
 	}
-	r.work.Go(func() {
+	r.goWork(func() {
 		ctx, cancel := context.WithTimeout(r.ctx, requestTimeout)
 		defer cancel()
 		cmds, err := c.CommandsByIds(ctx, []string{ev.Id})
@@ -490,7 +545,7 @@ func (r *runner) agentCatchUp(ctx context.Context, c *client.Client) error {
 			mine = append(mine, cmd.Id)
 		}
 	}
-	r.work.Go(func() {
+	r.goWork(func() {
 		for _, id := range mine {
 			ctx, cancel := context.WithTimeout(r.ctx, requestTimeout)
 			r.finish(ctx, c, ph, id)
@@ -498,6 +553,16 @@ func (r *runner) agentCatchUp(ctx context.Context, c *client.Client) error {
 		}
 	})
 	return nil
+}
+
+// goWork runs fn, an agent's work on commands, on a goroutine of its own,
+// counted in r.busy while it runs.
+func (r *runner) goWork(fn func()) {
+	r.busy.Add(1)
+	r.work.Go(func() {
+		defer r.busy.Add(-1)
+		fn()
+	})
 }
 
 // finish reports a command Processing, then Processed.

@@ -53,14 +53,18 @@ func startHub(ctx context.Context, cfg *Config) (stop func(), err error) {
 	cleanup = append(cleanup, func() { cancel(); <-ran })
 
 	cfg.Target, cfg.WebSocketAddress, cfg.AdminToken = h.PlatformAddress(), h.WebSocketAddress(), hcfg.AdminToken
-	cfg.Usage, cfg.InProcess = SelfUsage, true
-	cfg.Store = "postgres"
-	if hcfg.Database == "" {
-		sync := hcfg.Sync
-		if sync == "" {
-			sync = "normal"
-		}
-		cfg.Store = "sqlite (sync=" + sync + ")"
-	}
+	cfg.Usage, cfg.InProcess, cfg.Store = SelfUsage, true, storeName(hcfg)
 	return stop, nil
+}
+
+// storeName names the store of an in-process hub for the report.
+func storeName(hcfg node.Config) string {
+	if hcfg.Database != "" {
+		return "postgres"
+	}
+	sync := hcfg.Sync
+	if sync == "" {
+		sync = "normal"
+	}
+	return "sqlite (sync=" + sync + ")"
 }

@@ -128,7 +128,10 @@ type Reconnect struct {
 type FindMax struct {
 	BoundMS float64 `json:"bound_ms"`
 	MaxRate float64 `json:"max_rate"` // the highest rate that passed; 0 if none did
-	Steps   []Step  `json:"steps"`
+	// Method is MethodFreshHub or MethodOneHub; empty in reports from
+	// before it was recorded, when every step ran on one hub.
+	Method string `json:"method,omitempty"`
+	Steps  []Step `json:"steps"`
 }
 
 // Step is one rate tried by --find-max.
@@ -140,6 +143,10 @@ type Step struct {
 	Errors         int64   `json:"errors"`
 	Lost           int64   `json:"lost"`
 	CPU            *CPU    `json:"cpu,omitempty"`
+	// PrepareSeconds is the time before the step, outside its figures:
+	// with a fresh hub, to start it, set it up and connect its sockets; on
+	// one hub, to connect (the first step) or to let the step before drain.
+	PrepareSeconds float64 `json:"prepare_s"`
 	Pass           bool    `json:"pass"`
 }
 
@@ -238,14 +245,24 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if fm := r.FindMax; fm != nil {
 		fmt.Fprintf(&b, "Highest sustained rate with p99 lifecycle <= %g ms: **%g/s**\n\n", fm.BoundMS, fm.MaxRate)
-		b.WriteString("| rate | achieved | p99 event ms | p99 lifecycle ms | errors | lost | CPU cores | |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		switch fm.Method {
+		case MethodFreshHub:
+			b.WriteString("Method: **fresh hub per step**: each step ran on a hub of its own, on a new store, started, " +
+				"set up and connected before it (prepare s, outside the step's figures).\n\n")
+		case MethodOneHub:
+			b.WriteString("Method: **one hub**: every step ran on the same hub, each once the agents had finished " +
+				"their work on the step before (prepare s: connecting before the first, waiting for the drain " +
+				"before the others); a step finds the tables, indexes and WAL that the steps before it grew.\n\n")
+		}
+		b.WriteString("| rate | achieved | p99 event ms | p99 lifecycle ms | errors | lost | CPU cores | prepare s | |\n" +
+			"| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, s := range fm.Steps {
 			cores := "-"
 			if s.CPU != nil {
 				cores = fmt.Sprintf("%.2f", s.CPU.Cores)
 			}
-			fmt.Fprintf(&b, "| %g | %.1f | %.2f | %.2f | %d | %d | %s | %s |\n", s.Rate, s.Achieved, s.P99EventMS,
-				s.P99LifecycleMS, s.Errors, s.Lost, cores, passWord(s.Pass))
+			fmt.Fprintf(&b, "| %g | %.1f | %.2f | %.2f | %d | %d | %s | %.1f | %s |\n", s.Rate, s.Achieved, s.P99EventMS,
+				s.P99LifecycleMS, s.Errors, s.Lost, cores, s.PrepareSeconds, passWord(s.Pass))
 		}
 		b.WriteString("\n")
 	}

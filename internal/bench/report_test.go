@@ -79,15 +79,43 @@ func TestReportMarkdownOtherScenarios(t *testing.T) {
 	if !strings.Contains(b.String(), "| 10 | 10.0 MiB | 11.0 MiB | 100.0 KiB | 20.0 KiB | 3.0 |") || !strings.Contains(b.String(), "No errors.") {
 		t.Errorf("idle report:\n%s", b.String())
 	}
-	r = &Report{Scenario: ScenarioSteady, FindMax: &FindMax{BoundMS: 100, MaxRate: 1500,
-		Steps: []Step{{Rate: 1000, Pass: true}, {Rate: 2000, P99LifecycleMS: 250}}}}
-	b.Reset()
-	if err := r.WriteMarkdown(&b); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"**1500/s**", "| 2000 | 0.0 | 0.00 | 250.00 | 0 | 0 | - | FAIL |"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("find-max report lacks %q:\n%s", want, b.String())
+}
+
+// TestReportFindMax: the report says how the steps ran, in Markdown and in
+// JSON, and how long each step's hub took to prepare.
+func TestReportFindMax(t *testing.T) {
+	t.Parallel()
+	for method, want := range map[string]string{
+		MethodFreshHub: "Method: **fresh hub per step**: each step ran on a hub of its own",
+		MethodOneHub:   "Method: **one hub**: every step ran on the same hub",
+		"":             "| rate |", // a report from before the method was recorded
+	} {
+		r := &Report{Scenario: ScenarioSteady, FindMax: &FindMax{BoundMS: 100, MaxRate: 1500, Method: method,
+			Steps: []Step{{Rate: 1000, Pass: true, PrepareSeconds: 0.94}, {Rate: 2000, P99LifecycleMS: 250, PrepareSeconds: 4.1}}}}
+		var b strings.Builder
+		if err := r.WriteMarkdown(&b); err != nil {
+			t.Fatal(err)
+		}
+		md := b.String()
+		for _, want := range []string{"**1500/s**", want, "| rate | achieved | p99 event ms | p99 lifecycle ms | errors | lost | CPU cores | prepare s | |",
+			"| 1000 | 0.0 | 0.00 | 0.00 | 0 | 0 | - | 0.9 | pass |", "| 2000 | 0.0 | 0.00 | 250.00 | 0 | 0 | - | 4.1 | FAIL |"} {
+			if !strings.Contains(md, want) {
+				t.Errorf("method %q: find-max report lacks %q:\n%s", method, want, md)
+			}
+		}
+		if method == "" && strings.Contains(md, "Method:") {
+			t.Errorf("no method: the report names one:\n%s", md)
+		}
+		raw, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Report
+		if err := json.Unmarshal(raw, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.FindMax.Method != method || back.FindMax.Steps[1].PrepareSeconds != 4.1 {
+			t.Errorf("JSON round trip: %s", raw)
 		}
 	}
 }

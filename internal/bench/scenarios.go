@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"runtime/debug"
 	"strings"
@@ -335,55 +336,6 @@ func (r *runner) reconnect(ctx context.Context) error {
 	return nil
 }
 
-// findMax raises the rate until a step fails (p99 lifecycle above the
-// bound, an error, a lost command, or less than 95% of the rate achieved),
-// then bisects between the best pass and the first failure.
-func (r *runner) findMax(ctx context.Context) error {
-	if err := r.connect(ctx, r.allSubs(), connectBatch); err != nil {
-		return err
-	}
-	fm := &FindMax{BoundMS: ms(r.cfg.Bound)}
-	r.rep.FindMax = fm
-	var lo, hi float64
-	rate := r.cfg.Rate
-	for step := 0; step < 14 && rate >= 1; step++ {
-		sch := openLoop(time.Now().Add(20*time.Millisecond), rate, r.cfg.Warmup, r.cfg.Duration)
-		res, err := r.runPhase(ctx, fmt.Sprintf("find-max step %d", step+1), rate, sch)
-		if err != nil {
-			return err
-		}
-		st := Step{Rate: rate, Achieved: res.Achieved, P99LifecycleMS: res.Latency["lifecycle"].P99,
-			P99EventMS: res.Latency["event"].P99, Errors: sumCounts(res.Errors), Lost: res.Lost, CPU: res.CPU}
-		st.Pass = st.P99LifecycleMS <= ms(r.cfg.Bound) && st.Errors == 0 && st.Lost == 0 && res.Achieved >= 0.95*rate
-		fm.Steps = append(fm.Steps, st)
-		r.progressLine(fmt.Sprintf("find-max: %.0f/s -> p99 lifecycle %.1f ms, achieved %.0f/s, errors %d, lost %d: %s",
-			rate, st.P99LifecycleMS, st.Achieved, st.Errors, st.Lost, passWord(st.Pass)))
-		if st.Pass {
-			lo, r.rep.Result = rate, res
-		} else {
-			hi = rate
-		}
-		switch {
-		case hi == 0:
-			rate *= 2
-		case lo == 0:
-			rate = hi / 2
-		case (hi-lo)/hi < 0.1:
-			rate = 0
-		default:
-			rate = math.Round((lo + hi) / 2)
-		}
-		if rate == 0 {
-			break
-		}
-		if err := sleep(ctx, time.Second); err != nil {
-			return err
-		}
-	}
-	fm.MaxRate = lo
-	return nil
-}
-
 func passWord(ok bool) string {
 	if ok {
 		return "pass"
@@ -468,10 +420,10 @@ func (r *runner) progressDone() {
 	}
 }
 
-// progressLine writes a finished line.
-func (r *runner) progressLine(s string) {
-	if r.cfg.Progress != nil {
-		fmt.Fprintf(r.cfg.Progress, "%s\n", strings.TrimSpace(s))
+// progressLine writes a finished line to w, when not nil.
+func progressLine(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, "%s\n", strings.TrimSpace(fmt.Sprintf(format, args...)))
 	}
 }
 

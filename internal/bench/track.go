@@ -193,6 +193,23 @@ func (e *errorCounter) total() int64 {
 	return n
 }
 
+// merge adds o's counts to e, and o's examples of kinds e has none of.
+func (e *errorCounter) merge(o *errorCounter) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.counts == nil {
+		e.counts, e.examples = map[string]int64{}, map[string]string{}
+	}
+	for k, v := range o.counts {
+		e.counts[k] += v
+		if _, ok := e.examples[k]; !ok {
+			e.examples[k] = o.examples[k]
+		}
+	}
+}
+
 // diff returns the counts of now that exceed those of before.
 func diffCounts(now, before map[string]int64) map[string]int64 {
 	out := map[string]int64{}

@@ -32,13 +32,14 @@ type BenchCmd struct {
 	Burst             int           `help:"Commands of the burst scenario." default:"${bench_burst}"`
 	Waiting           int           `help:"Commands waiting when the agents reconnect (reconnect scenario)." default:"${bench_waiting}"`
 	PDFSize           int           `name:"pdf-size" help:"PDF size in bytes (0: 2 KiB, or 1 MiB for large)."`
-	FindMax           bool          `name:"find-max" help:"Double the rate, then bisect, until the p99 lifecycle latency exceeds --bound; report the highest rate that held."`
+	FindMax           bool          `name:"find-max" help:"Double the rate, then bisect, until the p99 lifecycle latency exceeds --bound; report the highest rate that held. In process each step runs on a fresh hub (new store, set up and connected before the step, outside its figures); with --target on that one hub, each step once the one before has drained."`
+	FindMaxOneHub     bool          `name:"find-max-one-hub" help:"With --find-max in process, run every step on one hub, each once the one before has drained, as with --target: a step then inherits the tables and WAL that the steps before it grew. For comparison with a fresh hub per step."`
 	Bound             time.Duration `help:"p99 lifecycle latency that --find-max must hold." default:"${bench_bound}"`
 	MaxInFlight       int           `help:"Creates in flight at most; later ones wait, and the wait counts in their latency." default:"${bench_max_in_flight}"`
 	Drain             time.Duration `help:"How long to wait for outstanding commands after the last create." default:"${bench_drain}"`
 	Out               string        `help:"Directory for the JSON, Markdown and SVG results." default:"bench-results" type:"path"`
-	Data              string        `help:"Data directory of the in-process hub's SQLite database; a temporary directory (removed afterwards) when empty." type:"path"`
-	Database          string        `help:"PostgreSQL URL for the in-process hub; SQLite in a temporary directory when empty." env:"BELLHOP_DATABASE_URL"`
+	Data              string        `help:"Data directory of the in-process hub's SQLite database; a temporary directory (removed afterwards) when empty. With --find-max (not --find-max-one-hub), a new subdirectory step-N per step (kept)." type:"path"`
+	Database          string        `help:"PostgreSQL URL for the in-process hub; SQLite in a temporary directory when empty. With --find-max (not --find-max-one-hub), each step on a new schema named after the URL's search_path (or bench), dropped after the step." env:"BELLHOP_DATABASE_URL"`
 	Sync              string        `help:"SQLite durability of the in-process hub: full or normal." default:"${sync}" enum:"full,normal"`
 	Target            string        `help:"Measure the hub at this URL (its platform address) instead of starting one; it must run with --rate-limit=-1."`
 	WSAddr            string        `name:"ws-addr" help:"WebSocket base URL of --target when it differs."`
@@ -70,7 +71,7 @@ func (c *BenchCmd) run(ctx context.Context, g *Globals) (*bench.Report, error) {
 	cfg := bench.Config{Target: c.Target, WebSocketAddress: c.WSAddr, AdminToken: c.AdminToken,
 		Scenario: c.Scenario, Agents: c.Agents, DevicesPerAgent: c.DevicesPerAgent, AgentsPerProducer: c.AgentsPerProducer,
 		Rate: c.Rate, Duration: c.Duration, Warmup: c.Warmup, Burst: c.Burst, Waiting: c.Waiting, PDFSize: c.PDFSize,
-		FindMax: c.FindMax, Bound: c.Bound, MaxInFlight: c.MaxInFlight, Drain: c.Drain, Progress: g.stderr, Logger: log}
+		FindMax: c.FindMax, FindMaxOneHub: c.FindMaxOneHub, Bound: c.Bound, MaxInFlight: c.MaxInFlight, Drain: c.Drain, Progress: g.stderr, Logger: log}
 	if c.Target == "" {
 		// The hub's own logs would tear the progress line: warnings only.
 		hubLog := log
