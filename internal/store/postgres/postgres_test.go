@@ -135,18 +135,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func BenchmarkCreateUpdate(b *testing.B) {
-	storetest.BenchmarkCreateUpdate(b, open(b))
-}
-
-func BenchmarkCreateUpdateParallel(b *testing.B) {
-	storetest.BenchmarkCreateUpdateParallel(b, open(b))
-}
-
-func BenchmarkLifecycleParallel(b *testing.B) {
-	storetest.BenchmarkLifecycleParallel(b, open(b))
-}
-
 // TestMigrateDataShapes runs the migrations on a schema written before
 // payment records: the stored Data of payments and printers is brought to
 // the published shapes, the rest is left as it was.
