@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -183,5 +185,82 @@ func TestMigrateDataShapes(t *testing.T) {
 		if !reflect.DeepEqual(data, want) {
 			t.Errorf("%s: %s, want %v", got[i].DeviceType, got[i].Data, want)
 		}
+	}
+}
+
+// TestLoopbackPlain: a URL that names a loopback host and no sslmode
+// connects without TLS first, and with TLS when that fails; any other URL
+// keeps pgx's order (prefer: TLS first).
+func TestLoopbackPlain(t *testing.T) {
+	for _, tc := range []struct {
+		url   string
+		plain bool // the first try is without TLS, the second with it
+	}{
+		{"postgres://u@127.0.0.1:5432/db", true},
+		{"postgres://u@localhost/db", true},
+		{"postgres://u@[::1]:5432/db?search_path=s", true},
+		{"host=127.0.0.1 dbname=db", true},
+		{"postgres://u@db.example.com/db", false},
+		{"postgres://u@10.0.0.7/db", false},
+		{"postgres://u@127.0.0.1/db?sslmode=prefer", false},
+		{"host=127.0.0.1 dbname=db sslmode=prefer", false},
+	} {
+		ccfg, err := postgres.ConnConfig(postgres.Config{URL: tc.url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ccfg.TLSConfig == nil; got != tc.plain || len(ccfg.Fallbacks) != 1 || (ccfg.Fallbacks[0].TLSConfig == nil) == got {
+			t.Errorf("%s: first try without TLS %v, want %v (fallbacks %+v)", tc.url, got, tc.plain, ccfg.Fallbacks)
+		}
+	}
+	ccfg, err := postgres.ConnConfig(postgres.Config{URL: "postgres://u@127.0.0.1,db.example.com/db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ccfg.Fallbacks) != 3 || ccfg.TLSConfig != nil || ccfg.Fallbacks[0].TLSConfig == nil ||
+		ccfg.Fallbacks[1].TLSConfig == nil || ccfg.Fallbacks[2].TLSConfig != nil {
+		t.Errorf("two hosts: %+v then %+v", ccfg.TLSConfig, ccfg.Fallbacks)
+	}
+
+	// On the test server, if it is this machine's: the store's connections
+	// are plain.
+	u, err := url.Parse(hubtest.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		t.Skip("the test server is not on a loopback address")
+	}
+	q := u.Query()
+	q.Del("sslmode")
+	u.RawQuery = q.Encode()
+	ccfg, err = postgres.ConnConfig(postgres.Config{URL: u.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.ConnectConfig(t.Context(), ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var ssl bool
+	if err := conn.QueryRow(t.Context(), `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl); err != nil || ssl {
+		t.Errorf("connection with TLS %v (%v)", ssl, err)
+	}
+	// Explicitly preferred, it is with TLS when the server offers it.
+	q.Set("sslmode", "prefer")
+	u.RawQuery = q.Encode()
+	pconn, err := pgx.Connect(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pconn.Close(t.Context())
+	var offered string
+	if err := pconn.QueryRow(t.Context(), `SELECT current_setting('ssl')`).Scan(&offered); err != nil {
+		t.Fatal(err)
+	}
+	if err := pconn.QueryRow(t.Context(), `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl); err != nil || ssl != (offered == "on") {
+		t.Errorf("sslmode=prefer: TLS %v, server's ssl %s (%v)", ssl, offered, err)
 	}
 }
