@@ -113,6 +113,7 @@ func (s *Store) createCommand(ctx context.Context, c *bellhop.Command, h bellhop
 	defer release(conn)
 	var b pgx.Batch
 	b.Queue(`BEGIN`)
+	b.Queue(writeSetupSQL)
 	inserted := idem == nil
 	err = s.commitNotifying(ctx, conn, &b, ran, func(b *pgx.Batch) {
 		if idem == nil {
@@ -379,6 +380,7 @@ func (s *Store) updateCommands(ctx context.Context, ids []string, fn func(c *bel
 	err = func() error {
 		var read pgx.Batch
 		read.Queue(`BEGIN`)
+		read.Queue(writeSetupSQL)
 		var cs []bellhop.Command
 		read.Queue(`SELECT `+headCols+` FROM commands WHERE id = ANY($1) ORDER BY seq FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
 			var err error

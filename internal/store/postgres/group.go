@@ -201,12 +201,6 @@ const updateCommands = `WITH u AS (
 	INSERT INTO command_history (command_seq, state, utc, actor, progress, notes, external_id)
 	SELECT * FROM unnest($1::bigint[], $6::text[], $7::timestamptz[], $8::text[], $9::float8[], $10::text[], $12::text[])`
 
-// groupSetupSQL is asyncCommitSQL for a group, which also keeps the
-// group's statements on their indexes: their arrays say nothing to the
-// planner, which, while a table is young and its statistics small, would
-// otherwise cache plans that scan the whole table.
-const groupSetupSQL = `SELECT set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true)`
-
 // lockCommands locks the commands of a group's updates and fetches ($1)
 // that no other transaction holds, and reads them, with their payload only
 // when a fetch reads them ($2).
@@ -285,7 +279,7 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	}
 	var b pgx.Batch
 	b.Queue(`BEGIN`)
-	b.Queue(groupSetupSQL)
+	b.Queue(writeSetupSQL)
 	var cs []bellhop.Command
 	exist := make(map[string]bool)
 	if len(lockIDs) > 0 {

@@ -2,9 +2,13 @@ package postgres_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bellhop/bellhop"
 
 	"github.com/bellhop/bellhop/internal/hubtest"
 	"github.com/bellhop/bellhop/internal/store/postgres"
@@ -46,5 +50,61 @@ func TestConnectedDevicesPlan(t *testing.T) {
 	devs, err := s.ConnectedDevices(t.Context(), "s7")
 	if err != nil || len(devs) != 1 || devs[0].ID != "d7" {
 		t.Errorf("ConnectedDevices(s7) = %v, %v", devs, err)
+	}
+}
+
+// TestHotWritesKeepPlans: the statements of a lifecycle's writes (creates,
+// fetches that mark, updates, alone and in groups) run on plans PostgreSQL
+// made once per connection, not planned anew at each execution.
+func TestHotWritesKeepPlans(t *testing.T) {
+	t.Parallel()
+	s := openConfig(t, postgres.Config{Schema: newSchema(t), MaxConns: 1})
+	received := func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.State = bellhop.Received
+		return &bellhop.HistoryEntry{State: c.State, Utc: time.Now()}, nil
+	}
+	processed := func(c *bellhop.Command) (*bellhop.HistoryEntry, error) {
+		c.State = bellhop.Processed
+		return &bellhop.HistoryEntry{State: c.State, Utc: time.Now()}, nil
+	}
+	pick := func(cs []bellhop.Command) []string { return []string{cs[0].ID} }
+	lifecycle := func() error {
+		c := newCommand(t, s, time.Now().UTC())
+		if _, _, err := s.FetchCommands(t.Context(), []string{c.ID}, pick, received); err != nil {
+			return err
+		}
+		_, err := s.UpdateCommands(t.Context(), []string{c.ID}, processed)
+		return err
+	}
+	for range 10 { // one at a time: each write on its own
+		if err := lifecycle(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 40 { // at once: in groups
+		wg.Go(func() {
+			if err := lifecycle(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	plans, err := s.Plans(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot := 0
+	for text, n := range plans {
+		if !strings.Contains(text, "commands") && !strings.Contains(text, "pg_notify") {
+			continue
+		}
+		hot++
+		if custom, generic := n[0], n[1]; custom > 0 {
+			t.Errorf("planned %d times, %d cached: %s", custom, generic, text)
+		}
+	}
+	if hot < 5 {
+		t.Errorf("%d statements of the writes prepared, want at least 5: %v", hot, plans)
 	}
 }
