@@ -36,7 +36,10 @@ import (
 // several nodes cannot deadlock with each other or with single writes. A
 // write the group cannot do as it would alone is run by its caller on its
 // own, as before (errSolo): an update whose commands another transaction
-// holds, or whose commands an earlier write of the group updates; a create
+// holds or that names a command that does not exist (the lock cannot tell
+// these apart, and a second statement to tell them cost every group more
+// than the rare update of a missing command costs on its own), or whose
+// commands an earlier write of the group updates; a create
 // whose idempotency key is taken (its own path finds the first command);
 // and, when the database rejects a statement before the commit, every write
 // of the group (nothing of it committed), so that each gets its own answer.
@@ -238,8 +241,7 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	defer release(conn)
 
 	// Round trip 1, when there are updates: begin, lock and read the
-	// commands to update, then see which of them exist (a command the lock
-	// skipped still does). The idempotency keys are taken in round trip 2.
+	// commands to update. The idempotency keys are taken in round trip 2.
 	live := make([]bool, len(group))
 	taken := make(map[string]bool)
 	var lockIDs, fetchIDs []string
@@ -281,7 +283,6 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 	b.Queue(`BEGIN`)
 	b.Queue(writeSetupSQL)
 	var cs []bellhop.Command
-	exist := make(map[string]bool)
 	if len(lockIDs) > 0 {
 		if fetchIDs == nil {
 			fetchIDs = []string{}
@@ -289,11 +290,6 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 		b.Queue(lockCommands, lockIDs, fetchIDs).Query(func(rows pgx.Rows) error {
 			var err error
 			cs, err = collectCommands(rows)
-			return err
-		})
-		b.Queue(`SELECT id FROM commands WHERE id = ANY($1)`, lockIDs).Query(func(rows pgx.Rows) error {
-			var id string
-			_, err := pgx.ForEachRow(rows, []any{&id}, func() error { exist[id] = true; return nil })
 			return err
 		})
 	}
@@ -355,8 +351,10 @@ func (s *Store) runGroup(group []*groupWrite, began time.Time) {
 		for _, id := range w.ids {
 			if j, ok := lockedAt[id]; ok {
 				mine = append(mine, j)
-			} else if exist[id] {
-				// Another transaction holds it.
+			} else {
+				// Another transaction holds it, or there is no such
+				// command: on its own, the write waits for the lock or
+				// finds nothing.
 				w.err, live[i] = errSolo, false
 				break
 			}
