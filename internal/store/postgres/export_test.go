@@ -32,3 +32,10 @@ func (s *Store) Plans(ctx context.Context) (map[string][2]int64, error) {
 	})
 	return plans, err
 }
+
+// NotifyExistingSQL and WriteSetupSQL are statements of the group commit,
+// for TestNotifyExistingPlan.
+const (
+	NotifyExistingSQL = notifyExisting
+	WriteSetupSQL     = writeSetupSQL
+)

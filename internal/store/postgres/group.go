@@ -186,10 +186,13 @@ const (
 
 // notifyExisting sends the events $2 (one payload, one a line) whose
 // command id in $3 is empty or names a command that exists: the events of
-// keyed creates are sent only if the create inserted its command.
+// keyed creates are sent only if the create inserted its command. The
+// commands are looked up by the ids of $3 alone: a per-event EXISTS let a
+// plan made while the table was small (and kept, see writeSetupSQL) hash the
+// whole table at every execution instead (TestNotifyExistingPlan).
 const notifyExisting = `SELECT pg_notify($1, string_agg(v.e, E'\n' ORDER BY v.i))
 	FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS v(e, id, i)
-	WHERE v.id = '' OR EXISTS (SELECT 1 FROM commands c WHERE c.id = v.id)
+	WHERE v.id = '' OR v.id IN (SELECT c.id FROM commands c WHERE c.id = ANY($3))
 	HAVING count(*) > 0`
 
 // updateCommands writes the changes of a group's updates, at most one per

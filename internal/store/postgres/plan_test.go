@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -106,5 +107,49 @@ func TestHotWritesKeepPlans(t *testing.T) {
 	}
 	if hot < 5 {
 		t.Errorf("%d statements of the writes prepared, want at least 5: %v", hot, plans)
+	}
+}
+
+// TestNotifyExistingPlan: the notification of keyed creates, on the plan
+// made when the commands table was small and kept while it grew (as the
+// hot writes keep theirs), looks up only the commands it names instead of
+// reading the whole table.
+func TestNotifyExistingPlan(t *testing.T) {
+	t.Parallel()
+	url, schema := hubtest.PostgresSchema(t)
+	openConfig(t, postgres.Config{URL: url, Schema: schema}) // migrates
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	insert := `INSERT INTO commands (id, enterprise_id, device_id, device_type, state, created, updated,
+			creator_integration_id, creator_first_name, creator_last_name, notes)
+		SELECT 'c' || g, 'e', 'd', 'Printer', 'Processed', now(), now(), '', '', '', '' FROM generate_series($1::int, $2::int) AS g`
+	execute := `EXECUTE notify('events', '{e1,e2}', '{c1,""}')`
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context())
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{{postgres.WriteSetupSQL, nil}, {insert, []any{1, 3}}, {`PREPARE notify AS ` + postgres.NotifyExistingSQL, nil},
+		{execute, nil}, {insert, []any{4, 3000}}} {
+		if _, err := tx.Exec(t.Context(), q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, _ := tx.Query(t.Context(), `EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF) `+execute)
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range plan {
+		if m := regexp.MustCompile(`rows=(\d+)`).FindStringSubmatch(line); m != nil && len(m[1]) > 1 {
+			t.Errorf("a node of the plan returned %s rows:\n%s", m[1], strings.Join(plan, "\n"))
+			break
+		}
 	}
 }
