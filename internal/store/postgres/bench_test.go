@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -210,7 +209,7 @@ func (c *serverCounter) counts() map[string]float64 {
 	if err == nil {
 		var user, sys time.Duration
 		for _, pid := range pids {
-			u, s, err := procCPU(int(pid))
+			u, s, err := storetest.ProcCPU(strconv.Itoa(int(pid)))
 			if err != nil {
 				user = -1
 				break
@@ -227,19 +226,4 @@ func (c *serverCounter) counts() map[string]float64 {
 		m["walsyncs"], m["walbytes"] = syncs, walBytes
 	}
 	return m
-}
-
-// procCPU is a process's CPU time, user and system, from /proc.
-func procCPU(pid int) (user, sys time.Duration, err error) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(f) < 13 {
-		return 0, 0, errors.New("short /proc stat")
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut) * 10 * time.Millisecond, time.Duration(st) * 10 * time.Millisecond, nil
 }

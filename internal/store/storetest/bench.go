@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime/metrics"
 	"strconv"
@@ -236,18 +237,11 @@ func readIO() (procIO, bool) {
 	if err != nil {
 		return procIO{}, false
 	}
-	stat, err := os.ReadFile("/proc/self/stat")
+	user, sys, err := ProcCPU("self")
 	if err != nil {
 		return procIO{}, false
 	}
-	var io procIO
-	// Fields after the command's closing parenthesis; utime and stime are
-	// the 12th and 13th, in clock ticks (100 a second on Linux).
-	if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(f) > 12 {
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		io.cpu = time.Duration(ut+st) * 10 * time.Millisecond
-	}
+	io := procIO{cpu: user + sys}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, _ := strings.Cut(line, ": ")
 		n, _ := strconv.ParseInt(v, 10, 64)
@@ -259,4 +253,22 @@ func readIO() (procIO, bool) {
 		}
 	}
 	return io, true
+}
+
+// ProcCPU is the CPU time, user and system, of a process of this machine
+// ("self": this one), from /proc (Linux).
+func ProcCPU(pid string) (user, sys time.Duration, err error) {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command's closing parenthesis; utime and stime are
+	// the 12th and 13th, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("/proc/%s/stat: %d fields", pid, len(f))
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut) * 10 * time.Millisecond, time.Duration(st) * 10 * time.Millisecond, nil
 }
