@@ -45,6 +45,9 @@ const DefaultMaxConns = 10
 type Config struct {
 	// URL is the connection string, e.g.
 	// "postgres://bellhop@db:5432/bellhop?sslmode=verify-full". Required.
+	// Without an sslmode (in the URL, PGSSLMODE or a service), a loopback
+	// host is tried without TLS first and then with it (libpq's
+	// sslmode=allow); any other host with TLS first (prefer, pgx's default).
 	URL string
 	// Schema, when set, is created if missing and used (as the search_path)
 	// for every table, so several hubs, or tests, can share one database.
