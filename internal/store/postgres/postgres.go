@@ -254,7 +254,10 @@ func loopback(host string) bool {
 // is invalid, the server cannot be reached, or a migration fails (then none
 // of this run's migrations is applied).
 func Migrate(ctx context.Context, cfg Config) error {
-	conn, err := connect(ctx, &cfg)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	conn, err := connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -290,7 +293,7 @@ func onSchema(ctx context.Context, cfg Config, format string) error {
 	if cfg.Schema == "" {
 		return errors.New("postgres: no schema: set Schema or a search_path in the URL")
 	}
-	conn, err := connect(ctx, &cfg)
+	conn, err := connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -302,13 +305,10 @@ func onSchema(ctx context.Context, cfg Config, format string) error {
 	return nil
 }
 
-// connect validates cfg (filling in its defaults) and opens one connection
-// of its own, outside any pool.
-func connect(ctx context.Context, cfg *Config) (*pgx.Conn, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	ccfg, err := connConfig(*cfg)
+// connect opens one connection of its own for cfg, validated, outside any
+// pool.
+func connect(ctx context.Context, cfg Config) (*pgx.Conn, error) {
+	ccfg, err := connConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
