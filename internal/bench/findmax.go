@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -201,30 +200,12 @@ func stepStore(ctx context.Context, hcfg node.Config, n int, run string) (_ node
 }
 
 // stepSchema names the PostgreSQL schema of step n: <base>_<run>_step<n>,
-// where base is hcfg.Schema, else the URL's search_path when that is one
-// plain name, else "bench".
+// where base is the schema hcfg names (node.SchemaOf), else "bench".
 func stepSchema(hcfg node.Config, n int, run string) string {
-	base := hcfg.Schema
-	if u, err := url.Parse(hcfg.Database); base == "" && err == nil {
-		base = u.Query().Get("search_path")
-	}
-	if !plainName(base) {
+	base := node.SchemaOf(hcfg)
+	if base == "" {
 		base = "bench"
 	}
 	suffix := fmt.Sprintf("_%s_step%d", run, n)
 	return base[:min(len(base), 63-len(suffix))] + suffix
-}
-
-// plainName reports whether s is a lower-case SQL name that needs no
-// quoting: one schema, not a list.
-func plainName(s string) bool {
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
 }

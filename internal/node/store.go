@@ -28,6 +28,12 @@ func CreateSchema(ctx context.Context, cfg Config) error {
 	return postgres.CreateSchema(ctx, postgres.Config{URL: cfg.Database, Schema: cfg.Schema})
 }
 
+// SchemaOf is the PostgreSQL schema a hub of cfg uses: Schema, else the
+// search_path of Database when that is one plain name; "" for none.
+func SchemaOf(cfg Config) string {
+	return postgres.SchemaOf(postgres.Config{URL: cfg.Database, Schema: cfg.Schema})
+}
+
 // DropSchema: see CreateSchema.
 func DropSchema(ctx context.Context, cfg Config) error {
 	return postgres.DropSchema(ctx, postgres.Config{URL: cfg.Database, Schema: cfg.Schema})

@@ -268,6 +268,16 @@ func Migrate(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// SchemaOf is the schema a store opened with cfg uses: cfg.Schema, else the
+// URL's search_path when that is one plain lower-case name (see Config);
+// "" for the server's default, or when the URL cannot be read.
+func SchemaOf(cfg Config) string {
+	if cfg.Validate() != nil {
+		return ""
+	}
+	return cfg.Schema
+}
+
 // CreateSchema creates cfg.Schema (from the URL's search_path when empty),
 // which must not exist yet: a store opened on it then starts with empty
 // tables, as on a new database. It returns an error when cfg names no

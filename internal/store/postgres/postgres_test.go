@@ -86,6 +86,22 @@ func TestMigrateConcurrently(t *testing.T) {
 	s.Close()
 }
 
+// TestSchemaOf: the schema a configuration names, as Open uses it.
+func TestSchemaOf(t *testing.T) {
+	for _, tc := range []struct{ url, schema, want string }{
+		{"postgres://u@h/db?search_path=hotel_1", "", "hotel_1"},
+		{"postgres://u@h/db?search_path=hotel_1", "other", "other"},
+		{"postgres://u@h/db", "", ""},
+		{"postgres://u@h/db?search_path=a,b", "", ""},   // a list, not one schema
+		{"postgres://u@h/db?search_path=Hotel", "", ""}, // would need quoting
+		{"postgres://u@h:notaport/db?search_path=x", "", ""},
+	} {
+		if got := postgres.SchemaOf(postgres.Config{URL: tc.url, Schema: tc.schema}); got != tc.want {
+			t.Errorf("SchemaOf(%q, Schema %q) = %q, want %q", tc.url, tc.schema, got, tc.want)
+		}
+	}
+}
+
 // TestCreateDropSchema: CreateSchema makes a schema that must be new,
 // DropSchema removes it with the tables a store made in it.
 func TestCreateDropSchema(t *testing.T) {
