@@ -115,7 +115,8 @@ func (c *Client) session(ctx context.Context, url string, handler func(context.C
 	c.log.DebugContext(ctx, "client: websocket connected", "url", url)
 
 	// The reader must not see ctx's cancellation, which would tear the
-	// socket down without a close handshake; it stops when conn closes.
+	// socket down without a close handshake; it stops when conn closes,
+	// and stopRead frees it when it waits for room in batches.
 	readCtx, stopRead := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRead()
 	batches := make(chan []Event, eventBuffer)
@@ -170,14 +171,20 @@ func (c *Client) session(ctx context.Context, url string, handler func(context.C
 }
 
 // readLoop reads messages into batches until the connection fails, and
-// returns why. A message that is not a valid event batch ends the
-// connection: the catch-up after the reconnect recovers what it held.
+// returns why; when ctx is done it stops waiting for room in batches. A
+// message that is not a valid event batch ends the connection: the
+// catch-up after the reconnect recovers what it held.
 func readLoop(ctx context.Context, conn *websocket.Conn, batches chan<- []Event) error {
+	// The socket is read under a context that is never done: for one that
+	// can be, coder/websocket registers and removes a context.AfterFunc
+	// around every frame it reads, a cost paid for each event, while only
+	// the closing of conn ever ends these reads (see session).
+	frames := context.WithoutCancel(ctx)
 	// One buffer for the socket's messages (conn.Read would allocate one
 	// per message); parseMessage copies what it keeps.
 	var buf bytes.Buffer
 	for {
-		typ, r, err := conn.Reader(ctx)
+		typ, r, err := conn.Reader(frames)
 		if err == nil {
 			buf.Reset()
 			_, err = buf.ReadFrom(r)

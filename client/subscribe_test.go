@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -275,5 +276,40 @@ func TestSubscribeNilHandler(t *testing.T) {
 	c, _ := newTestClient(t, "http://localhost")
 	if err := c.Subscribe(t.Context(), nil, SubscribeOptions{}); err == nil {
 		t.Error("no error for a nil handler")
+	}
+}
+
+// TestSubscribeStopsWithFullReadAhead: when a connection ends while more
+// messages wait than the read-ahead holds (here OnConnect fails while the
+// server sends), the reader stops too and Subscribe returns.
+func TestSubscribeStopsWithFullReadAhead(t *testing.T) {
+	t.Parallel()
+	sent, closed := make(chan struct{}), make(chan websocket.StatusCode, 1)
+	srv := wsFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if conn := accept(t, w, r); conn != nil {
+			for i := range 4 * eventBuffer {
+				send(t, r.Context(), conn, fmt.Sprintf(`{"Events": [{"Type": "DeviceCommand", "Id": "%d", "State": "Pending"}]}`, i))
+			}
+			close(sent)
+			closed <- readUntilClosed(r.Context(), conn)
+		}
+	})
+	c, _ := newTestClient(t, srv.URL)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Subscribe(ctx, func(context.Context, Event) { t.Error("event delivered after a failed OnConnect") },
+			SubscribeOptions{OnConnect: func(context.Context) error {
+				<-sent
+				cancel()
+				return errors.New("catch-up failed")
+			}})
+	}()
+	if err := receive(t, done); !errors.Is(err, context.Canceled) {
+		t.Errorf("Subscribe = %v", err)
+	}
+	if code := receive(t, closed); code != websocket.StatusGoingAway {
+		t.Errorf("close status = %v, want %v", code, websocket.StatusGoingAway)
 	}
 }
