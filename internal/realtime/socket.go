@@ -3,6 +3,7 @@ package realtime
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -64,10 +65,19 @@ type socket struct {
 	// sent counts the events written to it.
 	entry *reqlog.Entry
 	sent  atomic.Int64
+
+	// written counts the bytes written to the connection since the upgrade,
+	// pings and the library's own frames included; emptyAt is its count
+	// when the kernel's send queue was last seen empty (-1: never). Between
+	// them they bound what the queue holds now (see roomToWrite). emptyAt
+	// belongs to whoever holds the socket's write turn (writing).
+	written atomic.Int64
+	emptyAt int64
 }
 
 func newSocket(b *Broker, sub, integ string, devices []string) *socket {
-	s := &socket{b: b, subscription: sub, integration: integ, devices: devices, done: make(chan struct{}), opened: b.cfg.Now()}
+	s := &socket{b: b, subscription: sub, integration: integ, devices: devices, done: make(chan struct{}), opened: b.cfg.Now(),
+		emptyAt: -1}
 	s.lastPong.Store(time.Now().UnixNano())
 	return s
 }
@@ -98,21 +108,22 @@ func (s *socket) claim(e event) bool {
 	return true
 }
 
-// inlineMax bounds the event that a publisher writes itself: far below the
-// smallest send buffer Linux gives a TCP socket (16 KiB at first), so that
-// into an empty send queue the write cannot block.
+// inlineMax bounds the event that a publisher writes itself, and what the
+// send queue may hold unacknowledged before such a write: together far below
+// the smallest send buffer Linux gives a TCP socket (16 KiB at first), so
+// that the write cannot block.
 const inlineMax = 4096
 
 // writeNow writes what claim queued, on the caller's goroutine, when the
-// connection's send queue is empty: the peer has acknowledged everything
-// written before, so the kernel takes the message without waiting. When it
-// is not, or that cannot be told, a writer goroutine takes over, as do
-// events queued meanwhile.
+// connection's send queue holds at most inlineMax bytes (see roomToWrite),
+// so the kernel takes the message without waiting. When it may hold more,
+// or that cannot be told, a writer goroutine takes over, as do events
+// queued meanwhile.
 func (s *socket) writeNow() {
 	s.mu.Lock()
 	conn, raw := s.conn, s.raw
 	s.mu.Unlock()
-	if n, ok := unsent(raw); !ok || n > 0 {
+	if !s.roomToWrite(raw) {
 		go s.write()
 		return
 	}
@@ -126,6 +137,24 @@ func (s *socket) writeNow() {
 		return
 	}
 	go s.write()
+}
+
+// roomToWrite reports whether the send queue of raw holds at most inlineMax
+// bytes. The queue holds at most what was written since it was last seen
+// empty, so it is measured (a system call, the dearest part of a small
+// write) only when that is more than inlineMax: once every few dozen
+// events instead of before each. A measurement that finds the queue not
+// empty says no, as one that cannot tell. The caller holds the write turn.
+func (s *socket) roomToWrite(raw net.Conn) bool {
+	written := s.written.Load() // before measuring: bytes written meanwhile count twice, never not at all
+	if s.emptyAt >= 0 && written-s.emptyAt <= inlineMax {
+		return true
+	}
+	if n, ok := unsent(raw); !ok || n > 0 {
+		return false
+	}
+	s.emptyAt = written
+	return true
 }
 
 // enqueueLocked queues e, and after it an event a fault held back; s.mu is
@@ -307,7 +336,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 			fail(bellhop.Errorf(bellhop.ERATELIMIT, "%s", reason))
 			return
 		}
-		sb := &smallBuffers{ResponseWriter: w}
+		sb := &smallBuffers{ResponseWriter: w, written: &s.written}
 		conn, err := websocket.Accept(sb, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns,
 			CompressionMode: websocket.CompressionDisabled})
 		if err != nil {
@@ -521,10 +550,12 @@ const socketReadBuffer = 256
 // that idle sockets stay small. What net/http buffered for the client (the
 // handshake's response) is sent first. When net/http has read ahead what
 // the client sent after its request, its reader is kept, so that no byte
-// is lost.
+// is lost. The writer counts in written, when set, every byte it passes
+// to the connection.
 type smallBuffers struct {
 	http.ResponseWriter
-	conn net.Conn // the hijacked connection
+	written *atomic.Int64
+	conn    net.Conn // the hijacked connection
 }
 
 func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -541,7 +572,23 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if r.Buffered() == 0 {
 		r = bufio.NewReaderSize(conn, socketReadBuffer)
 	}
-	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
+	var out io.Writer = conn
+	if w.written != nil {
+		out = counting{conn, w.written}
+	}
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(out, socketWriteBuffer)), nil
+}
+
+// counting is a Writer that counts in n the bytes it writes to w.
+type counting struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c counting) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // Unwrap gives http.ResponseController the ResponseWriter underneath.

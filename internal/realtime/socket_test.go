@@ -249,3 +249,53 @@ func TestPublishWhilePeerStopsReading(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestRoomToWrite: after the send queue was seen empty, a socket writes
+// without measuring it again only while what it wrote since stays within
+// inlineMax; past that it measures, and a queue its peer left full says no.
+func TestRoomToWrite(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the send queue cannot be measured here")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close() // it never reads
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	s := &socket{emptyAt: -1}
+	w := counting{conn, &s.written}
+	if !s.roomToWrite(conn) {
+		t.Fatal("no room on a new connection")
+	}
+	if _, err := w.Write(make([]byte, inlineMax)); err != nil {
+		t.Fatal(err)
+	}
+	if !s.roomToWrite(conn) {
+		t.Fatal("no room after inlineMax bytes written into an empty queue")
+	}
+	// Fill the kernel's buffers: the peer reads nothing, so a write
+	// eventually waits, and its deadline ends the filling.
+	conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	for {
+		if _, err := w.Write(make([]byte, 64<<10)); err != nil {
+			break
+		}
+	}
+	if n, _ := unsent(conn); n == 0 {
+		t.Fatal("the send queue is empty: this test proved nothing")
+	}
+	if s.roomToWrite(conn) {
+		t.Errorf("room to write after %d bytes the peer never read", s.written.Load())
+	}
+}
