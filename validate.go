@@ -1,6 +1,7 @@
 package bellhop
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -33,13 +34,36 @@ func CheckKeyCount(n int) error {
 // field names it as the caller knows it (Data on addPrinter, FileData in a
 // Printer command's Data).
 func CheckFile(field, b64 string) error {
-	if b64 == "" || len(b64)%4 != 0 {
-		return Invalid(field)
-	}
-	if _, err := base64.StdEncoding.DecodeString(b64); err != nil {
+	if b64 == "" || len(b64)%4 != 0 || !decodes(b64) {
 		return Invalid(field)
 	}
 	return nil
+}
+
+// decodes reports whether base64.StdEncoding decodes s, without keeping
+// what it decodes to: it decodes s in pieces into a buffer on the stack,
+// where DecodeString would allocate a file's size for each print job. A
+// piece is whole quanta; padding may end only the last. A line break,
+// which the decoder skips, would shift the quanta: such an s is decoded
+// whole.
+func decodes(s string) bool {
+	if strings.ContainsAny(s, "\r\n") {
+		_, err := base64.StdEncoding.DecodeString(s)
+		return err == nil
+	}
+	var in [1024]byte
+	var out [768]byte
+	for len(s) > 0 {
+		n := copy(in[:], s)
+		piece := in[:n]
+		if s = s[n:]; len(s) > 0 && bytes.IndexByte(piece, '=') >= 0 {
+			return false
+		}
+		if _, err := base64.StdEncoding.Decode(out[:], piece); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckCurrency: an ISO 4217 code, three capital letters.

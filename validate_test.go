@@ -1,9 +1,28 @@
 package bellhop
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 )
+
+// FuzzCheckFile: CheckFile accepts exactly what base64.StdEncoding decodes
+// (of a length in whole quanta), whichever of its pieces a flaw falls in.
+func FuzzCheckFile(f *testing.F) {
+	long := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("%PDF-1.4 ", 300)))
+	for _, s := range []string{"JVBERi0xLjQK", "QQ==", "QUI=", "QQ==QUFB", "QQ=\n=", "QUJD\r\nQUJD", "%%%%", "",
+		long, long[:1024] + "QQ==" + long[1028:], long[:2044] + "====", long[:1020] + "QQ==" + long[1024:], long + "\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := base64.StdEncoding.DecodeString(s)
+		want := s != "" && len(s)%4 == 0 && err == nil
+		if got := CheckFile("Data", s) == nil; got != want {
+			t.Errorf("CheckFile(%.40q… of %d bytes) accepts: %v, want %v", s, len(s), got, want)
+		}
+	})
+}
 
 func TestValidateData(t *testing.T) {
 	pdf := "JVBERi0xLjQK" // %PDF-1.4
