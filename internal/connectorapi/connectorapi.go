@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -192,9 +193,14 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 	if op.run == nil {
 		return fail(httpapi.NotOperation(r))
 	}
-	body, err := httpapi.ReadBody(r, s.cfg.MaxBody)
+	buf := bodies.Get().(*[]byte)
+	defer bodies.Put(buf)
+	body, err := httpapi.ReadBodyInto(r, s.cfg.MaxBody, *buf)
 	if err != nil {
 		return fail(err)
+	}
+	if cap(body) > cap(*buf) && cap(body) <= maxPooledBody {
+		*buf = body[:0]
 	}
 	// One decode into the operation's shape. A field of the wrong type is
 	// answered only after the tokens are checked, as if the tokens were read
@@ -280,6 +286,16 @@ func (s *Server) serve(w *statusWriter, r *http.Request, name string, op operati
 	httpapi.WriteJSON(w, http.StatusOK, resp)
 	return nil
 }
+
+// bodies holds request body buffers for reuse. Nothing keeps a body past
+// its request: decoding copies what it keeps, and the request log a masked
+// copy.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest body buffer kept for reuse: a print job's
+// body is a few kilobytes, and a rare large one is not held for the life of
+// the process.
+const maxPooledBody = 64 << 10
 
 func preferMinimal(values []string) bool {
 	for _, v := range values {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -424,5 +425,37 @@ func TestIdempotencyKey(t *testing.T) {
 	r3 := e.post("commands/addPrinter", body, "Idempotency-Key", "k2")
 	if r3.json(t)["CommandId"] == r1.json(t)["CommandId"] {
 		t.Fatal("another key gave the same command")
+	}
+}
+
+// TestRequestBuffersAreNotShared: request bodies are read into reused
+// buffers; what a request created keeps its own data after the next
+// request of the same size was read into the same buffer.
+func TestRequestBuffersAreNotShared(t *testing.T) {
+	e := start(t)
+	tn := e.tenant("Buffers")
+	c := e.SDK(tn)
+	ctx := context.Background()
+	var ids, files []string
+	for _, s := range []string{"%PDF-1.4\n%first\n%%EOF\n", "%PDF-1.4\n%other\n%%EOF\n"} {
+		f := base64.StdEncoding.EncodeToString([]byte(s))
+		id, err := c.AddPrinterCommand(ctx, client.AddPrinterRequest{PrinterId: tn.Devices[bellhop.Printer].Id, Data: f, CopyCount: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, files = append(ids, id), append(files, f)
+	}
+	cmds, err := c.CommandsByIds(ctx, ids)
+	if err != nil || len(cmds) != len(ids) {
+		t.Fatalf("%d commands, %v", len(cmds), err)
+	}
+	for _, cmd := range cmds {
+		var p client.PrinterData
+		if err := cmd.DecodeData(&p); err != nil {
+			t.Fatal(err)
+		}
+		if want := files[slices.Index(ids, cmd.Id)]; p.FileData != want {
+			t.Errorf("%s: FileData %q, want %q", cmd.Id, p.FileData, want)
+		}
 	}
 }

@@ -155,15 +155,25 @@ var ErrTooLarge = &bellhop.Error{Code: bellhop.ETOOLARGE, Message: "Request body
 // ReadBody reads at most limit bytes of the request body; a larger body is
 // ErrTooLarge.
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	return ReadBodyInto(r, limit, nil)
+}
+
+// ReadBodyInto is ReadBody into buf's storage when the body has a length
+// that fits it, such as a pooled buffer's; otherwise into a buffer of its own.
+func ReadBodyInto(r *http.Request, limit int64, buf []byte) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, ErrTooLarge
 	}
 	var body []byte
 	var err error
 	if n := r.ContentLength; n >= 0 {
-		// Sized: one allocation instead of io.ReadAll's doublings. One
-		// byte more tells a body longer than announced.
-		body = make([]byte, n+1)
+		// Sized: one allocation, or none, instead of io.ReadAll's
+		// doublings. One byte more tells a body longer than announced.
+		if int64(cap(buf)) > n {
+			body = buf[:n+1]
+		} else {
+			body = make([]byte, n+1)
+		}
 		var got int
 		got, err = io.ReadFull(r.Body, body)
 		body = body[:got]
