@@ -3,11 +3,11 @@ package realtime
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -47,7 +47,8 @@ type socket struct {
 
 	mu      sync.Mutex
 	conn    *websocket.Conn // nil until the upgrade completes
-	raw     net.Conn        // conn's network connection, for write deadlines; nil when unknown
+	raw     net.Conn        // conn's network connection; nil when unknown
+	out     *connWriter     // what conn writes to raw through; nil when unknown
 	queue   []event
 	writing bool // a writer goroutine is draining queue
 	done    chan struct{}
@@ -121,13 +122,13 @@ const inlineMax = 4096
 // queued meanwhile.
 func (s *socket) writeNow() {
 	s.mu.Lock()
-	conn, raw := s.conn, s.raw
+	conn, raw, out := s.conn, s.raw, s.out
 	s.mu.Unlock()
 	if !s.roomToWrite(raw) {
 		go s.write()
 		return
 	}
-	if !s.writeOnce(conn, raw) {
+	if !s.writeOnce(conn, out) {
 		return
 	}
 	s.mu.Lock()
@@ -364,7 +365,7 @@ func (b *Broker) Handler(opts HandlerOptions) http.Handler {
 		// handler returns, so its goroutine and stack are freed.
 		go s.read(conn)
 		s.mu.Lock()
-		s.conn, s.raw = conn, sb.conn
+		s.conn, s.raw, s.out = conn, sb.conn, sb.out
 		select {
 		case <-s.done: // closed before the upgrade completed
 			s.mu.Unlock()
@@ -413,9 +414,9 @@ func tokens(r *http.Request) (clientToken, accessToken string) {
 func (s *socket) write() {
 	for {
 		s.mu.Lock()
-		conn, raw := s.conn, s.raw
+		conn, out := s.conn, s.out
 		s.mu.Unlock()
-		if !s.writeOnce(conn, raw) {
+		if !s.writeOnce(conn, out) {
 			return
 		}
 	}
@@ -424,7 +425,7 @@ func (s *socket) write() {
 // writeOnce writes what is queued as one message and reports whether the
 // writer should go on; with nothing queued it ends the writing (s.writing),
 // and a failed write closes the connection.
-func (s *socket) writeOnce(conn *websocket.Conn, raw net.Conn) bool {
+func (s *socket) writeOnce(conn *websocket.Conn, out *connWriter) bool {
 	s.mu.Lock()
 	batch := s.queue
 	s.queue = nil
@@ -441,7 +442,7 @@ func (s *socket) writeOnce(conn *websocket.Conn, raw net.Conn) bool {
 			s.b.cfg.Stage.Observe(stage.SocketQueue, taken.Sub(e.published))
 		}
 	}
-	if err := s.flush(conn, raw, batch, taken); err != nil {
+	if err := s.flush(conn, out, batch, taken); err != nil {
 		s.mu.Lock()
 		s.writing = false
 		s.mu.Unlock()
@@ -453,10 +454,10 @@ func (s *socket) writeOnce(conn *websocket.Conn, raw net.Conn) bool {
 
 // flush writes batch as one message; taken is when it was taken from the
 // queue (zero without a stage observer). WriteTimeout bounds the write
-// through a deadline on raw, the network connection, where there is one:
+// through out, the writer under conn, where there is one (see connWriter):
 // a context with a deadline would cost the WebSocket library a timer and a
 // context.AfterFunc per message.
-func (s *socket) flush(conn *websocket.Conn, raw net.Conn, batch []event, taken time.Time) error {
+func (s *socket) flush(conn *websocket.Conn, out *connWriter, batch []event, taken time.Time) error {
 	n := len(`{"Events":[]}`)
 	for _, e := range batch {
 		n += len(e.json) + 1
@@ -470,11 +471,12 @@ func (s *socket) flush(conn *websocket.Conn, raw net.Conn, batch []event, taken 
 		msg = append(msg, e.json...)
 	}
 	msg = append(msg, "]}"...)
-	if raw != nil && raw.SetWriteDeadline(time.Now().Add(s.b.cfg.WriteTimeout)) == nil {
+	if out != nil {
+		// Unbounded again at once: the library's own writes (pings, the
+		// close) are not bounded by WriteTimeout.
+		out.bound.Store(int64(s.b.cfg.WriteTimeout))
 		err := conn.Write(context.Background(), websocket.MessageText, msg)
-		// Cleared at once: the library's own writes (pings, the close)
-		// must not meet this deadline later.
-		raw.SetWriteDeadline(time.Time{})
+		out.bound.Store(0)
 		if err != nil {
 			return err
 		}
@@ -550,12 +552,13 @@ const socketReadBuffer = 256
 // that idle sockets stay small. What net/http buffered for the client (the
 // handshake's response) is sent first. When net/http has read ahead what
 // the client sent after its request, its reader is kept, so that no byte
-// is lost. The writer counts in written, when set, every byte it passes
-// to the connection.
+// is lost. The writer writes through out, which counts in written, when
+// set, every byte it passes to the connection.
 type smallBuffers struct {
 	http.ResponseWriter
 	written *atomic.Int64
-	conn    net.Conn // the hijacked connection
+	conn    net.Conn    // the hijacked connection
+	out     *connWriter // what the writer writes to conn through
 }
 
 func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -572,22 +575,78 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if r.Buffered() == 0 {
 		r = bufio.NewReaderSize(conn, socketReadBuffer)
 	}
-	var out io.Writer = conn
-	if w.written != nil {
-		out = counting{conn, w.written}
+	if w.written == nil {
+		w.written = new(atomic.Int64)
 	}
-	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(out, socketWriteBuffer)), nil
+	w.out = newConnWriter(conn, w.written)
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.out, socketWriteBuffer)), nil
 }
 
-// counting is a Writer that counts in n the bytes it writes to w.
-type counting struct {
-	w io.Writer
-	n *atomic.Int64
+// connWriter is what a socket's WebSocket connection writes to conn
+// through. It counts in written every byte it passes on, and while bound is
+// set (a message of the socket's own, not a ping of the library's) it
+// bounds a write by that long with a write deadline. The deadline costs two
+// timer changes, so it is set only when the kernel does not take the
+// bytes at once: they are offered first without waiting, and what is
+// left is written under the deadline.
+type connWriter struct {
+	conn    net.Conn
+	rc      syscall.RawConn // conn's, for a write that does not wait; nil when none
+	written *atomic.Int64
+	bound   atomic.Int64 // a time.Duration; 0: none
+
+	// try is w.tryFD, bound once (a closure per write would be an
+	// allocation), and tried the write it makes: the bytes, and then how
+	// many the kernel took. The WebSocket library writes one frame at a
+	// time, so one write at a time uses them.
+	try   func(fd uintptr) bool
+	tried struct {
+		p []byte
+		n int
+	}
 }
 
-func (c counting) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
+func newConnWriter(conn net.Conn, written *atomic.Int64) *connWriter {
+	w := &connWriter{conn: conn, written: written}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			w.rc = rc
+		}
+	}
+	w.try = w.tryFD
+	return w
+}
+
+// tryWrite writes what of p the kernel takes without waiting, and returns
+// how much: 0 when it takes nothing, when conn offers no file descriptor,
+// or on an error, which the write that follows reports.
+func (w *connWriter) tryWrite(p []byte) int {
+	if w.rc == nil {
+		return 0
+	}
+	w.tried.p, w.tried.n = p, 0
+	err := w.rc.Write(w.try)
+	w.tried.p = nil
+	if err != nil || w.tried.n < 0 {
+		return 0
+	}
+	return w.tried.n
+}
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	n := 0
+	if d := time.Duration(w.bound.Load()); d > 0 {
+		if n = w.tryWrite(p); n < len(p) && w.conn.SetWriteDeadline(time.Now().Add(d)) == nil {
+			defer w.conn.SetWriteDeadline(time.Time{})
+		}
+	}
+	var err error
+	if n < len(p) {
+		var m int
+		m, err = w.conn.Write(p[n:])
+		n += m
+	}
+	w.written.Add(int64(n))
 	return n, err
 }
 

@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,6 +253,56 @@ func TestPublishWhilePeerStopsReading(t *testing.T) {
 	c.Close()
 }
 
+// stalledPeer returns the server side of a loopback TCP connection whose
+// client reads nothing until read is called, and then everything.
+func stalledPeer(t *testing.T) (conn net.Conn, read func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	conn, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, func() { go io.Copy(io.Discard, peer) }
+}
+
+// TestConnWriterBound: a bounded write that the kernel cannot take ends
+// at its bound, every byte that went out counted; the deadline is gone
+// afterwards, so an unbounded write waits for the peer instead of failing.
+func TestConnWriterBound(t *testing.T) {
+	conn, read := stalledPeer(t)
+	var written atomic.Int64
+	w := newConnWriter(conn, &written)
+	w.bound.Store(int64(50 * time.Millisecond))
+	var sum int64
+	var err error
+	for err == nil {
+		var n int
+		n, err = w.Write(make([]byte, 64<<10))
+		sum += int64(n)
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a bounded write to a peer that reads nothing: %v, want %v", err, os.ErrDeadlineExceeded)
+	}
+	if written.Load() != sum {
+		t.Errorf("counted %d bytes, wrote %d", written.Load(), sum)
+	}
+	w.bound.Store(0)
+	read()
+	if _, err := w.Write(make([]byte, 64<<10)); err != nil {
+		t.Errorf("an unbounded write after a bounded one timed out: %v", err)
+	}
+}
+
 // TestRoomToWrite: after the send queue was seen empty, a socket writes
 // without measuring it again only while what it wrote since stays within
 // inlineMax; past that it measures, and a queue its peer left full says no.
@@ -257,24 +310,9 @@ func TestRoomToWrite(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the send queue cannot be measured here")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close() // it never reads
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-
+	conn, _ := stalledPeer(t)
 	s := &socket{emptyAt: -1}
-	w := counting{conn, &s.written}
+	w := newConnWriter(conn, &s.written)
 	if !s.roomToWrite(conn) {
 		t.Fatal("no room on a new connection")
 	}
