@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,23 @@ type Hub struct {
 	transitions *prometheus.CounterVec
 	delivery    prometheus.Histogram
 	stages      *Stages
+
+	// The series of each operation and status, and of each state entered,
+	// looked up once: a vector's WithLabelValues hashes and checks the label
+	// values on every call, twice a request and once an event.
+	mu        sync.RWMutex
+	byRequest map[requestKey]requestSeries
+	byState   map[bellhop.State]prometheus.Counter
+}
+
+type requestKey struct {
+	op     string
+	status int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // Stats is what the metrics read at scrape time: per device, what waits
@@ -50,6 +68,8 @@ func NewHub(sockets func() int, st Stats, stages *Stages) *Hub {
 			Help: "Command state changes by the state entered."}, []string{"state"}),
 		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bellhop_event_delivery_seconds",
 			Help: "Time from a command's change to its event written on a socket.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		byRequest: map[requestKey]requestSeries{},
+		byState:   map[bellhop.State]prometheus.Counter{},
 	}
 	h.Registry.MustRegister(h.requests, h.duration, h.transitions, h.delivery,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -104,8 +124,32 @@ func (h *Hub) ObserveRequest(op string, status int, d time.Duration) {
 	if op == "" {
 		op = "unknown"
 	}
-	h.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
-	h.duration.WithLabelValues(op).Observe(d.Seconds())
+	k := requestKey{op, status}
+	h.mu.RLock()
+	s, ok := h.byRequest[k]
+	h.mu.RUnlock()
+	if !ok {
+		s = requestSeries{h.requests.WithLabelValues(op, strconv.Itoa(status)), h.duration.WithLabelValues(op)}
+		h.mu.Lock()
+		h.byRequest[k] = s // operations and statuses are few
+		h.mu.Unlock()
+	}
+	s.count.Inc()
+	s.duration.Observe(d.Seconds())
+}
+
+// entered counts a command's change into state.
+func (h *Hub) entered(state bellhop.State) {
+	h.mu.RLock()
+	c, ok := h.byState[state]
+	h.mu.RUnlock()
+	if !ok {
+		c = h.transitions.WithLabelValues(string(state))
+		h.mu.Lock()
+		h.byState[state] = c
+		h.mu.Unlock()
+	}
+	c.Inc()
 }
 
 // ObserveDelivery records one event's delivery latency.
@@ -125,7 +169,7 @@ type Publisher struct {
 func (p Publisher) Publish(events []bellhop.Event) {
 	for _, e := range events {
 		if e.StateChange {
-			p.Hub.transitions.WithLabelValues(string(e.State)).Inc()
+			p.Hub.entered(e.State)
 		}
 	}
 	p.Next.Publish(events)

@@ -64,3 +64,47 @@ func BenchmarkStageObserveParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestRequestsAndStatesCounted: each operation and status, and each state
+// entered, is counted in its own series.
+func TestRequestsAndStatesCounted(t *testing.T) {
+	h := NewHub(func() int { return 0 }, noStats{}, nil)
+	h.ObserveRequest("commands/update", 200, time.Millisecond)
+	h.ObserveRequest("commands/update", 200, time.Millisecond)
+	h.ObserveRequest("commands/update", 400, time.Millisecond)
+	h.ObserveRequest("", 404, time.Millisecond)
+	p := Publisher{Next: discard{}, Hub: h}
+	p.Publish([]bellhop.Event{{StateChange: true, State: bellhop.Received}, {StateChange: true, State: bellhop.Processed},
+		{StateChange: false, State: bellhop.Processed}, {StateChange: true, State: bellhop.Received}})
+	rec := httptest.NewRecorder()
+	h.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	text := rec.Body.String()
+	for _, want := range []string{
+		`bellhop_requests_total{operation="commands/update",status="200"} 2`,
+		`bellhop_requests_total{operation="commands/update",status="400"} 1`,
+		`bellhop_requests_total{operation="unknown",status="404"} 1`,
+		`bellhop_request_duration_seconds_count{operation="commands/update"} 3`,
+		`bellhop_command_state_changes_total{state="Received"} 2`,
+		`bellhop_command_state_changes_total{state="Processed"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %s in:\n%s", want, text)
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) Publish([]bellhop.Event) {}
+func (discard) DevicesChanged(string)   {}
+func (discard) Revoked(string)          {}
+
+// BenchmarkObserveRequest prices counting a request, as the Connector API
+// does after each.
+func BenchmarkObserveRequest(b *testing.B) {
+	h := NewHub(func() int { return 0 }, noStats{}, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ObserveRequest("commands/update", 200, time.Millisecond)
+	}
+}
