@@ -124,32 +124,32 @@ func (h *Hub) ObserveRequest(op string, status int, d time.Duration) {
 	if op == "" {
 		op = "unknown"
 	}
-	k := requestKey{op, status}
-	h.mu.RLock()
-	s, ok := h.byRequest[k]
-	h.mu.RUnlock()
-	if !ok {
-		s = requestSeries{h.requests.WithLabelValues(op, strconv.Itoa(status)), h.duration.WithLabelValues(op)}
-		h.mu.Lock()
-		h.byRequest[k] = s // operations and statuses are few
-		h.mu.Unlock()
-	}
+	s := series(h, h.byRequest, requestKey{op, status}, func() requestSeries {
+		return requestSeries{h.requests.WithLabelValues(op, strconv.Itoa(status)), h.duration.WithLabelValues(op)}
+	})
 	s.count.Inc()
 	s.duration.Observe(d.Seconds())
 }
 
 // entered counts a command's change into state.
 func (h *Hub) entered(state bellhop.State) {
+	series(h, h.byState, state, func() prometheus.Counter { return h.transitions.WithLabelValues(string(state)) }).Inc()
+}
+
+// series returns the series cached in m under k, looking it up with
+// lookup and keeping it the first time: keys (operations, statuses,
+// states) are few.
+func series[K comparable, V any](h *Hub, m map[K]V, k K, lookup func() V) V {
 	h.mu.RLock()
-	c, ok := h.byState[state]
+	v, ok := m[k]
 	h.mu.RUnlock()
 	if !ok {
-		c = h.transitions.WithLabelValues(string(state))
+		v = lookup()
 		h.mu.Lock()
-		h.byState[state] = c
+		m[k] = v
 		h.mu.Unlock()
 	}
-	c.Inc()
+	return v
 }
 
 // ObserveDelivery records one event's delivery latency.
