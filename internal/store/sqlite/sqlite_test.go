@@ -347,6 +347,60 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 }
 
+// TestCloseLeavesNoFileOpen: the store opens its file once more outside
+// SQLite, for the checkpointer to flush it before a WAL restart; after the
+// WAL restarted and the store closed, no descriptor of the process may
+// still name the database, its WAL or its shared memory.
+func TestCloseLeavesNoFileOpen(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd here")
+	}
+	path := filepath.Join(t.TempDir(), "bellhop.db")
+	s, err := sqlite.Open(t.Context(), sqlite.Config{Path: path, WALRestartPages: 16, CheckpointEvery: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := openFiles(t, path); n == 0 {
+		t.Fatalf("no descriptor names %s while the store is open: the count below would prove nothing", path)
+	}
+	for i := 0; s.WALRestarts() == 0; i++ {
+		if i == 10000 {
+			t.Fatal("10,000 writes of 3 KB and the WAL never started over")
+		}
+		e := bellhop.Enterprise{ID: bellhop.NewID(), Name: strings.Repeat("H", 3000), CreatedUtc: time.Now()}
+		if err := s.CreateEnterprise(t.Context(), &e); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 9 {
+			time.Sleep(time.Millisecond) // let the checkpointer see the WAL grow
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openFiles(t, path); n != 0 {
+		t.Errorf("%d descriptors still name %s (or its WAL or shared memory) after Close", n, path)
+	}
+}
+
+// openFiles counts this process's descriptors that name path, path-wal or
+// path-shm.
+func openFiles(t *testing.T, path string) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && (target == path || target == path+"-wal" || target == path+"-shm") {
+			n++
+		}
+	}
+	return n
+}
+
 // TestWALRestartDoesNotWaitForReaders keeps a read transaction open in
 // another connection, on an old snapshot, while writes push the WAL past its
 // restart size again and again: the restart cannot finish, and the writes
