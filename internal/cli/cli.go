@@ -111,6 +111,7 @@ func defaults() kong.Vars {
 		"expire_waiting":            duration(hub.DefaultExpiry.Waiting),
 		"expire_processing":         duration(hub.DefaultExpiry.Processing),
 		"request_log":               strconv.Itoa(reqlog.DefaultSize),
+		"gc_heap":                   strconv.Itoa(defaultGCHeapMiB),
 		"request_log_window":        duration(reqlog.DefaultWindow),
 		"bench_scenario":            b.Scenario,
 		"bench_agents":              strconv.Itoa(b.Agents),

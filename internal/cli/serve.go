@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ type ServeCmd struct {
 	Faults           []string          `help:"Set a fault at start (repeat, or separate with ;): KIND,rate=R[,seed=S][,integration=ID|subscription=ID][,ops=OP+OP][,status=N][,delay=D][,code=N][,times=N]. See bellhop admin faults set." sep:";" env:"BELLHOP_FAULTS"`
 	RequestLog       int               `name:"request-log" help:"How many Connector requests and WebSocket sessions the request log keeps; 0 keeps none." default:"${request_log}" env:"BELLHOP_REQUEST_LOG"`
 	RequestLogWindow time.Duration     `name:"request-log-window" help:"How long the request log keeps them." default:"${request_log_window}" env:"BELLHOP_REQUEST_LOG_WINDOW"`
+	GCHeap           int               `name:"gc-heap" help:"Let the heap grow to this many MiB between garbage collections while less than half of it is in use (fewer collections, a shorter latency tail); above that, collect as Go does by default. 0: Go's default. GOGC or GOMEMLIMIT in the environment win." default:"${gc_heap}" env:"BELLHOP_GC_HEAP"`
 }
 
 // expiry turns the expiry flags into the hub's per-type configuration.
@@ -105,6 +107,9 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, read
 	default:
 		cfg.RequestLog.Size, cfg.RequestLog.Window = c.RequestLog, c.RequestLogWindow
 	}
+	if c.GCHeap < 0 {
+		return fmt.Errorf("--gc-heap must be 0 or more MiB")
+	}
 	cfg.Console = true
 	cfg.DevTime = c.Dev || c.MewsDemo
 	h, err := node.New(ctx, cfg)
@@ -112,6 +117,9 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, read
 		return err
 	}
 	defer h.Close()
+	stopGC, gc := tuneGC(c.GCHeap, os.Getenv)
+	defer stopGC()
+	log.Debug("garbage collection", "policy", gc)
 	for _, f := range h.Faults.List() {
 		log.Warn("fault set: this hub misbehaves on purpose", "fault", f.Spec.String())
 	}
