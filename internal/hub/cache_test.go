@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -50,6 +51,7 @@ func TestCacheReloadsAhead(t *testing.T) {
 	c := newCache()
 	now := time.Unix(1000, 0)
 	c.now = func() time.Time { return now }
+	c.jitter = func() time.Duration { return 0 }
 	caller := &bellhop.Caller{Subscription: bellhop.Subscription{ID: "s1"}}
 	devs := map[string]bellhop.Device{"d1": {ID: "d1"}}
 	c.putCaller(k1, caller, c.generation())
@@ -131,5 +133,45 @@ func TestKeyedLocks(t *testing.T) {
 	}
 	if len(k.locks) != 0 {
 		t.Fatalf("%d locks kept after release", len(k.locks))
+	}
+}
+
+// TestCacheReloadSpread: an answer is reloaded only past half its TTL and
+// its jitter, and answers cached at the same moment get reload times spread
+// over a quarter of the TTL, so that they are not all reloaded at once.
+func TestCacheReloadSpread(t *testing.T) {
+	c := newCache()
+	now := time.Unix(1000, 0)
+	c.now = func() time.Time { return now }
+	const n = 1000
+	for i := range n {
+		c.putConnected(fmt.Sprint("s", i), map[string]bellhop.Device{}, c.generation())
+	}
+	now = now.Add(cacheTTL / 2)
+	var due []int // how many are due, per second from half the TTL on
+	for range 8 {
+		now = now.Add(time.Second)
+		k := 0
+		for i := range n {
+			if _, reload := c.connected(fmt.Sprint("s", i)); reload {
+				k++
+			}
+		}
+		due = append(due, k)
+	}
+	t.Logf("reloads due per second after half the TTL, of %d cached at once: %v", n, due)
+	total := 0
+	for i, k := range due {
+		total += k
+		if k > n/3 {
+			t.Errorf("second %d after half the TTL: %d of %d answers cached together are due at once", i+1, k, n)
+		}
+	}
+	if total != n {
+		t.Errorf("%d of %d answers were due within half the TTL and a quarter more, want all", total, n)
+	}
+	now = now.Add(cacheTTL/2 - 8*time.Second + time.Millisecond)
+	if m, _ := c.connected("s0"); m != nil {
+		t.Error("an answer past its TTL is used")
 	}
 }
