@@ -91,6 +91,25 @@ type CPU struct {
 	Cores   float64 `json:"cores"` // Seconds per second of the window
 	// PerCommandMS is CPU milliseconds per command completed in the window.
 	PerCommandMS float64 `json:"per_command_ms,omitempty"`
+	// KernelShare is the part of Seconds spent in the kernel, and
+	// IOCallsPerCommand the read- and write-family system calls per command
+	// completed; both only where the process's kernel figures are known.
+	KernelShare       float64 `json:"kernel_share,omitempty"`
+	IOCallsPerCommand float64 `json:"io_calls_per_command,omitempty"`
+	ioCalls           int64
+}
+
+// cpuLine is the CPU row's value: cores, seconds, per command and, where
+// known, the kernel's share and the system calls per command.
+func (c *CPU) cpuLine() string {
+	s := fmt.Sprintf("%.2f cores (%.1fs), %.2f ms per command", c.Cores, c.Seconds, c.PerCommandMS)
+	if c.KernelShare > 0 {
+		s += fmt.Sprintf("; %.0f%% in the kernel", 100*c.KernelShare)
+	}
+	if c.IOCallsPerCommand > 0 {
+		s += fmt.Sprintf(", %.1f read/write system calls per command", c.IOCallsPerCommand)
+	}
+	return s
 }
 
 // Memory is the idle scenario's figure.
@@ -216,7 +235,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| create errors / failed / lost / missed events | %d / %d / %d / %d |\n",
 			res.CreateErrors, res.Failed, res.Lost, res.MissedEvents)
 		if res.CPU != nil {
-			fmt.Fprintf(&b, "| CPU | %.2f cores (%.1fs), %.2f ms per command |\n", res.CPU.Cores, res.CPU.Seconds, res.CPU.PerCommandMS)
+			fmt.Fprintf(&b, "| CPU | %s |\n", res.CPU.cpuLine())
 		}
 		if res.RSSBytes > 0 {
 			fmt.Fprintf(&b, "| RSS at end | %s |\n", mib(res.RSSBytes))

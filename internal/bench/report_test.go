@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/internal/metrics"
 )
 
 func testReport() *Report {
@@ -164,8 +166,28 @@ go_goroutines 12
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.CPU != 12500*time.Millisecond || u.RSS != 42991616 || u.GoMemory != 1024 || u.Goroutines != 12 {
+	if u.CPU != 12500*time.Millisecond || u.RSS != 42991616 || u.GoMemory != 1024 || u.Goroutines != 12 || u.KernelKnown {
 		t.Errorf("parseMetrics = %+v", u)
+	}
+	kernel := text + `bellhop_process_cpu_system_seconds_total 4.25
+bellhop_process_io_syscalls_total{kind="read"} 1.5e+06
+bellhop_process_io_syscalls_total{kind="write"} 2.5e+06
+`
+	u, err = parseMetrics(bufio.NewScanner(strings.NewReader(kernel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.KernelKnown || u.Kernel.SystemCPU != 4250*time.Millisecond || u.Kernel.ReadCalls != 1_500_000 || u.Kernel.WriteCalls != 2_500_000 {
+		t.Errorf("parseMetrics with the kernel figures = %+v", u)
+	}
+	c := cpuOf(Usage{CPU: time.Second, Kernel: metrics.Kernel{SystemCPU: time.Second / 2, ReadCalls: 10, WriteCalls: 20}, KernelKnown: true},
+		Usage{CPU: 3 * time.Second, Kernel: metrics.Kernel{SystemCPU: time.Second, ReadCalls: 1010, WriteCalls: 2020}, KernelKnown: true},
+		time.Second)
+	if c.Cores != 2 || c.KernelShare != 0.25 || c.ioCalls != 3000 {
+		t.Errorf("cpuOf = %+v", c)
+	}
+	if c := cpuOf(Usage{CPU: time.Second}, Usage{CPU: 2 * time.Second}, time.Second); c.KernelShare != 0 || c.ioCalls != 0 {
+		t.Errorf("cpuOf without kernel figures = %+v", c)
 	}
 	if _, err := parseMetrics(bufio.NewScanner(strings.NewReader("go_goroutines 3\n"))); err == nil {
 		t.Error("no CPU metric: want an error")

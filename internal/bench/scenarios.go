@@ -111,6 +111,9 @@ func (r *runner) runPhase(ctx context.Context, label string, rate float64, sch s
 		res.CPU = cpuOf(u0, u1, sch.end.Sub(sch.warmEnd))
 		if done := res.Achieved * res.WindowSeconds; done > 0 {
 			res.CPU.PerCommandMS = round3(res.CPU.Seconds * 1000 / done)
+			if res.CPU.ioCalls > 0 {
+				res.CPU.IOCallsPerCommand = round1(float64(res.CPU.ioCalls) / done)
+			}
 		}
 		res.RSSBytes = u1.RSS
 	}
@@ -356,6 +359,10 @@ func cpuOf(u0, u1 Usage, wall time.Duration) *CPU {
 	c := &CPU{Seconds: round3(d.Seconds())}
 	if wall > 0 {
 		c.Cores = round3(d.Seconds() / wall.Seconds())
+	}
+	if u0.KernelKnown && u1.KernelKnown && d > 0 {
+		c.KernelShare = round3(float64(u1.Kernel.SystemCPU-u0.Kernel.SystemCPU) / float64(d))
+		c.ioCalls = u1.Kernel.ReadCalls + u1.Kernel.WriteCalls - u0.Kernel.ReadCalls - u0.Kernel.WriteCalls
 	}
 	return c
 }

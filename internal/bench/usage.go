@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bellhop/bellhop/internal/metrics"
 )
 
 // Usage is a reading of the hub process's resources.
@@ -24,6 +26,11 @@ type Usage struct {
 	GoMemory int64
 	// Goroutines is the number of goroutines; 0 when unknown.
 	Goroutines int64
+	// Kernel is what the process asked of the kernel so far: its system
+	// CPU time and its read and write calls; KernelKnown says whether it
+	// could be read (Linux, or a hub that exports it).
+	Kernel      metrics.Kernel
+	KernelKnown bool
 }
 
 // UsageFunc reads the hub's resource usage. Run calls it before and after
@@ -45,6 +52,7 @@ func SelfUsage(ctx context.Context) (Usage, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	u := Usage{CPU: cpu, GoMemory: int64(ms.HeapInuse + ms.StackInuse), Goroutines: int64(runtime.NumGoroutine())}
+	u.Kernel, u.KernelKnown = metrics.ReadKernel()
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return u, nil
@@ -65,8 +73,9 @@ func SelfUsage(ctx context.Context) (Usage, error) {
 	return u, sc.Err()
 }
 
-// MetricsUsage returns a UsageFunc that reads process_cpu_seconds_total and
-// process_resident_memory_bytes from the hub's Prometheus endpoint at
+// MetricsUsage returns a UsageFunc that reads process_cpu_seconds_total,
+// process_resident_memory_bytes and, where the hub exports them, its
+// kernel figures (bellhop_process_*) from the hub's Prometheus endpoint at
 // base + "/metrics". The RSS is whatever the hub holds at that moment (no
 // collection is forced). It returns an error when the endpoint fails or
 // lacks the CPU metric.
@@ -95,7 +104,7 @@ func MetricsUsage(base string, hc *http.Client) UsageFunc {
 // parseMetrics picks the two process metrics out of the text exposition format.
 func parseMetrics(sc *bufio.Scanner) (Usage, error) {
 	var u Usage
-	found := false
+	found, kernel := false, 0
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
@@ -103,6 +112,23 @@ func parseMetrics(sc *bufio.Scanner) (Usage, error) {
 			continue
 		}
 		switch name {
+		case "bellhop_process_cpu_system_seconds_total", `bellhop_process_io_syscalls_total{kind="read"}`,
+			`bellhop_process_io_syscalls_total{kind="write"}`:
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil {
+				return u, fmt.Errorf("metrics: %s: %w", name, err)
+			}
+			switch name {
+			case "bellhop_process_cpu_system_seconds_total":
+				u.Kernel.SystemCPU = time.Duration(v * float64(time.Second))
+				kernel++
+			case `bellhop_process_io_syscalls_total{kind="read"}`:
+				u.Kernel.ReadCalls = int64(v)
+				kernel++
+			default:
+				u.Kernel.WriteCalls = int64(v)
+				kernel++
+			}
 		case "process_cpu_seconds_total":
 			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
 			if err != nil {
@@ -130,5 +156,6 @@ func parseMetrics(sc *bufio.Scanner) (Usage, error) {
 	if !found {
 		return u, fmt.Errorf("metrics: no process_cpu_seconds_total")
 	}
+	u.KernelKnown = kernel == 3
 	return u, nil
 }

@@ -1,8 +1,9 @@
 // Package metrics exposes the hub's Prometheus metrics: requests by operation
 // and status, command state changes, commands waiting and processing, open
 // sockets, event delivery latency, the time spent in each stage of a
-// request and an event (bellhop_stage_seconds), and which bellhop runs
-// (bellhop_build_info).
+// request and an event (bellhop_stage_seconds), which bellhop runs
+// (bellhop_build_info), and what the process asks of the kernel
+// (bellhop_process_cpu_system_seconds_total, bellhop_process_io_syscalls_total).
 package metrics
 
 import (
@@ -72,7 +73,7 @@ func NewHub(sockets func() int, st Stats, stages *Stages) *Hub {
 		byState:   map[bellhop.State]prometheus.Counter{},
 	}
 	h.Registry.MustRegister(h.requests, h.duration, h.transitions, h.delivery,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newKernelCollector(),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bellhop_open_sockets", Help: "Open WebSockets."},
 			func() float64 { return float64(sockets()) }),
 		&waiting{stats: st}, buildmetric.Collector())
