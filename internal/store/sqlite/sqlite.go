@@ -1,7 +1,9 @@
 // Package sqlite implements store.Store on an embedded SQLite database
 // (modernc.org/sqlite, pure Go), the default for a single hub node.
 //
-// The database runs in WAL mode with foreign keys on. Every write transaction
+// The database runs in WAL mode with foreign keys on, and on Unix belongs to
+// one process while the store is open (another one is refused with
+// ErrInUse). Every write transaction
 // goes through one connection and begins IMMEDIATE, so writers queue in Go
 // instead of failing with SQLITE_BUSY; reads go to a separate pool of
 // query-only connections and never wait behind a write. Times are stored as
@@ -174,6 +176,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		v.Set("_busy_timeout", strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10))
 		v.Set("_foreign_keys", "1")
 		v.Set("_synchronous", cfg.Sync)
+		if vfs != "" {
+			v.Set("vfs", vfs)
+		}
 		for i := 0; i < len(extra); i += 2 {
 			v.Add(extra[i], extra[i+1])
 		}
@@ -195,7 +200,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	wc, err := w.Conn(ctx)
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
+		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, inUse(err))
 	}
 	s := &Store{checkpointEvery: cfg.CheckpointEvery, restartPages: cfg.WALRestartPages, busyTimeout: cfg.BusyTimeout,
 		stage: cfg.Stage, w: w, wc: wc, stmts: make(map[stmtKey]*sql.Stmt),
@@ -204,7 +209,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.stopWrites()
 		wc.Close()
 		w.Close()
-		return nil, fmt.Errorf("sqlite: migrate %s: %w", cfg.Path, err)
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", cfg.Path, inUse(err))
 	}
 
 	// Readers open after the migrations, when the file is already in WAL mode.
@@ -240,6 +245,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.c = c
 	go s.checkpoint()
 	return s, nil
+}
+
+// ErrInUse is what Open returns, wrapped, when another process has the
+// database open (see vfs).
+var ErrInUse = errors.New("the database is in use by another process (is a hub already running on this data directory?)")
+
+// inUse turns SQLITE_BUSY while opening, which means another process holds
+// the database, into ErrInUse; other errors stay as they are.
+func inUse(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
+		return ErrInUse
+	}
+	return err
 }
 
 // walSizeLimit is the size, in bytes, SQLite truncates the WAL to when it
