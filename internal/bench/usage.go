@@ -101,53 +101,47 @@ func MetricsUsage(base string, hc *http.Client) UsageFunc {
 	}
 }
 
-// parseMetrics picks the two process metrics out of the text exposition format.
+// usageMetrics are the series parseMetrics reads.
+var usageMetrics = map[string]bool{
+	"process_cpu_seconds_total":                       true,
+	"process_resident_memory_bytes":                   true,
+	"go_goroutines":                                   true,
+	"go_memstats_heap_inuse_bytes":                    true,
+	"go_memstats_stack_inuse_bytes":                   true,
+	"bellhop_process_cpu_system_seconds_total":        true,
+	`bellhop_process_io_syscalls_total{kind="read"}`:  true,
+	`bellhop_process_io_syscalls_total{kind="write"}`: true,
+}
+
+// parseMetrics picks usageMetrics out of the text exposition format.
 func parseMetrics(sc *bufio.Scanner) (Usage, error) {
 	var u Usage
 	found, kernel := false, 0
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
+		if !ok || !usageMetrics[name] {
 			continue
 		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return u, fmt.Errorf("metrics: %s: %w", name, err)
+		}
 		switch name {
-		case "bellhop_process_cpu_system_seconds_total", `bellhop_process_io_syscalls_total{kind="read"}`,
-			`bellhop_process_io_syscalls_total{kind="write"}`:
-			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-			if err != nil {
-				return u, fmt.Errorf("metrics: %s: %w", name, err)
-			}
-			switch name {
-			case "bellhop_process_cpu_system_seconds_total":
-				u.Kernel.SystemCPU = time.Duration(v * float64(time.Second))
-				kernel++
-			case `bellhop_process_io_syscalls_total{kind="read"}`:
-				u.Kernel.ReadCalls = int64(v)
-				kernel++
-			default:
-				u.Kernel.WriteCalls = int64(v)
-				kernel++
-			}
 		case "process_cpu_seconds_total":
-			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-			if err != nil {
-				return u, fmt.Errorf("metrics: %s: %w", name, err)
-			}
 			u.CPU, found = time.Duration(v*float64(time.Second)), true
-		case "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_goroutines":
-			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-			if err != nil {
-				return u, fmt.Errorf("metrics: %s: %w", name, err)
-			}
-			switch name {
-			case "process_resident_memory_bytes":
-				u.RSS = int64(v)
-			case "go_goroutines":
-				u.Goroutines = int64(v)
-			default:
-				u.GoMemory += int64(v)
-			}
+		case "process_resident_memory_bytes":
+			u.RSS = int64(v)
+		case "go_goroutines":
+			u.Goroutines = int64(v)
+		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
+			u.GoMemory += int64(v)
+		case "bellhop_process_cpu_system_seconds_total":
+			u.Kernel.SystemCPU, kernel = time.Duration(v*float64(time.Second)), kernel+1
+		case `bellhop_process_io_syscalls_total{kind="read"}`:
+			u.Kernel.ReadCalls, kernel = int64(v), kernel+1
+		default:
+			u.Kernel.WriteCalls, kernel = int64(v), kernel+1
 		}
 	}
 	if err := sc.Err(); err != nil {

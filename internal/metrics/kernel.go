@@ -12,10 +12,9 @@ import (
 // system call is dear (a virtual machine that traps each one), these two
 // tell a slow machine from a slow build: the same build makes the same calls.
 type Kernel struct {
-	SystemCPU time.Duration
-	ReadCalls int64
-	// WriteCalls counts the write-family calls.
-	WriteCalls int64
+	SystemCPU  time.Duration
+	ReadCalls  int64 // read-family calls
+	WriteCalls int64 // write-family calls
 }
 
 // kernelCollector exports ReadKernel as bellhop_process_cpu_system_seconds_total

@@ -3,11 +3,10 @@
 //
 // The database runs in WAL mode with foreign keys on, and on Unix belongs to
 // one process while the store is open (another one is refused with
-// ErrInUse). Every write transaction
-// goes through one connection and begins IMMEDIATE, so writers queue in Go
-// instead of failing with SQLITE_BUSY; reads go to a separate pool of
-// query-only connections and never wait behind a write. Times are stored as
-// unix milliseconds and returned in UTC.
+// ErrInUse). Every write transaction goes through one connection and begins
+// IMMEDIATE, so writers queue in Go instead of failing with SQLITE_BUSY;
+// reads go to a separate pool of query-only connections and never wait
+// behind a write. Times are stored as unix milliseconds and returned in UTC.
 package sqlite
 
 import (

@@ -9,5 +9,5 @@ package sqlite
 // its WAL locks with fcntl calls on the -shm file, about six a commit (23
 // system calls a command's lifecycle, a sixth of the hub's). Another
 // process cannot open the database while the store has it open (see
-// errInUse): a SQLite database serves one hub node.
+// ErrInUse): a SQLite database serves one hub node.
 const vfs = "unix-excl"
